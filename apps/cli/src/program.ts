@@ -1,0 +1,16 @@
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
+
+/** The `unity` command tree. Each command parses its input, calls the libraries and formats their output. */
+export function buildProgram(): Command {
+  const program = new Command('unity')
+    .description('Unity: hybrid cloud/local LLM toolkit — router, tools, agent loop, evolution, diagnostics')
+    .version(version, '-v, --version', 'print the version')
+    .showHelpAfterError('(run `unity --help` for usage)')
+    .configureHelp({ sortSubcommands: true });
+  return program;
+}

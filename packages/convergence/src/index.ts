@@ -1,0 +1,8 @@
+export {
+  type ConvergenceThreshold,
+  convergenceSchedule,
+  defaultConvergenceWarnings,
+  type ReminderLevel,
+  reminderLevels,
+  thresholdsCrossed,
+} from './convergence-warnings';

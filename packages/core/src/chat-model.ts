@@ -1,0 +1,31 @@
+import type { ChatMessage, FinishReason, JsonSchema, ToolCall, ToolDefinition, Usage } from './messages';
+
+export interface ChatRequest {
+  messages: ChatMessage[];
+  tools?: ToolDefinition[];
+  /** Ask for JSON output, optionally constrained to a schema. */
+  responseFormat?: { type: 'json'; schema?: JsonSchema };
+  temperature?: number;
+  maxTokens?: number;
+  stop?: string[];
+  seed?: number;
+  signal?: AbortSignal;
+}
+
+export interface ChatResponse {
+  content: string;
+  toolCalls: ToolCall[];
+  reasoning?: string;
+  usage: Usage;
+  finishReason: FinishReason;
+  /** The model that answered, as the provider names it. */
+  model: string;
+}
+
+/**
+ * The smallest contract for "a chat model": what the evolution loop and the agent loop need, and what the router
+ * (or any adapter a user writes) satisfies.
+ */
+export interface ChatModel {
+  chat(request: ChatRequest): Promise<ChatResponse>;
+}

@@ -1,0 +1,16 @@
+export type { ChatModel, ChatRequest, ChatResponse } from './chat-model';
+export { describeError, hasErrorMarker, UnityError, type UnityErrorOptions } from './errors';
+export {
+  type AssistantMessage,
+  addUsage,
+  type ChatMessage,
+  emptyUsage,
+  type FinishReason,
+  type JsonSchema,
+  type SystemMessage,
+  type ToolCall,
+  type ToolDefinition,
+  type ToolMessage,
+  type Usage,
+  type UserMessage,
+} from './messages';

@@ -1,0 +1,1 @@
+export { type Check, type CheckResult, type CheckStatus, nodeVersionCheck, overallStatus, runChecks } from './check';

@@ -1,0 +1,1 @@
+export { builtinDomains, type DomainPreset, type DomainPresetInput, domainPresetSchema } from './domain-preset';

@@ -1,0 +1,1 @@
+export { type ArmStats, type Bandit, BanditBase, Ucb1Bandit } from './bandit';

@@ -1,0 +1,6 @@
+export { freePort, sharedModelPath } from './environment';
+export { defaultOllamaModel, FakeOllama, type FakeOllamaModel, type FakeOllamaOptions } from './fake-ollama';
+export { FakeOpenAI, type FakeOpenAIOptions } from './fake-openai';
+export { FakeUpstream, type RecordedRequest } from './fake-upstream';
+export type { ChatRequestInfo, Fault, Reply, ScriptedToolCall, Step, StepSource } from './script';
+export { chunkText, countTokens, sleep, type TextToolCallStyle, textToolCall } from './text';
