@@ -11,5 +11,12 @@ export type {
   Usage,
 } from '@unity/core';
 export { UnityError } from '@unity/core';
-export { ConfigError, type ConfigErrorCode } from './errors';
+export {
+  ConfigError,
+  type ConfigErrorCode,
+  ProviderError,
+  type ProviderErrorCode,
+  type ProviderErrorOptions,
+} from './errors';
 export { type ModelRef, modelPrefixes, type ProviderKind, parseModelString } from './model-string';
+export type { ModelCapabilities, Provider, ProviderRequest, StreamEvent } from './provider';
