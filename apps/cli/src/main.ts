@@ -1,3 +1,8 @@
+import { reportCliError } from './cli-error';
 import { buildProgram } from './program';
 
-await buildProgram().parseAsync(process.argv);
+try {
+  await buildProgram().parseAsync(process.argv);
+} catch (error) {
+  process.exitCode = reportCliError(error);
+}
