@@ -1,3 +1,19 @@
+export { type ActivitySummaryOptions, summariseActivity } from './activity-summary';
+export type { AgentEvent, AgentEventType, AgentListener } from './agent-events';
+export { defaultMaxIterations, runAgent } from './agent-loop';
+export { type AgentOptions, validateAgentOptions } from './agent-options';
+export type { AgentResult, StopReason } from './agent-result';
+export { type AgentBudget, budgetReached, costOf, type TokenPrice } from './budget';
+export {
+  type CallShape,
+  callFingerprint,
+  callPaths,
+  canonicalArguments,
+  canonicalPath,
+  normaliseWhitespace,
+  resultFingerprint,
+} from './call-fingerprint';
+export { type CallRecord, toCallRecord } from './call-record';
 export {
   type ConvergenceThreshold,
   convergenceSchedule,
@@ -6,3 +22,7 @@ export {
   reminderLevels,
   thresholdsCrossed,
 } from './convergence-warnings';
+export { ConvergenceError, type ConvergenceErrorCode } from './errors';
+export { finalAnswerRequest, nudgeMessage, type ReminderFacts, reminderMessage } from './reminders';
+export { StuckDetector, type StuckKind, type StuckOptions, type StuckPattern } from './stuck-detector';
+export type { AgentToolExecutor, AgentToolResult } from './tool-executor';

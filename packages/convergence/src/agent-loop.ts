@@ -1,0 +1,243 @@
+import {
+  type AssistantMessage,
+  addUsage,
+  type ChatMessage,
+  type ChatResponse,
+  describeError,
+  emptyUsage,
+  type ToolCall,
+  UnityError,
+} from '@unity/core';
+import { summariseActivity } from './activity-summary';
+import type { AgentEvent } from './agent-events';
+import { type AgentOptions, validateAgentOptions } from './agent-options';
+import type { AgentResult, StopReason } from './agent-result';
+import { budgetReached, costOf } from './budget';
+import { type CallRecord, toCallRecord } from './call-record';
+import { convergenceSchedule, defaultConvergenceWarnings, thresholdsCrossed } from './convergence-warnings';
+import { finalAnswerRequest, nudgeMessage, reminderMessage } from './reminders';
+import { StuckDetector, type StuckPattern } from './stuck-detector';
+import type { AgentToolResult } from './tool-executor';
+
+export const defaultMaxIterations = 1000;
+
+/** Settles with the promise, or rejects as soon as `signal` aborts, whether or not the work honours the signal. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+/** Results in the order of the calls; a call the executor returned nothing for becomes a failed result. */
+function resultsInOrder(calls: ToolCall[], results: AgentToolResult[]): AgentToolResult[] {
+  const byId = new Map(results.map((r) => [r.toolCallId, r]));
+  return calls.map(
+    (call) =>
+      byId.get(call.id) ?? {
+        toolCallId: call.id,
+        name: call.name,
+        ok: false,
+        content: `${call.name}: the tool executor returned no result for this call`,
+        error: { code: 'NO_RESULT', message: 'the tool executor returned no result for this call' },
+      },
+  );
+}
+
+/**
+ * Run a task to an end: model → tool calls → results (each answering its call id) → model …, until the model answers
+ * without tool calls or a limit stops it. Reminders of rising firmness are injected as the call count crosses the
+ * convergence thresholds; repetition gets a targeted nudge, then a `stuck` stop; at the hard limit the model is asked
+ * once, without tools, for its final answer. Never throws for a run that went wrong: the result's `stopReason` and
+ * `error` say what happened. Throws `ConvergenceError` only for options it cannot run with.
+ */
+export async function runAgent(options: AgentOptions): Promise<AgentResult> {
+  validateAgentOptions(options);
+  const started = performance.now();
+  const maxIterations = options.maxIterations ?? defaultMaxIterations;
+  const schedule = convergenceSchedule(options.convergenceWarnings ?? defaultConvergenceWarnings, maxIterations);
+  const detector = options.stuck === false ? undefined : new StuckDetector(options.stuck);
+  const summaryOptions = { window: options.activityWindow ?? 30, writeTools: options.writeTools ?? ['write_file'] };
+  const definitions = options.tools.definitions();
+
+  const messages: ChatMessage[] = [
+    ...(options.system ? [{ role: 'system' as const, content: options.system }] : []),
+    ...(options.history ?? []),
+    { role: 'user', content: options.task },
+  ];
+  const records: CallRecord[] = [];
+  const toolCalls: Record<string, number> = {};
+  const nudged = new Set<string>();
+  let iterations = 0;
+  let callCount = 0;
+  let usage = emptyUsage();
+  let cost = 0;
+  let lastText = '';
+
+  const timeBudget = new AbortController();
+  const timer =
+    options.budget?.maxTimeMs === undefined
+      ? undefined
+      : setTimeout(() => timeBudget.abort(new Error('time budget spent')), options.budget.maxTimeMs);
+  const signal = options.signal ? AbortSignal.any([options.signal, timeBudget.signal]) : timeBudget.signal;
+
+  const elapsed = () => Math.round(performance.now() - started);
+  const emit = (event: AgentEvent) => options.onEvent?.(event);
+  const step = () => ({ iteration: iterations, elapsedMs: elapsed() });
+  const abortReason = (): StopReason => (options.signal?.aborted ? 'aborted' : 'budget_time');
+
+  const finish = (
+    stopReason: StopReason,
+    extra: { answer?: string; stuck?: StuckPattern; error?: AgentResult['error'] } = {},
+  ): AgentResult => {
+    clearTimeout(timer);
+    const result: AgentResult = {
+      answer: extra.answer ?? lastText,
+      stopReason,
+      iterations,
+      toolCalls,
+      usage,
+      cost,
+      elapsedMs: elapsed(),
+      messages,
+    };
+    if (extra.stuck) result.stuck = extra.stuck;
+    if (extra.error) result.error = extra.error;
+    const { messages: _omitted, ...summary } = result;
+    emit({ type: 'stop', ...step(), result: summary });
+    return result;
+  };
+
+  const facts = () => ({
+    toolCalls: callCount,
+    iterations,
+    maxIterations,
+    activity: summariseActivity(records, summaryOptions),
+  });
+
+  try {
+    for (;;) {
+      if (signal.aborted) return finish(abortReason());
+      iterations++;
+      const final = iterations === maxIterations;
+      if (final && iterations > 1) {
+        const message = finalAnswerRequest(facts());
+        messages.push({ role: 'user', content: message });
+        emit({ type: 'final-request', ...step(), toolCalls: callCount, message });
+      }
+      const offered = final ? [] : definitions;
+      emit({ type: 'model-call', ...step(), messages: messages.length, tools: offered.length });
+      const callStarted = performance.now();
+      const response: ChatResponse = await untilAborted(
+        options.model.chat({
+          ...options.request,
+          messages: [...messages],
+          ...(offered.length > 0 ? { tools: offered } : {}),
+          signal,
+        }),
+        signal,
+      );
+      usage = addUsage(usage, response.usage);
+      cost += costOf(response.usage, response.model, options.budget?.prices);
+      const provider = (response as { provider?: unknown }).provider;
+      emit({
+        type: 'model-response',
+        ...step(),
+        content: response.content,
+        ...(response.reasoning ? { reasoning: response.reasoning } : {}),
+        toolCalls: response.toolCalls,
+        usage: response.usage,
+        model: response.model,
+        ...(typeof provider === 'string' ? { provider } : {}),
+        finishReason: response.finishReason,
+        ms: Math.round(performance.now() - callStarted),
+      });
+
+      const calls = final ? [] : response.toolCalls;
+      const assistant: AssistantMessage = { role: 'assistant', content: response.content };
+      if (calls.length > 0) assistant.toolCalls = calls;
+      if (response.reasoning) assistant.reasoning = response.reasoning;
+      const empty = calls.length === 0 && response.content.trim() === '';
+
+      if (final) {
+        messages.push(assistant);
+        return finish(iterations > 1 ? 'max_iterations' : 'completed', { answer: response.content });
+      }
+      if (calls.length === 0 && !empty) {
+        messages.push(assistant);
+        return finish('completed', { answer: response.content });
+      }
+      if (response.content.trim() !== '') lastText = response.content;
+      const spent = budgetReached({ usage, cost }, options.budget);
+
+      if (empty) {
+        // An empty reply is not an answer and is not kept in the history: the model is asked again.
+        const pattern = detector?.recordReply(true);
+        if (pattern && nudged.has(pattern.key)) return finish('stuck', { stuck: pattern });
+        if (spent) return finish(spent);
+        if (pattern) {
+          const message = nudgeMessage(pattern);
+          nudged.add(pattern.key);
+          messages.push({ role: 'user', content: message });
+          emit({ type: 'nudge', ...step(), pattern, message });
+        }
+        continue;
+      }
+      detector?.recordReply(false);
+      messages.push(assistant);
+      if (spent) return finish(spent);
+
+      for (const call of calls) emit({ type: 'tool-call', ...step(), call });
+      const results = resultsInOrder(calls, await untilAborted(options.tools.execute(calls, { signal }), signal));
+      const patterns: StuckPattern[] = [];
+      calls.forEach((call, i) => {
+        const result = results[i] as AgentToolResult;
+        const content = result.ok || result.content !== '' ? result.content : (result.error?.message ?? 'failed');
+        messages.push({ role: 'tool', content, toolCallId: call.id, toolName: call.name });
+        toolCalls[call.name] = (toolCalls[call.name] ?? 0) + 1;
+        const record = toCallRecord(call, result, options.root);
+        records.push(record);
+        emit({ type: 'tool-result', ...step(), call, result });
+        const pattern = detector?.recordCall(record);
+        if (pattern) patterns.push(pattern);
+      });
+      const before = callCount;
+      callCount += calls.length;
+      if (signal.aborted) return finish(abortReason());
+
+      const continued = patterns.find((p) => nudged.has(p.key));
+      if (continued) return finish('stuck', { stuck: continued });
+      const notes: string[] = [];
+      const fresh = patterns.find((p) => !nudged.has(p.key));
+      if (fresh) {
+        const message = nudgeMessage(fresh);
+        nudged.add(fresh.key);
+        notes.push(message);
+        emit({ type: 'nudge', ...step(), pattern: fresh, message });
+      }
+      const crossed = thresholdsCrossed(schedule, before, callCount).at(-1);
+      if (crossed) {
+        const message = reminderMessage({ threshold: crossed, ...facts() });
+        notes.push(message);
+        emit({ type: 'reminder', ...step(), threshold: crossed, toolCalls: callCount, message });
+      }
+      // One user message after the tool results: some chat templates reject two user turns in a row.
+      if (notes.length > 0) messages.push({ role: 'user', content: notes.join('\n\n') });
+    }
+  } catch (error) {
+    if (signal.aborted) return finish(abortReason());
+    const code = UnityError.isInstance(error) ? error.code : 'UNEXPECTED';
+    return finish('error', { error: { code, message: describeError(error) } });
+  }
+}

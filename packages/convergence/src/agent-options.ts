@@ -1,0 +1,90 @@
+import type { ChatMessage, ChatModel, ChatRequest } from '@unity/core';
+import type { AgentListener } from './agent-events';
+import type { AgentBudget } from './budget';
+import { ConvergenceError } from './errors';
+import type { StuckOptions } from './stuck-detector';
+import type { AgentToolExecutor } from './tool-executor';
+
+export interface AgentOptions {
+  /** Any chat model: the router, or an adapter of your own. */
+  model: ChatModel;
+  /** The tools to offer and run (`createToolExecutor()` from `@unity/tools`). */
+  tools: AgentToolExecutor;
+  /** The task, sent as the user message. */
+  task: string;
+  /** A system prompt placed first. */
+  system?: string;
+  /** Earlier messages, placed between the system prompt and the task. */
+  history?: ChatMessage[];
+  /** Further request fields sent with every model call (temperature, maxTokens …). */
+  request?: Omit<ChatRequest, 'messages' | 'tools' | 'signal'>;
+  /** The workspace root the tools run in: paths in calls are resolved against it before calls are compared. */
+  root?: string;
+  /** Hard limit on model calls (default 1000, the seed's `cloud_llm.max_iterations`). The last is made without tools. */
+  maxIterations?: number;
+  /** Tool-call counts at which reminders of rising firmness are injected (default 50, 100, 200, 500). */
+  convergenceWarnings?: readonly number[];
+  /** Repetition thresholds, or `false` to turn stuck detection off. */
+  stuck?: StuckOptions | false;
+  budget?: AgentBudget;
+  /** How many recent calls reminders summarise (default 30). */
+  activityWindow?: number;
+  /** Tools counted as writes in reminders (default `write_file`). */
+  writeTools?: readonly string[];
+  /** Stops the run promptly, cancelling the in-flight model call: stop reason `aborted`. */
+  signal?: AbortSignal;
+  onEvent?: AgentListener;
+}
+
+const positiveInteger = (n: unknown) => typeof n === 'number' && Number.isInteger(n) && n > 0;
+const positiveNumber = (n: unknown) => typeof n === 'number' && Number.isFinite(n) && n > 0;
+
+/** Throws a `ConvergenceError` naming the first option the loop cannot run with. */
+export function validateAgentOptions(options: AgentOptions): void {
+  const fail = (path: string, expected: string, got: unknown) => {
+    throw new ConvergenceError({
+      code: 'INVALID_OPTIONS',
+      message: `agent option ${path}: expected ${expected}, got ${JSON.stringify(got) ?? String(got)}`,
+      fix: `pass ${expected} as ${path}, or leave it out for the default`,
+    });
+  };
+  if (typeof options.model?.chat !== 'function') fail('model', 'a ChatModel (an object with chat())', options.model);
+  if (typeof options.tools?.execute !== 'function' || typeof options.tools?.definitions !== 'function') {
+    fail('tools', 'a tool executor (definitions() and execute())', typeof options.tools);
+  }
+  if (typeof options.task !== 'string' || options.task.trim() === '') fail('task', 'a non-empty string', options.task);
+  if (options.maxIterations !== undefined && !positiveInteger(options.maxIterations)) {
+    fail('maxIterations', 'a positive integer', options.maxIterations);
+  }
+  options.convergenceWarnings?.forEach((n, i) => {
+    if (!positiveInteger(n)) fail(`convergenceWarnings[${i}]`, 'a positive integer', n);
+  });
+  if (options.stuck) {
+    for (const [key, value] of Object.entries(options.stuck)) {
+      if (value !== undefined && !positiveInteger(value)) fail(`stuck.${key}`, 'a positive integer', value);
+    }
+  }
+  if (options.activityWindow !== undefined && !positiveInteger(options.activityWindow)) {
+    fail('activityWindow', 'a positive integer', options.activityWindow);
+  }
+  const budget = options.budget ?? {};
+  for (const key of ['maxTokens', 'maxTimeMs', 'maxCost'] as const) {
+    if (budget[key] !== undefined && !positiveNumber(budget[key]))
+      fail(`budget.${key}`, 'a positive number', budget[key]);
+  }
+  for (const [model, price] of Object.entries(budget.prices ?? {})) {
+    for (const key of ['inputPer1k', 'outputPer1k'] as const) {
+      const value = price?.[key];
+      if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+        fail(`budget.prices.${model}.${key}`, 'a number ≥ 0', value);
+      }
+    }
+  }
+  if (budget.maxCost !== undefined && Object.keys(budget.prices ?? {}).length === 0) {
+    fail(
+      'budget.prices',
+      'prices per 1k tokens for at least one model (or "*") when budget.maxCost is set',
+      budget.prices,
+    );
+  }
+}

@@ -1,0 +1,35 @@
+import type { ChatMessage, Usage } from '@unity/core';
+import type { StuckPattern } from './stuck-detector';
+
+export type StopReason =
+  /** The model answered without tool calls. */
+  | 'completed'
+  /** The hard limit was reached; the model was asked once more, without tools, for its final answer. */
+  | 'max_iterations'
+  /** A repetition continued after the nudge about it; `stuck` names it. */
+  | 'stuck'
+  | 'budget_tokens'
+  | 'budget_time'
+  | 'budget_cost'
+  /** The caller's AbortSignal fired. */
+  | 'aborted'
+  /** The model could not be reached (every provider failed) or the executor broke; `error` says why. */
+  | 'error';
+
+export interface AgentResult {
+  /** The final answer, or for a run stopped early the model's last text. */
+  answer: string;
+  stopReason: StopReason;
+  /** Model calls made. */
+  iterations: number;
+  /** Executed tool calls, counted by tool name. */
+  toolCalls: Record<string, number>;
+  usage: Usage;
+  /** Cost under the budget's prices (0 without prices). */
+  cost: number;
+  elapsedMs: number;
+  /** The whole conversation: system, task, assistant turns (with reasoning and tool calls), tool results, reminders. */
+  messages: ChatMessage[];
+  stuck?: StuckPattern;
+  error?: { code: string; message: string };
+}
