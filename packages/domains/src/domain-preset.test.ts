@@ -1,33 +1,33 @@
 import { describe, expect, it } from 'vitest';
-import { builtinDomains, domainPresetSchema } from './domain-preset';
+import { domainPresetSchema, isDomainRole } from './domain-preset';
 
-describe('builtinDomains', () => {
-  it('has the seed domains, the heavy ones on qwen2.5-coder:7b, with seed loop limits', () => {
-    expect(builtinDomains.map((d) => d.name)).toEqual([
-      'calculation-heavy',
-      'implementation-heavy',
-      'reasoning',
-      'research',
-    ]);
-    expect(builtinDomains.filter((d) => d.model === 'ollama_chat/qwen2.5-coder:7b').map((d) => d.name)).toEqual([
-      'calculation-heavy',
-      'implementation-heavy',
-    ]);
-    expect(builtinDomains[0]?.limits).toEqual({ maxIterations: 1000, convergenceWarnings: [50, 100, 200, 500] });
+const valid = { name: 'sql', description: 'd', model: 'coding', systemPrompt: 's' };
+
+describe('domainPresetSchema', () => {
+  it('names each field that is wrong', () => {
+    const result = domainPresetSchema.safeParse({ ...valid, name: 'Bad Name', temperature: 5 });
+    expect(result.error?.issues.map((i) => i.path.join('.'))).toEqual(['name', 'temperature']);
+  });
+
+  it('fills the defaults: no tools, temperature 0.2, the seed loop limits', () => {
+    expect(domainPresetSchema.parse(valid)).toMatchObject({
+      tools: [],
+      temperature: 0.2,
+      keywords: [],
+      limits: { maxIterations: 1000, convergenceWarnings: [50, 100, 200, 500] },
+    });
+  });
+
+  it('accepts a role or a prefixed model string as the model preference, nothing else', () => {
+    expect(domainPresetSchema.safeParse({ ...valid, model: 'fallback' }).success).toBe(true);
+    expect(domainPresetSchema.safeParse({ ...valid, model: 'minimax/MiniMax-M2' }).success).toBe(true);
+    const bare = domainPresetSchema.safeParse({ ...valid, model: 'qwen2.5-coder:7b' });
+    expect(bare.error?.issues[0]?.message).toContain('ollama_chat/qwen2.5-coder:7b');
   });
 });
 
-describe('domainPresetSchema', () => {
-  it('names the field that is wrong', () => {
-    const result = domainPresetSchema.safeParse({
-      name: 'Bad Name',
-      description: 'd',
-      model: 'coding',
-      tools: [],
-      systemPrompt: 's',
-      temperature: 5,
-    });
-    expect(result.success).toBe(false);
-    expect(result.error?.issues.map((i) => i.path.join('.'))).toEqual(['name', 'temperature']);
+describe('isDomainRole', () => {
+  it('knows the three router roles', () => {
+    expect(['reasoning', 'coding', 'fallback', 'ollama_chat/x'].map(isDomainRole)).toEqual([true, true, true, false]);
   });
 });

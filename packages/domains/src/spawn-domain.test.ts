@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { builtinDomains } from './builtin-domains';
+import { domainPresetSchema } from './domain-preset';
+import { spawnDomain } from './spawn-domain';
+
+const research = builtinDomains.find((d) => d.name === 'research')!;
+const coding = builtinDomains.find((d) => d.name === 'implementation-heavy')!;
+
+describe('spawnDomain', () => {
+  it('keeps only the allowed tools that exist, and lists the missing ones', () => {
+    const agent = spawnDomain(research, { availableTools: ['read_file', 'execute_command', 'web_search'] });
+    expect(agent.tools).toEqual(['web_search', 'read_file']);
+    expect(agent.missingTools).toEqual(['list_files', 'search_files', 'memory_query']);
+  });
+
+  it('accepts tool definitions as the available tools', () => {
+    const agent = spawnDomain(coding, { availableTools: [{ name: 'read_file' }, { name: 'write_file' }] });
+    expect(agent.tools).toEqual(['read_file', 'write_file']);
+  });
+
+  it('resolves a role preference to a router role', () => {
+    expect(spawnDomain(research, { availableTools: [] }).model).toEqual({ kind: 'role', role: 'reasoning' });
+  });
+
+  it('keeps a model-string preference as an explicit model', () => {
+    expect(spawnDomain(coding, { availableTools: [] }).model).toEqual({
+      kind: 'model',
+      model: 'ollama_chat/qwen2.5-coder:7b',
+    });
+  });
+
+  it('carries the prompt, temperature and limits of the preset', () => {
+    const preset = domainPresetSchema.parse({
+      name: 'sql',
+      description: 'SQL',
+      model: 'coding',
+      systemPrompt: 'Write SQL.',
+      temperature: 0.1,
+      limits: { maxIterations: 20, wallTimeSeconds: 60 },
+    });
+    expect(spawnDomain(preset, { availableTools: [] })).toEqual({
+      domain: 'sql',
+      model: { kind: 'role', role: 'coding' },
+      tools: [],
+      missingTools: [],
+      systemPrompt: 'Write SQL.',
+      temperature: 0.1,
+      limits: { maxIterations: 20, convergenceWarnings: [50, 100, 200, 500], wallTimeSeconds: 60 },
+    });
+  });
+
+  it('gives the agent its own copy of the limits', () => {
+    const agent = spawnDomain(coding, { availableTools: [] });
+    agent.limits.convergenceWarnings.push(9999);
+    expect(coding.limits.convergenceWarnings).toEqual([50, 100, 200, 500]);
+  });
+});
