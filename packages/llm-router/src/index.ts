@@ -20,3 +20,12 @@ export {
 } from './errors';
 export { type ModelRef, modelPrefixes, type ProviderKind, parseModelString } from './model-string';
 export type { ModelCapabilities, Provider, ProviderRequest, StreamEvent } from './provider';
+export { createOpenAICompatibleProvider, type OpenAICompatibleProviderOptions } from './providers/openai-compatible';
+export {
+  extractTextToolCalls,
+  generateToolCallId,
+  mayBeTextToolCall,
+  TextToolCallCollector,
+  type TextToolCalls,
+  validateToolArguments,
+} from './tool-call-text';
