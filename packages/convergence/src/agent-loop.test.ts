@@ -1,0 +1,386 @@
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { ChatMessage, ChatModel, ChatResponse, ToolCall } from '@unity/core';
+import { type ChatRequestInfo, FakeOllama, FakeOpenAI, type ScriptedToolCall } from '@unity/test-kit';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { AgentEvent } from './agent-events';
+import { runAgent } from './agent-loop';
+import type { AgentOptions } from './agent-options';
+import type { AgentToolExecutor } from './tool-executor';
+
+// ---- temporary scaffolding until the router and the executor land -------------------------------------------
+function toOpenAI(messages: ChatMessage[]) {
+  return messages.map((m) =>
+    m.role === 'assistant'
+      ? {
+          role: 'assistant',
+          content: m.reasoning ? `<think>\n${m.reasoning}\n</think>\n\n${m.content}` : m.content,
+          ...(m.toolCalls?.length
+            ? {
+                tool_calls: m.toolCalls.map((c) => ({
+                  id: c.id,
+                  type: 'function',
+                  function: { name: c.name, arguments: c.rawArguments },
+                })),
+              }
+            : {}),
+        }
+      : m.role === 'tool'
+        ? { role: 'tool', content: m.content, tool_call_id: m.toolCallId }
+        : { role: m.role, content: m.content },
+  );
+}
+function makeModel(cloud: FakeOpenAI, local: FakeOllama): ChatModel {
+  return {
+    async chat(request) {
+      const tools = request.tools?.map((t) => ({ type: 'function', function: t }));
+      try {
+        const res = await fetch(`${cloud.baseURL}/chat/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'MiniMax-M2', messages: toOpenAI(request.messages), tools }),
+          signal: request.signal,
+        });
+        if (!res.ok) throw new Error(`cloud ${res.status}`);
+        const body = (await res.json()) as any;
+        const msg = body.choices[0].message;
+        const think = /^<think>\n?([\s\S]*?)\n?<\/think>\s*/.exec(msg.content ?? '');
+        return {
+          content: think ? (msg.content as string).slice(think[0].length) : (msg.content ?? ''),
+          ...(think ? { reasoning: think[1] } : {}),
+          toolCalls: (msg.tool_calls ?? []).map((c: any) => ({
+            id: c.id,
+            name: c.function.name,
+            arguments: JSON.parse(c.function.arguments),
+            rawArguments: c.function.arguments,
+          })),
+          usage: {
+            inputTokens: body.usage.prompt_tokens,
+            outputTokens: body.usage.completion_tokens,
+            totalTokens: body.usage.total_tokens,
+          },
+          finishReason: 'stop',
+          model: body.model,
+          provider: 'minimax',
+        } as ChatResponse;
+      } catch (error) {
+        if (request.signal?.aborted) throw error;
+        const res = await fetch(`${local.host}/api/chat`, {
+          method: 'POST',
+          body: JSON.stringify({
+            model: 'qwen2.5-coder:7b',
+            stream: false,
+            tools,
+            messages: request.messages.map((m) =>
+              m.role === 'assistant'
+                ? {
+                    role: 'assistant',
+                    content: m.content,
+                    ...(m.reasoning ? { thinking: m.reasoning } : {}),
+                    ...(m.toolCalls?.length
+                      ? { tool_calls: m.toolCalls.map((c) => ({ function: { name: c.name, arguments: c.arguments } })) }
+                      : {}),
+                  }
+                : m.role === 'tool'
+                  ? { role: 'tool', content: m.content, tool_name: m.toolName }
+                  : { role: m.role, content: m.content },
+            ),
+          }),
+          signal: request.signal,
+        });
+        if (!res.ok) throw Object.assign(new Error(`local ${res.status}`), { code: 'ALL_FAILED' });
+        const body = (await res.json()) as any;
+        return {
+          content: body.message.content,
+          toolCalls: (body.message.tool_calls ?? []).map((c: any, i: number) => ({
+            id: `local_${i}`,
+            name: c.function.name,
+            arguments: c.function.arguments,
+            rawArguments: JSON.stringify(c.function.arguments),
+          })),
+          usage: { inputTokens: body.prompt_eval_count, outputTokens: body.eval_count, totalTokens: 0 },
+          finishReason: 'stop',
+          model: body.model,
+          provider: 'ollama',
+        } as ChatResponse;
+      }
+    },
+  };
+}
+function makeTools(root: string): AgentToolExecutor {
+  return {
+    definitions: () => [
+      { name: 'read_file', description: 'read', parameters: { type: 'object' } },
+      { name: 'list_files', description: 'list', parameters: { type: 'object' } },
+    ],
+    async execute(calls: ToolCall[]) {
+      return Promise.all(
+        calls.map(async (c) => {
+          try {
+            const content =
+              c.name === 'read_file'
+                ? await readFile(resolve(root, String(c.arguments.path)), 'utf8')
+                : (await import('node:fs/promises').then((fs) => fs.readdir(root))).sort().join('\n');
+            return { toolCallId: c.id, name: c.name, ok: true, content };
+          } catch (e) {
+            const message = `read_file: ${String(c.arguments.path)} not found`;
+            return {
+              toolCallId: c.id,
+              name: c.name,
+              ok: false,
+              content: message,
+              error: { code: 'NOT_FOUND', message },
+            };
+          }
+        }),
+      );
+    },
+  };
+}
+// -----------------------------------------------------------------------------------------------------------------
+
+let cloud: FakeOpenAI;
+let local: FakeOllama;
+let root: string;
+
+beforeAll(async () => {
+  cloud = await FakeOpenAI.start();
+  local = await FakeOllama.start();
+});
+afterAll(async () => {
+  await cloud.close();
+  await local.close();
+});
+beforeEach(async () => {
+  cloud.reset();
+  local.reset();
+  root = await mkdtemp(join(tmpdir(), 'unity-agent-'));
+  for (const name of ['a.txt', 'b.txt', 'c.txt']) {
+    await writeFile(join(root, name), Array.from({ length: 40 }, (_, i) => `${name} line ${i + 1}`).join('\n'));
+  }
+});
+afterEach(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+const call = (name: string, args: Record<string, unknown>): ScriptedToolCall => ({ name, arguments: args });
+const offeredTools = (request: ChatRequestInfo) => Array.isArray(request.body.tools) && request.body.tools.length > 0;
+type BodyMessage = { role: string; content?: string; tool_call_id?: string; tool_calls?: unknown[] };
+const bodyMessages = (i: number): BodyMessage[] =>
+  (cloud.requestsTo('/chat/completions')[i]!.body as { messages: BodyMessage[] }).messages;
+
+async function run(options: Partial<AgentOptions> = {}) {
+  const events: AgentEvent[] = [];
+  const result = await runAgent({
+    model: makeModel(cloud, local),
+    tools: makeTools(root),
+    task: 'Find out what the files say.',
+    root,
+    onEvent: (e) => events.push(e),
+    ...options,
+  });
+  return {
+    result,
+    events,
+    ofType: <T extends AgentEvent['type']>(t: T) =>
+      events.filter((e) => e.type === t) as Extract<AgentEvent, { type: T }>[],
+  };
+}
+
+describe('runAgent', () => {
+  it('returns at once when the model answers without tool calls', async () => {
+    cloud.enqueue({ text: 'Nothing to look up: 42.' });
+    const { result, ofType } = await run();
+    expect(result).toMatchObject({
+      stopReason: 'completed',
+      answer: 'Nothing to look up: 42.',
+      iterations: 1,
+      toolCalls: {},
+    });
+    expect(result.messages.map((m) => m.role)).toEqual(['user', 'assistant']);
+    expect(ofType('tool-call')).toEqual([]);
+    expect(ofType('stop')[0]?.result.stopReason).toBe('completed');
+  });
+
+  it('feeds each result back under its call id and ends when the model answers', async () => {
+    cloud.enqueue({ toolCalls: [call('read_file', { path: 'a.txt' }), call('read_file', { path: 'b.txt' })] });
+    cloud.enqueue({ text: 'a and b are numbered lines.' });
+    const { result } = await run();
+    expect(result).toMatchObject({ stopReason: 'completed', iterations: 2, toolCalls: { read_file: 2 } });
+    const second = bodyMessages(1);
+    const assistant = second[1] as { tool_calls: { id: string }[] };
+    const ids = assistant.tool_calls.map((c) => c.id);
+    expect(second.slice(2).map((m) => [m.role, m.tool_call_id])).toEqual([
+      ['tool', ids[0]],
+      ['tool', ids[1]],
+    ]);
+    expect(second[2]?.content).toContain('a.txt line 1');
+    expect(second[3]?.content).toContain('b.txt line 1');
+  });
+
+  it('injects reminders at each threshold in order with a factual summary, then asks once without tools at the limit', async () => {
+    let n = 0;
+    cloud.setDefault((request) => {
+      if (!offeredTools(request)) return { text: 'Final: the files hold numbered lines.' };
+      n++;
+      return { toolCalls: [call('read_file', { path: ['a.txt', 'b.txt', 'c.txt'][n % 3], offset: n, limit: 1 })] };
+    });
+    const { result, ofType } = await run({ maxIterations: 12, convergenceWarnings: [3, 6, 9] });
+    const reminders = ofType('reminder');
+    expect(reminders.map((r) => [r.toolCalls, r.threshold.level])).toEqual([
+      [3, 'consider wrapping up'],
+      [6, 'time to converge'],
+      [9, 'please synthesise your findings'],
+    ]);
+    expect(reminders[0]?.message).toContain('You have made 3 tool calls in 3 of at most 12 iterations');
+    expect(reminders[0]?.message).toContain('3 of the 3 calls so far were read_file on 3 files; no writes');
+    expect(reminders[2]?.message).toContain('9 of the 9 calls so far were read_file on 3 files; no writes');
+    // The reminder reached the model, after the tool result of the call that crossed the threshold.
+    const fourth = bodyMessages(3);
+    expect(fourth.at(-2)?.role).toBe('tool');
+    expect(fourth.at(-1)).toMatchObject({ role: 'user', content: reminders[0]?.message });
+
+    const requests = cloud.requestsTo('/chat/completions');
+    expect(requests).toHaveLength(12);
+    expect(requests.slice(0, 11).every((r) => offeredTools({ body: r.body } as ChatRequestInfo))).toBe(true);
+    expect((requests[11]!.body as { tools?: unknown }).tools).toBeUndefined();
+    expect(bodyMessages(11).at(-1)?.content).toContain('You have used all 12 iterations (11 tool calls');
+    expect(ofType('final-request')).toHaveLength(1);
+    expect(result).toMatchObject({
+      stopReason: 'max_iterations',
+      iterations: 12,
+      toolCalls: { read_file: 11 },
+      answer: 'Final: the files hold numbered lines.',
+    });
+  });
+
+  it('nudges on the fourth identical call and stops as stuck on the fifth, however the path is spelled', async () => {
+    const spellings = ['a.txt', './a.txt', `${root}/a.txt`, 'sub/../a.txt'];
+    let n = 0;
+    cloud.setDefault(() => ({ toolCalls: [call('read_file', { path: spellings[n++ % 4] })] }));
+    await mkdir(join(root, 'sub'));
+    const { result, ofType } = await run();
+    const nudges = ofType('nudge');
+    expect(nudges).toHaveLength(1);
+    expect(nudges[0]).toMatchObject({ iteration: 4, pattern: { kind: 'repeated-call', count: 4 } });
+    expect(nudges[0]?.message).toContain('read_file {"path":"a.txt"} returned the same result 4 times in a row');
+    expect(bodyMessages(4).at(-1)).toMatchObject({ role: 'user', content: nudges[0]?.message });
+    expect(result).toMatchObject({ stopReason: 'stuck', iterations: 5, stuck: { kind: 'repeated-call', count: 5 } });
+  });
+
+  it('stops an A/B alternation with unchanged results: nudge at six calls, stop at seven', async () => {
+    let n = 0;
+    cloud.setDefault(() => ({
+      toolCalls: [n++ % 2 === 0 ? call('read_file', { path: 'a.txt' }) : call('list_files', { path: '.' })],
+    }));
+    const { result, ofType } = await run();
+    expect(ofType('nudge').map((e) => [e.iteration, e.pattern.kind])).toEqual([[6, 'alternation']]);
+    expect(result).toMatchObject({ stopReason: 'stuck', iterations: 7, stuck: { kind: 'alternation' } });
+    expect(result.stuck?.description).toContain('alternating between');
+  });
+
+  it('stops the same failing call: nudge after three failures, stop at the fourth', async () => {
+    cloud.setDefault(() => ({ toolCalls: [call('read_file', { path: 'missing.txt' })] }));
+    const { result, ofType } = await run();
+    expect(ofType('nudge').map((e) => [e.iteration, e.pattern.kind])).toEqual([[3, 'repeated-failure']]);
+    expect(ofType('nudge')[0]?.message).toContain('failed 3 times');
+    expect(result).toMatchObject({ stopReason: 'stuck', iterations: 4, stuck: { kind: 'repeated-failure', count: 4 } });
+    expect(result.messages.filter((m) => m.role === 'tool').every((m) => m.content.includes('missing.txt'))).toBe(true);
+  });
+
+  it('does not call polling stuck while its result changes', async () => {
+    let polls = 0;
+    cloud.setDefault(() => {
+      if (polls === 8) return { text: 'The job finished after 8 polls.' };
+      polls++;
+      return { toolCalls: [call('read_file', { path: 'status.txt' })] };
+    });
+    await writeFile(join(root, 'status.txt'), 'progress 0');
+    const { result, ofType } = await run({
+      tools: {
+        ...makeTools(root),
+        async execute(calls, options) {
+          const results = await makeTools(root).execute(calls, options);
+          await writeFile(join(root, 'status.txt'), `progress ${polls}`);
+          return results;
+        },
+      },
+    });
+    expect(ofType('nudge')).toEqual([]);
+    expect(result).toMatchObject({ stopReason: 'completed', iterations: 9, toolCalls: { read_file: 8 } });
+  });
+
+  it('nudges after two empty replies and stops as stuck on the third', async () => {
+    cloud.setDefault({ text: '' });
+    const { result, ofType } = await run();
+    expect(ofType('nudge').map((e) => [e.iteration, e.pattern.kind])).toEqual([[2, 'empty-replies']]);
+    expect(result).toMatchObject({ stopReason: 'stuck', iterations: 3, stuck: { kind: 'empty-replies' } });
+  });
+
+  it('continues on the local model with the whole history when the cloud fails mid-task', async () => {
+    cloud.enqueue({ reasoning: 'I should read a.txt first.', toolCalls: [call('read_file', { path: 'a.txt' })] });
+    cloud.setDefault({ fault: 'status', status: 503 });
+    local.enqueue({ text: 'a.txt holds 40 numbered lines.' });
+    const { result, ofType } = await run();
+    expect(result).toMatchObject({ stopReason: 'completed', answer: 'a.txt holds 40 numbered lines.', iterations: 2 });
+    expect(ofType('model-response').map((e) => e.provider)).toEqual(['minimax', 'ollama']);
+    const sent = (local.requestsTo('/api/chat')[0]!.body as { messages: Record<string, unknown>[] }).messages;
+    expect(sent.map((m) => m.role)).toEqual(['user', 'assistant', 'tool']);
+    expect(sent[0]?.content).toBe('Find out what the files say.');
+    expect(sent[1]).toMatchObject({
+      thinking: 'I should read a.txt first.',
+      tool_calls: [{ function: { name: 'read_file', arguments: { path: 'a.txt' } } }],
+    });
+    expect(sent[2]?.content).toContain('a.txt line 40');
+  });
+
+  it('stops promptly with aborted when the signal fires during a hanging model call, cancelling it', async () => {
+    cloud.enqueue({ toolCalls: [call('read_file', { path: 'a.txt' })] }, { fault: 'hang' });
+    const controller = new AbortController();
+    const running = run({ signal: controller.signal });
+    await cloud.waitForRequests(2);
+    controller.abort();
+    const { result } = await running;
+    expect(result).toMatchObject({ stopReason: 'aborted', iterations: 2, toolCalls: { read_file: 1 } });
+    await expect.poll(() => cloud.requests[1]?.aborted).toBe(true);
+    expect(local.requestsTo('/api/chat')).toEqual([]);
+  });
+
+  it('stops with budget_tokens once the tokens used reach the budget', async () => {
+    cloud.setDefault(() => ({
+      toolCalls: [call('read_file', { path: 'a.txt', offset: cloud.requests.length })],
+      usage: { promptTokens: 100, completionTokens: 50 },
+    }));
+    const { result } = await run({ budget: { maxTokens: 400 } });
+    expect(result).toMatchObject({ stopReason: 'budget_tokens', iterations: 3, usage: { totalTokens: 450 } });
+    expect(result.toolCalls).toEqual({ read_file: 2 });
+  });
+
+  it('stops with budget_cost once the priced cost reaches the budget', async () => {
+    cloud.setDefault(() => ({
+      toolCalls: [call('read_file', { path: 'a.txt', offset: cloud.requests.length })],
+      usage: { promptTokens: 100, completionTokens: 50 },
+    }));
+    const prices = { 'MiniMax-M2': { inputPer1k: 1, outputPer1k: 2 } };
+    const { result } = await run({ budget: { maxCost: 0.5, prices } });
+    expect(result.stopReason).toBe('budget_cost');
+    expect(result.iterations).toBe(3);
+    expect(result.cost).toBeCloseTo(0.6);
+  });
+
+  it('stops with budget_time when the wall-time budget runs out during a model call', async () => {
+    cloud.enqueue({ toolCalls: [call('read_file', { path: 'a.txt' })] }, { fault: 'hang' });
+    const { result } = await run({ budget: { maxTimeMs: 300 } });
+    expect(result).toMatchObject({ stopReason: 'budget_time', iterations: 2 });
+    await expect.poll(() => cloud.requests[1]?.aborted).toBe(true);
+  });
+
+  it('stops with error, naming it, when no model can answer', async () => {
+    cloud.setDefault({ fault: 'status', status: 503 });
+    local.setDefault({ fault: 'status', status: 500 });
+    const { result } = await run();
+    expect(result.stopReason).toBe('error');
+    expect(result.error?.message).toBeTruthy();
+  });
+});
