@@ -20,6 +20,7 @@ export {
 } from './errors';
 export { type ModelRef, modelPrefixes, type ProviderKind, parseModelString } from './model-string';
 export type { ModelCapabilities, Provider, ProviderRequest, StreamEvent } from './provider';
+export { createOllamaProvider, type OllamaProviderOptions } from './providers/ollama';
 export { createOpenAICompatibleProvider, type OpenAICompatibleProviderOptions } from './providers/openai-compatible';
 export {
   extractTextToolCalls,
