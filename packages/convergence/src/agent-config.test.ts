@@ -48,15 +48,21 @@ describe('agentSettingsFromConfig', () => {
 
   it('names the path of an invalid value and what was expected', () => {
     expect(problem({ agent: { budget: { max_seconds: 'ten' } } })).toContain(
-      'config agent.budget.max_seconds: expected a positive number, got "ten"',
+      'config: agent.budget.max_seconds: expected a positive number, got "ten"',
     );
-    expect(problem({ convergence_warnings: [50, 0] })).toContain('config convergence_warnings[1]');
+    expect(problem({ convergence_warnings: [50, 0] })).toContain('config: convergence_warnings[1]');
     expect(problem({ agent: { stuck: { repeat: 3 } } })).toContain(
-      'config agent.stuck.repeat: expected one of the known keys',
+      'config: agent.stuck.repeat: unknown setting (known: repeated_call, repeated_failure',
+    );
+  });
+
+  it('names the file the config came from', () => {
+    expect(() => agentSettingsFromConfig({ cloud_llm: { max_iterations: 0 } }, 'configs/system.yaml')).toThrow(
+      'configs/system.yaml: cloud_llm.max_iterations: expected a positive integer, got 0',
     );
   });
 
   it('refuses a cost budget without prices', () => {
-    expect(problem({ agent: { budget: { max_cost: 1 } } })).toContain('config agent.budget.prices');
+    expect(problem({ agent: { budget: { max_cost: 1 } } })).toContain('config: agent.budget.prices');
   });
 });

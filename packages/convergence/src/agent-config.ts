@@ -8,54 +8,60 @@ export type AgentSettings = Pick<AgentOptions, 'maxIterations' | 'convergenceWar
 
 type Path = string;
 
-function invalid(path: Path, expected: string, got: unknown): never {
-  throw new ConvergenceError({
-    code: 'INVALID_OPTIONS',
-    message: `config ${path}: expected ${expected}, got ${JSON.stringify(got) ?? String(got)}`,
-    fix: `set ${path} to ${expected}, or remove it for the default`,
-  });
-}
-
-function section(value: unknown, path: Path): Record<string, unknown> | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'object' || Array.isArray(value)) invalid(path, 'a mapping', value);
-  return value as Record<string, unknown>;
-}
-
-function only(map: Record<string, unknown>, path: Path, keys: readonly string[]): void {
-  for (const key of Object.keys(map)) {
-    if (!keys.includes(key)) invalid(`${path}.${key}`, `one of the known keys (${keys.join(', ')})`, key);
-  }
-}
-
-function number(value: unknown, path: Path, kind: 'integer' | 'positive' | 'non-negative'): number | undefined {
-  if (value === undefined) return undefined;
-  const ok =
-    typeof value === 'number' &&
-    Number.isFinite(value) &&
-    (kind === 'integer' ? Number.isInteger(value) && value > 0 : kind === 'positive' ? value > 0 : value >= 0);
-  if (!ok) invalid(path, kind === 'integer' ? 'a positive integer' : `a ${kind} number`, value);
-  return value as number;
+/** Readers of untyped config values that fail with a `ConvergenceError` naming `source` and the path. */
+function readers(source: string) {
+  const invalid = (path: Path, expected: string, got: unknown): never => {
+    throw new ConvergenceError({
+      code: 'INVALID_OPTIONS',
+      message: `${source}: ${path}: expected ${expected}, got ${JSON.stringify(got) ?? String(got)}`,
+      fix: `set ${path} to ${expected}, or remove it for the default`,
+    });
+  };
+  const section = (value: unknown, path: Path): Record<string, unknown> | undefined => {
+    if (value === undefined || value === null) return undefined;
+    if (typeof value !== 'object' || Array.isArray(value)) invalid(path, 'a mapping', value);
+    return value as Record<string, unknown>;
+  };
+  const only = (map: Record<string, unknown>, path: Path, keys: readonly string[]): void => {
+    for (const key of Object.keys(map)) {
+      if (keys.includes(key)) continue;
+      throw new ConvergenceError({
+        code: 'INVALID_OPTIONS',
+        message: `${source}: ${path}.${key}: unknown setting (known: ${keys.join(', ')})`,
+        fix: `rename it to one of the known settings, or remove it`,
+      });
+    }
+  };
+  const number = (value: unknown, path: Path, kind: 'integer' | 'positive' | 'non-negative'): number | undefined => {
+    if (value === undefined) return undefined;
+    const ok =
+      typeof value === 'number' &&
+      Number.isFinite(value) &&
+      (kind === 'integer' ? Number.isInteger(value) && value > 0 : kind === 'positive' ? value > 0 : value >= 0);
+    if (!ok) invalid(path, kind === 'integer' ? 'a positive integer' : `a ${kind} number`, value);
+    return value as number;
+  };
+  return { invalid, section, only, number };
 }
 
 /**
  * The agent loop's settings from a loaded config: `cloud_llm.max_iterations`, `convergence_warnings`, and the optional
  * `agent:` section (`stuck: {repeated_call, repeated_failure, alternation_steps, empty_replies}` or `stuck: false`,
  * `budget: {max_tokens, max_seconds, max_cost, prices: {<model>: {input_per_1k, output_per_1k}}}`). An invalid value
- * is a `ConvergenceError` naming its path.
+ * is a `ConvergenceError` naming `source` (the config file) and its path.
  */
-export function agentSettingsFromConfig(config: Record<string, unknown>): AgentSettings {
+export function agentSettingsFromConfig(config: Record<string, unknown>, source = 'config'): AgentSettings {
+  const { invalid, section, only, number } = readers(source);
   const settings: AgentSettings = {};
   const cloud = section(config.cloud_llm, 'cloud_llm');
   const maxIterations = number(cloud?.max_iterations, 'cloud_llm.max_iterations', 'integer');
   if (maxIterations !== undefined) settings.maxIterations = maxIterations;
-  if (config.convergence_warnings !== undefined) {
-    if (!Array.isArray(config.convergence_warnings)) {
-      invalid('convergence_warnings', 'a list of tool-call counts', config.convergence_warnings);
-    }
-    settings.convergenceWarnings = config.convergence_warnings.map(
-      (n, i) => number(n, `convergence_warnings[${i}]`, 'integer') as number,
-    );
+  const warnings = config.convergence_warnings;
+  if (warnings !== undefined) {
+    const list: unknown[] = Array.isArray(warnings)
+      ? warnings
+      : invalid('convergence_warnings', 'a list of tool-call counts', warnings);
+    settings.convergenceWarnings = list.map((n, i) => number(n, `convergence_warnings[${i}]`, 'integer') as number);
   }
   const agent = section(config.agent, 'agent');
   if (!agent) return settings;
