@@ -233,6 +233,20 @@ describe.each(modes)('OpenAI-compatible provider, %s', (mode) => {
     await expectProviderError(run(minimax, mode, ask('hi')), 'STREAM_CUT');
   });
 
+  it('classifies a response cut part-way as STREAM_CUT', async () => {
+    fake.enqueue({ fault: 'cut-after-chunks', chunks: 3, reply: { text: 'a b c d e f' } });
+    await expectProviderError(run(minimax, mode, ask('hi')), 'STREAM_CUT');
+  });
+
+  it('classifies a failure inside a 200 stream as UPSTREAM_ERROR, and as SERVER_ERROR when not streaming', async () => {
+    fake.enqueue({ fault: 'stream-error', chunks: 2, message: 'engine crashed' });
+    const error = await expectProviderError(
+      run(minimax, mode, ask('hi')),
+      mode === 'stream' ? 'UPSTREAM_ERROR' : 'SERVER_ERROR',
+    );
+    expect(error.message).toContain('engine crashed');
+  });
+
   it('classifies malformed JSON as BAD_RESPONSE', async () => {
     fake.enqueue({ fault: 'malformed-json' });
     await expectProviderError(run(minimax, mode, ask('hi')), 'BAD_RESPONSE');
