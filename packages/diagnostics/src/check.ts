@@ -1,70 +1,102 @@
-export type CheckStatus = 'ok' | 'warn' | 'fail';
+/** `skip`: not run because a check it depends on failed (Ollama down → its models are not checked). */
+export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
 
-/** The outcome of one health check: a status, what was found, and the fix as a command where there is one. */
-export interface CheckResult {
-  id: string;
-  title: string;
+/** What a check found: a status, a message, and the fix as a command where there is one. */
+export interface CheckOutcome {
+  /** A check may skip itself when what it needs is absent (no key: the endpoint is not tried). */
   status: CheckStatus;
   message: string;
   fix?: string;
+  /**
+   * For a check with a `provider`: whether that provider can serve. Defaults to "not failed or skipped"; a check sets
+   * it where a warning still means the provider is unusable (no cloud key while the local fallback is on).
+   */
+  up?: boolean;
+  /** Measured values for machines (`--json`, the monitor): latency, context length, bytes free … */
+  data?: Record<string, string | number | boolean>;
+}
+
+/** The outcome of one health check, with the check's identity and how long it took. */
+export interface CheckResult extends CheckOutcome {
+  id: string;
+  title: string;
   /** Whether a failure of this check makes the whole setup unusable (`unity doctor` exits non-zero). */
   required: boolean;
+  /** The router provider whose availability this check decides (`ollama`, `minimax` …), if any. */
+  provider?: string;
   ms: number;
 }
 
 export interface Check {
+  /** Stable id (`ollama-reachable`, `model-pulled:qwen2.5-coder:7b`). */
   id: string;
   title: string;
   required: boolean;
-  run(signal?: AbortSignal): Promise<Omit<CheckResult, 'id' | 'title' | 'required' | 'ms'>>;
+  /** Ids of checks (earlier in the list) that must not fail for this one to run; otherwise it is skipped. */
+  dependsOn?: readonly string[];
+  /** The router provider whose availability this check decides; the health monitor's `isUp()` reads it. */
+  provider?: string;
+  run(signal?: AbortSignal): Promise<CheckOutcome>;
 }
 
-/** Run checks concurrently; a check that throws is reported as a failure with its message, never lost. */
+/**
+ * Run checks concurrently; a check waits only for the checks it depends on, and is skipped when one of them failed.
+ * A check that throws is reported as a failure with its message, never lost. Results keep the order of `checks`.
+ */
 export async function runChecks(checks: readonly Check[], signal?: AbortSignal): Promise<CheckResult[]> {
-  return Promise.all(
-    checks.map(async (check) => {
-      const started = performance.now();
-      const base = { id: check.id, title: check.title, required: check.required };
-      try {
-        const outcome = await check.run(signal);
-        return { ...base, ...outcome, ms: performance.now() - started };
-      } catch (error) {
-        return {
-          ...base,
-          status: 'fail' as const,
-          message: `check crashed: ${error instanceof Error ? error.message : String(error)}`,
-          ms: performance.now() - started,
-        };
-      }
-    }),
-  );
+  const started = new Map<string, Promise<CheckResult>>();
+  for (const check of checks) {
+    const dependencies = (check.dependsOn ?? []).map((id) => {
+      const dependency = started.get(id);
+      if (!dependency) throw new TypeError(`check "${check.id}" depends on "${id}", which is not listed before it`);
+      return dependency;
+    });
+    started.set(
+      check.id,
+      Promise.all(dependencies).then((done) => {
+        const failed = done.find((d) => d.status === 'fail' || d.status === 'skip');
+        return failed ? skipped(check, failed) : runOne(check, signal);
+      }),
+    );
+  }
+  return Promise.all(started.values());
 }
 
-/** The worst status among results that count: a failed optional check only warns. */
-export function overallStatus(results: readonly CheckResult[]): CheckStatus {
-  let worst: CheckStatus = 'ok';
+async function runOne(check: Check, signal: AbortSignal | undefined): Promise<CheckResult> {
+  const startedAt = performance.now();
+  const base = identity(check);
+  try {
+    const outcome = await check.run(signal);
+    return { ...base, ...outcome, ms: performance.now() - startedAt };
+  } catch (error) {
+    return {
+      ...base,
+      status: 'fail',
+      message: `check crashed: ${error instanceof Error ? error.message : String(error)}`,
+      ms: performance.now() - startedAt,
+    };
+  }
+}
+
+function skipped(check: Check, failed: CheckResult): CheckResult {
+  return { ...identity(check), status: 'skip', message: `not checked: ${failed.title} failed`, ms: 0 };
+}
+
+function identity(check: Check): Pick<CheckResult, 'id' | 'title' | 'required' | 'provider'> {
+  return {
+    id: check.id,
+    title: check.title,
+    required: check.required,
+    ...(check.provider === undefined ? {} : { provider: check.provider }),
+  };
+}
+
+/** The worst status among results that count: a failed optional check only warns; skipped checks do not count. */
+export function overallStatus(results: readonly CheckResult[]): Exclude<CheckStatus, 'skip'> {
+  let worst: 'ok' | 'warn' = 'ok';
   for (const r of results) {
-    const effective = r.status === 'fail' && !r.required ? 'warn' : r.status;
-    if (effective === 'fail') return 'fail';
-    if (effective === 'warn') worst = 'warn';
+    if (r.status === 'fail' && r.required) return 'fail';
+    if (r.status === 'fail' || r.status === 'warn') worst = 'warn';
   }
   return worst;
-}
-
-/** Node.js version supported by Unity (20.10 or newer). */
-export function nodeVersionCheck(version: string = process.versions.node): Check {
-  return {
-    id: 'node-version',
-    title: 'Node.js version',
-    required: true,
-    async run() {
-      const [major = 0, minor = 0] = version.split('.').map(Number);
-      if (major > 20 || (major === 20 && minor >= 10)) return { status: 'ok', message: `Node.js ${version}` };
-      return {
-        status: 'fail',
-        message: `Node.js ${version} is too old: Unity needs 20.10 or newer`,
-        fix: 'install Node.js 20 LTS or newer (e.g. `nvm install 20`)',
-      };
-    },
-  };
 }

@@ -1,1 +1,40 @@
-export { type Check, type CheckResult, type CheckStatus, nodeVersionCheck, overallStatus, runChecks } from './check';
+export {
+  type Check,
+  type CheckOutcome,
+  type CheckResult,
+  type CheckStatus,
+  overallStatus,
+  runChecks,
+} from './check';
+export {
+  type CloudCheckOptions,
+  type CloudEndpointCheckOptions,
+  cloudEndpointCheck,
+  cloudKeyCheck,
+} from './cloud-checks';
+export { type ConfigOutcome, configCheck } from './config-check';
+export {
+  type DeepCheckOptions,
+  firstTokenLatencyCheck,
+  type LatencyCheckOptions,
+  toolCallCheck,
+} from './deep-checks';
+export {
+  type Availability,
+  type HealthChange,
+  HealthMonitor,
+  type HealthMonitorEvents,
+  type HealthMonitorOptions,
+  isResultUp,
+} from './health-monitor';
+export { type ProbeOptions, type ProbeResult, probeJson } from './http-probe';
+export { type MemoryCheckOptions, type MemoryReading, memoryCheck } from './memory-check';
+export { nodeVersionCheck } from './node-version-check';
+export {
+  type CapabilitiesCheckOptions,
+  modelCapabilitiesCheck,
+  modelPulledCheck,
+  type OllamaCheckOptions,
+  ollamaReachableCheck,
+  startOllamaFix,
+} from './ollama-checks';
