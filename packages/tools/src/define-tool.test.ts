@@ -32,9 +32,11 @@ describe('defineTool', () => {
     })();
     expect(ToolError.isInstance(error)).toBe(true);
     expect((error as ToolError).code).toBe('INVALID_ARGUMENTS');
-    expect((error as ToolError).message).toMatch(
-      /read_file: invalid arguments: path: .*expected string, received number/i,
-    );
+    expect((error as ToolError).message).toContain('read_file: invalid arguments: path: expected string, got number');
+  });
+
+  it('says a required field is missing', () => {
+    expect(() => parseToolArguments(readFile, {})).toThrow('path: expected string, got nothing (it is required)');
   });
 
   it('returns the parsed arguments when they are valid', () => {

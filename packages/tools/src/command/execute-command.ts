@@ -1,0 +1,197 @@
+import { spawn } from 'node:child_process';
+import { z } from 'zod';
+import { defineTool } from '../define-tool';
+import { ToolError } from '../errors';
+import type { Sandbox } from '../sandbox';
+import { CommandPolicy, type CommandPolicyOptions, scrubEnv } from './command-policy';
+import { OutputCapture } from './output-capture';
+
+export interface ExecuteCommandOptions {
+  policy?: CommandPolicyOptions;
+  /** The environment commands start from, before secrets are scrubbed. Default: this process's environment. */
+  env?: NodeJS.ProcessEnv;
+  /** Timeout when the call gives none. Default 60,000 ms. */
+  defaultTimeoutMs?: number;
+  /** Largest timeout a call may ask for. Default 600,000 ms. */
+  maxTimeoutMs?: number;
+  /** Bytes of output kept from the start and from the end. Default 20,000 and 10,000. */
+  headBytes?: number;
+  tailBytes?: number;
+  /** Time between SIGTERM and SIGKILL to the process group. Default 2,000 ms. */
+  killGraceMs?: number;
+}
+
+export interface CommandOutcome {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  output: string;
+  timedOut: boolean;
+  pid: number | undefined;
+}
+
+function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // the group is gone already
+  }
+}
+
+/**
+ * Run argv (no shell) in its own process group, with output captured head + tail. At the timeout, or when `signal`
+ * aborts, the whole group gets SIGTERM, then SIGKILL after the grace period; when the program exits, whatever it
+ * left running in its group is killed too, so no process outlives the call.
+ */
+export function runCommand(
+  argv: readonly string[],
+  options: {
+    cwd: string;
+    env: NodeJS.ProcessEnv;
+    timeoutMs: number;
+    headBytes: number;
+    tailBytes: number;
+    killGraceMs: number;
+    signal?: AbortSignal;
+  },
+): Promise<CommandOutcome> {
+  return new Promise((resolve, reject) => {
+    const capture = new OutputCapture(options.headBytes, options.tailBytes);
+    const child = spawn(argv[0] as string, argv.slice(1), {
+      cwd: options.cwd,
+      env: options.env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let timedOut = false;
+    let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+    let graceTimer: NodeJS.Timeout | undefined;
+    const terminate = () => {
+      killGroup(child.pid, 'SIGTERM');
+      graceTimer ??= setTimeout(() => killGroup(child.pid, 'SIGKILL'), options.killGraceMs);
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      terminate();
+    }, options.timeoutMs);
+    const onAbort = () => terminate();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    child.stdout?.on('data', (chunk: Buffer) => capture.push(chunk));
+    child.stderr?.on('data', (chunk: Buffer) => capture.push(chunk));
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      clearTimeout(graceTimer);
+      options.signal?.removeEventListener('abort', onAbort);
+      reject(error);
+    });
+    child.on('exit', (code, signal) => {
+      exit = { code, signal };
+      // Background processes the command started would keep the pipes open: end them with it.
+      killGroup(child.pid, 'SIGKILL');
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      clearTimeout(graceTimer);
+      options.signal?.removeEventListener('abort', onAbort);
+      resolve({
+        exitCode: exit?.code ?? code,
+        signal: exit?.signal ?? signal,
+        output: capture.text(),
+        timedOut,
+        pid: child.pid,
+      });
+    });
+  });
+}
+
+const schema = z.object({
+  command: z
+    .string()
+    .min(1)
+    .max(10_000)
+    .describe('One program with its arguments, e.g. "git status" (no pipes or operators)'),
+  cwd: z.string().optional().describe('Folder to run in, relative to the workspace root (default: the root)'),
+  timeout_ms: z
+    .number()
+    .int()
+    .min(1)
+    .optional()
+    .describe('Kill the command after this many milliseconds (default 60000)'),
+});
+
+/** `execute_command`: one vetted program run in the workspace, with a timeout, capped output and no secrets in its env. */
+export function executeCommandTool(sandbox: Sandbox, options: ExecuteCommandOptions = {}) {
+  const policy = new CommandPolicy(sandbox, options.policy);
+  const baseEnv = options.env ?? process.env;
+  const defaultTimeoutMs = options.defaultTimeoutMs ?? 60_000;
+  const maxTimeoutMs = options.maxTimeoutMs ?? 600_000;
+  return defineTool({
+    name: 'execute_command',
+    description:
+      'Run one program with arguments in the workspace (no shell: no pipes, redirections, ";" or "&&"). Returns the ' +
+      'exit code and the output (long output keeps its start and end). Some programs and flags are refused; others ' +
+      "need the user's approval.",
+    schema,
+    async execute({ command, cwd, timeout_ms }, context) {
+      const folder = await sandbox.resolveExisting(cwd ?? '.', 'execute_command');
+      if (!folder.stats.isDirectory()) {
+        throw new ToolError({
+          code: 'FAILED',
+          message: `execute_command: cwd ${folder.rel} is not a folder`,
+          fix: 'pass a folder as cwd',
+        });
+      }
+      const decision = await policy.check(command, folder.real);
+      if (decision.action === 'deny') {
+        throw new ToolError({
+          code: 'DENIED',
+          message: `execute_command: refused ${JSON.stringify(command)}: ${decision.reason}`,
+          fix: 'use the file tools (read_file, list_files, search_files, write_file) or another command',
+        });
+      }
+      if (decision.action === 'approve') {
+        const approved = context.approve ? await context.approve(`${decision.reason}: ${command}`) : false;
+        if (!approved) {
+          throw new ToolError({
+            code: 'NOT_APPROVED',
+            message: `execute_command: ${JSON.stringify(command)} needs approval (${decision.reason}) and ${context.approve ? 'was not approved' : 'no approver is configured'}`,
+            fix: 'do without this command, or ask the user to allow it in the command policy',
+          });
+        }
+      }
+      const timeoutMs = Math.min(timeout_ms ?? defaultTimeoutMs, maxTimeoutMs);
+      let outcome: CommandOutcome;
+      try {
+        outcome = await runCommand(decision.argv, {
+          cwd: folder.real,
+          env: scrubEnv(baseEnv, policy.scrubNames),
+          timeoutMs,
+          headBytes: options.headBytes ?? 20_000,
+          tailBytes: options.tailBytes ?? 10_000,
+          killGraceMs: options.killGraceMs ?? 2_000,
+          signal: context.signal,
+        });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+          throw new ToolError({
+            code: 'NOT_FOUND',
+            message: `execute_command: program "${decision.argv[0]}" not found`,
+            fix: 'check the name, or use a program that is installed',
+            cause: error,
+          });
+        }
+        throw error;
+      }
+      context.signal?.throwIfAborted();
+      if (outcome.timedOut) {
+        throw new ToolError({
+          code: 'TIMEOUT',
+          message: `execute_command: ${JSON.stringify(command)} did not finish within timeout_ms=${timeoutMs}; its process group was killed. Output so far:\n${outcome.output}`,
+          fix: 'raise timeout_ms, or run something quicker',
+        });
+      }
+      const status = outcome.exitCode !== null ? `exit code ${outcome.exitCode}` : `killed by ${outcome.signal}`;
+      return `${status}\n${outcome.output}`;
+    },
+  });
+}

@@ -1,0 +1,66 @@
+import { lstat } from 'node:fs/promises';
+import { z } from 'zod';
+import { defineTool } from '../define-tool';
+import { ToolError } from '../errors';
+import type { Sandbox } from '../sandbox';
+import { type EntryKind, walk } from './walk';
+
+const schema = z.object({
+  path: z.string().default('.').describe('Folder to list, relative to the workspace root (default: the root)'),
+  recursive: z.boolean().default(false).describe('List the whole tree below the folder, honouring .gitignore'),
+  max: z.number().int().min(1).max(10_000).default(500).describe('Most entries to return (default 500)'),
+});
+
+interface Listed {
+  rel: string;
+  kind: EntryKind;
+  size?: number;
+}
+
+function format(entry: Listed): string {
+  const size = entry.size === undefined ? '-' : String(entry.size);
+  return `${entry.kind.padEnd(7)} ${size.padStart(10)}  ${entry.rel}${entry.kind === 'dir' ? '/' : ''}`;
+}
+
+/** `list_files`: entries of a folder with their type and size; recursive listings honour `.gitignore`. */
+export function listFilesTool(sandbox: Sandbox) {
+  return defineTool({
+    name: 'list_files',
+    description:
+      'List a folder in the workspace: one entry a line with its type (file, dir, symlink), size in bytes and path. ' +
+      'With recursive=true the whole tree is listed, skipping .git, node_modules and what .gitignore ignores.',
+    schema,
+    readOnly: true,
+    async execute({ path, recursive, max }, { signal }) {
+      const folder = await sandbox.resolveExisting(path, 'list_files');
+      if (!folder.stats.isDirectory()) {
+        throw new ToolError({
+          code: 'FAILED',
+          message: `list_files: ${folder.rel} is a file, not a folder`,
+          fix: 'read it with read_file, or list its folder',
+        });
+      }
+      const entries: Listed[] = [];
+      let more = false;
+      const walkOptions = { base: sandbox.root, gitignore: recursive, recursive, signal, concurrency: 8 };
+      await walk(folder.real, walkOptions, (entry) => {
+        if (entries.length >= max) {
+          more = true;
+          return false;
+        }
+        const listed: Listed = { rel: entry.rel, kind: entry.kind };
+        entries.push(listed);
+        if (entry.kind !== 'file') return undefined;
+        return async () => {
+          listed.size = (await lstat(entry.abs).catch(() => undefined))?.size;
+          return undefined;
+        };
+      });
+      entries.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+      if (entries.length === 0) return `(${folder.rel} is empty)`;
+      const lines = entries.map(format);
+      if (more) lines.push(`[stopped at ${max} entries; list a sub-folder, or raise max]`);
+      return lines.join('\n');
+    },
+  });
+}
