@@ -59,6 +59,7 @@ describe('isLoopbackUrl', () => {
     ['http://localhost:1234/v1', true],
     ['http://[::1]:8080', true],
     ['127.0.0.1:11434', true],
+    ['0.0.0.0:11434', true],
     ['https://api.minimax.io/v1', false],
     ['http://192.168.1.20:11434', false],
     ['not a url at all', false],

@@ -98,6 +98,19 @@ export function badResponse(ctx: FailureContext, detail: string, cause?: unknown
   });
 }
 
+/** A response that parsed as JSON but lacks what the protocol promises, naming the first paths that are wrong. */
+export function responseMismatch(
+  ctx: FailureContext,
+  what: string,
+  error: Error & { issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }> },
+): ProviderError {
+  const issues = error.issues
+    .slice(0, 3)
+    .map((issue) => `${issue.path.map(String).join('.') || '(body)'}: ${issue.message}`)
+    .join('; ');
+  return badResponse(ctx, `${what}: ${issues}`, error);
+}
+
 /** The response ended before its end marker (connection dropped mid-body or mid-stream). */
 export function streamCut(ctx: FailureContext, detail: string, cause?: unknown): ProviderError {
   return new ProviderError({

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 
-/** True when a URL points at this machine (localhost, 127.0.0.0/8, ::1): requests to it never leave the machine. */
+/** True when a URL points at this machine (localhost, 127.0.0.0/8, 0.0.0.0, ::1): requests to it never leave the machine. */
 export function isLoopbackUrl(url: string): boolean {
   let hostname: string;
   try {
@@ -10,6 +10,7 @@ export function isLoopbackUrl(url: string): boolean {
   }
   const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
   if (host === 'localhost' || host.endsWith('.localhost')) return true;
-  if (isIP(host) === 4) return host.startsWith('127.');
+  // 0.0.0.0 (OLLAMA_HOST is often set to it) reaches this machine's own listeners.
+  if (isIP(host) === 4) return host.startsWith('127.') || host === '0.0.0.0';
   return host === '::1';
 }

@@ -5,17 +5,19 @@ import { z } from 'zod';
 import { ProviderError } from '../errors';
 import type { ModelCapabilities, Provider, ProviderRequest, StreamEvent } from '../provider';
 import { extractTextToolCalls, generateToolCallId, TextToolCallCollector } from '../tool-call-text';
+import { contentEvents } from './content-events';
 import {
   badResponse,
   codeForStatus,
   type FailureContext,
   httpStatusError,
+  responseMismatch,
   streamCut,
   transportError,
   upstreamError,
 } from './http-errors';
 import { isLoopbackUrl } from './loopback';
-import { type SplitPiece, ThinkTagSplitter } from './think-tags';
+import { splitThinkTags, ThinkTagSplitter } from './think-tags';
 
 export interface OllamaProviderOptions {
   /** The provider's name in attempts, events and errors (e.g. `ollama`). */
@@ -130,7 +132,7 @@ export function createOllamaProvider(options: OllamaProviderOptions): Provider {
       throw fail(error);
     }
     const parsed = showSchema.safeParse(raw);
-    if (!parsed.success) throw badResponse(ctx, `/api/show: ${parsed.error.issues[0]?.message}`, parsed.error);
+    if (!parsed.success) throw responseMismatch(ctx, '/api/show response', parsed.error);
     return {
       tools: parsed.data.capabilities?.includes('tools') ?? false,
       ...contextLengthOf(parsed.data.model_info ?? {}),
@@ -201,17 +203,11 @@ export function createOllamaProvider(options: OllamaProviderOptions): Provider {
         throw fail(error);
       }
       const parsed = chatSchema.safeParse(raw);
-      if (!parsed.success) throw badResponse(ctx, describeIssues(parsed.error), parsed.error);
+      if (!parsed.success) throw responseMismatch(ctx, '/api/chat response', parsed.error);
       const part = parsed.data;
-      const think = new ThinkTagSplitter();
-      const pieces = [...think.push(part.message.content ?? ''), ...think.flush()];
-      const reasoning = [
-        part.message.thinking ?? '',
-        ...pieces.filter((p) => p.type === 'reasoning').map((p) => p.text),
-      ]
-        .filter((t) => t !== '')
-        .join('\n');
-      const text = joinText(pieces);
+      const split = splitThinkTags(part.message.content ?? '');
+      const reasoning = [part.message.thinking, split.reasoning].filter(Boolean).join('\n');
+      const text = split.text;
       let toolCalls = (part.message.tool_calls ?? []).map((call) => toToolCall(ctx, call));
       let content = text;
       if (toolCalls.length === 0) {
@@ -242,25 +238,16 @@ export function createOllamaProvider(options: OllamaProviderOptions): Provider {
 
       const think = new ThinkTagSplitter();
       const collector = new TextToolCallCollector(request.tools ?? []);
-      const emit = function* (pieces: SplitPiece[]): Generator<StreamEvent> {
-        for (const piece of pieces) {
-          if (piece.type === 'reasoning') yield { type: 'reasoning-delta', text: piece.text };
-          else {
-            const text = collector.push(piece.text);
-            if (text !== '') yield { type: 'text-delta', text };
-          }
-        }
-      };
       let last: ChatPart | undefined;
       let nativeCalls = 0;
       let done = false;
       try {
         for await (const raw of parts) {
           const parsed = chatSchema.safeParse(raw);
-          if (!parsed.success) throw badResponse(ctx, describeIssues(parsed.error), parsed.error);
+          if (!parsed.success) throw responseMismatch(ctx, '/api/chat stream line', parsed.error);
           const part = parsed.data;
           if (part.message.thinking) yield { type: 'reasoning-delta', text: part.message.thinking };
-          if (part.message.content) yield* emit(think.push(part.message.content));
+          if (part.message.content) yield* contentEvents(think.push(part.message.content), collector);
           for (const call of part.message.tool_calls ?? []) {
             nativeCalls++;
             yield { type: 'tool-call', toolCall: toToolCall(ctx, call) };
@@ -278,7 +265,7 @@ export function createOllamaProvider(options: OllamaProviderOptions): Provider {
       }
       if (request.signal.aborted) throw fail(request.signal.reason);
       if (!last) throw streamCut(ctx, 'the stream ended without its done:true line');
-      yield* emit(think.flush());
+      yield* contentEvents(think.flush(), collector);
       const found = nativeCalls > 0 ? { toolCalls: [], text: collector.release() } : collector.finish();
       if (found.text !== '') yield { type: 'text-delta', text: found.text };
       for (const toolCall of found.toolCalls) yield { type: 'tool-call', toolCall };
@@ -455,13 +442,6 @@ function raceAbort<T>(promise: Promise<T>, signal: AbortSignal, ctx: FailureCont
   });
 }
 
-function joinText(pieces: SplitPiece[]): string {
-  return pieces
-    .filter((p) => p.type === 'text')
-    .map((p) => p.text)
-    .join('');
-}
-
 function toUsage(part: ChatPart): Usage {
   const inputTokens = part.prompt_eval_count ?? 0;
   const outputTokens = part.eval_count ?? 0;
@@ -472,11 +452,4 @@ function toFinishReason(reason: string | undefined, toolCalls: boolean): FinishR
   if (toolCalls) return 'tool_calls';
   if (reason === 'stop' || reason === 'length') return reason;
   return reason === undefined ? 'stop' : 'other';
-}
-
-function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .slice(0, 3)
-    .map((issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`)
-    .join('; ');
 }

@@ -5,10 +5,12 @@ import { z } from 'zod';
 import { ProviderError, type ProviderErrorCode } from '../errors';
 import type { Provider, ProviderRequest, StreamEvent } from '../provider';
 import { extractTextToolCalls, TextToolCallCollector } from '../tool-call-text';
+import { contentEvents } from './content-events';
 import {
   badResponse,
   type FailureContext,
   httpStatusError,
+  responseMismatch,
   streamCut,
   transportError,
   upstreamError,
@@ -144,7 +146,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
       }
       throwIfBaseRespError(ctx, raw);
       const parsed = completionSchema.safeParse(raw);
-      if (!parsed.success) throw badResponse(ctx, describeIssues(parsed.error), parsed.error);
+      if (!parsed.success) throw responseMismatch(ctx, 'chat completion', parsed.error);
       const choice = parsed.data.choices[0]!;
       const message = choice.message;
       let content = message.content ?? '';
@@ -198,16 +200,6 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
       let usage: Usage = emptyUsage();
       let model = request.model;
 
-      const contentEvents = function* (delta: string): Generator<StreamEvent> {
-        for (const piece of think ? think.push(delta) : [{ type: 'text' as const, text: delta }]) {
-          if (piece.type === 'reasoning') yield { type: 'reasoning-delta', text: piece.text };
-          else {
-            const text = collector.push(piece.text);
-            if (text !== '') yield { type: 'text-delta', text };
-          }
-        }
-      };
-
       try {
         for await (const raw of stream) {
           throwIfBaseRespError(ctx, raw);
@@ -219,7 +211,11 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
           const delta = choice.delta ?? {};
           const reasoning = reasoningOf(delta);
           if (reasoning) yield { type: 'reasoning-delta', text: reasoning };
-          if (typeof delta.content === 'string' && delta.content !== '') yield* contentEvents(delta.content);
+          if (typeof delta.content === 'string' && delta.content !== '')
+            yield* contentEvents(
+              think ? think.push(delta.content) : [{ type: 'text', text: delta.content }],
+              collector,
+            );
           for (const call of delta.tool_calls ?? []) {
             const index = call.index ?? 0;
             const partial = partialCalls.get(index) ?? { name: '', args: '' };
@@ -236,13 +232,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
       if (signal.aborted) throw transportError(ctx, signal.reason, signal, { afterHeaders: true });
       if (finishReason === undefined) throw streamCut(ctx, 'the stream ended without a finish_reason');
 
-      for (const piece of think?.flush() ?? []) {
-        if (piece.type === 'reasoning') yield { type: 'reasoning-delta', text: piece.text };
-        else {
-          const text = collector.push(piece.text);
-          if (text !== '') yield { type: 'text-delta', text };
-        }
-      }
+      yield* contentEvents(think?.flush() ?? [], collector);
       const found = partialCalls.size === 0 ? collector.finish() : { toolCalls: [], text: collector.release() };
       if (found.text !== '') yield { type: 'text-delta', text: found.text };
       const toolCalls = [
@@ -302,13 +292,6 @@ const completionSchema = z.object({
     .object({ prompt_tokens: z.number(), completion_tokens: z.number(), total_tokens: z.number().optional() })
     .nullish(),
 });
-
-function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .slice(0, 3)
-    .map((issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`)
-    .join('; ');
-}
 
 /** MiniMax `base_resp.status_code` values (platform.minimax.io/docs/api-reference/errorcode) and their codes. */
 const baseRespCodes: Record<number, ProviderErrorCode> = {
