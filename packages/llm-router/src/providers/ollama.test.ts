@@ -343,6 +343,14 @@ describe('Ollama provider, capabilities', () => {
     await fresh.close?.();
   });
 
+  it('asks again after a failure instead of caching it', async () => {
+    const fresh = createOllamaProvider({ id: 'ollama', host: fake.host });
+    await expect(fresh.capabilities?.('later:1b')).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND' });
+    await expect(fresh.capabilities?.('later:1b')).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND' });
+    expect(fake.requestsTo('/api/show')).toHaveLength(2);
+    await fresh.close?.();
+  });
+
   it('is local for a loopback host and remote otherwise', () => {
     expect(ollama.remote).toBe(false);
     expect(createOllamaProvider({ id: 'o', host: 'http://10.0.0.5:11434' }).remote).toBe(true);

@@ -145,7 +145,10 @@ export function createOllamaProvider(options: OllamaProviderOptions): Provider {
       cached = loadCapabilities(model);
       capabilityCache.set(model, cached);
       // A failure is not cached: the next call asks again (the model may have been pulled meanwhile).
-      cached.catch(() => capabilityCache.delete(model));
+      const loading = cached;
+      loading.catch(() => {
+        if (capabilityCache.get(model) === loading) capabilityCache.delete(model);
+      });
     }
     return signal ? raceAbort(cached, signal, context(model)) : cached;
   };

@@ -4,7 +4,7 @@ import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError } from 
 import { z } from 'zod';
 import { ProviderError, type ProviderErrorCode } from '../errors';
 import type { Provider, ProviderRequest, StreamEvent } from '../provider';
-import { extractTextToolCalls, TextToolCallCollector } from '../tool-call-text';
+import { extractTextToolCalls, generateToolCallId, TextToolCallCollector } from '../tool-call-text';
 import { contentEvents } from './content-events';
 import {
   badResponse,
@@ -156,8 +156,8 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
         content = split.text;
         reasoning = joinReasoning(reasoning, split.reasoning);
       }
-      let toolCalls = (message.tool_calls ?? []).map((call, index) =>
-        toToolCall(ctx, call.id ?? `call_${index}`, call.function.name, call.function.arguments ?? ''),
+      let toolCalls = (message.tool_calls ?? []).map((call) =>
+        toToolCall(ctx, call.id || generateToolCallId(), call.function.name, call.function.arguments ?? ''),
       );
       if (toolCalls.length === 0) {
         const found = extractTextToolCalls(content, textToolCalls(request));
@@ -238,7 +238,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
       const toolCalls = [
         ...[...partialCalls.entries()]
           .sort(([a], [b]) => a - b)
-          .map(([index, call]) => toToolCall(ctx, call.id ?? `call_${index}`, call.name, call.args)),
+          .map(([, call]) => toToolCall(ctx, call.id || generateToolCallId(), call.name, call.args)),
         ...found.toolCalls,
       ];
       for (const toolCall of toolCalls) yield { type: 'tool-call', toolCall };
