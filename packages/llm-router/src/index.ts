@@ -18,8 +18,33 @@ export {
   type ProviderErrorCode,
   type ProviderErrorOptions,
 } from './errors';
+export {
+  type GgufHeader,
+  type GgufSummary,
+  type GgufValue,
+  isGgufFile,
+  readGgufHeader,
+  summarizeGguf,
+} from './model-store/gguf-header';
+export { ModelStoreError, type ModelStoreErrorCode } from './model-store/model-store-error';
+export { type PullOptions, type PullProgress, type PullResult, pullModel, resolvePullSource } from './model-store/pull';
+export {
+  defaultModelStoreDir,
+  findDefaultStoreModel,
+  listModels,
+  removeModel,
+  resolveStoreModel,
+  type StoredModel,
+} from './model-store/store';
 export { type ModelRef, modelPrefixes, type ProviderKind, parseModelString } from './model-string';
 export type { ModelCapabilities, Provider, ProviderRequest, StreamEvent } from './provider';
+export {
+  createLlamaCppProvider,
+  type LlamaCppEvent,
+  type LlamaCppProviderOptions,
+  type PromptFormat,
+  type ToolChoice,
+} from './providers/llamacpp';
 export { createOllamaProvider, type OllamaProviderOptions } from './providers/ollama';
 export { createOpenAICompatibleProvider, type OpenAICompatibleProviderOptions } from './providers/openai-compatible';
 export {

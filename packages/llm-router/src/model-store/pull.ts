@@ -1,0 +1,270 @@
+import { createHash, type Hash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, rename, rm, stat, truncate } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { describeError } from '@unity/core';
+import { isGgufFile } from './gguf-header';
+import { ModelStoreError } from './model-store-error';
+
+export interface PullProgress {
+  /** Bytes of the file now on disk, including those of a resumed earlier attempt. */
+  receivedBytes: number;
+  /** The file's full size, when the server said. */
+  totalBytes: number | undefined;
+  /** Bytes already on disk from an interrupted download when this one started (0 for a fresh download). */
+  resumedFromBytes: number;
+}
+
+export interface PullOptions {
+  /** The store folder (created if missing). */
+  dir: string;
+  /** Expected sha256 (hex). When given, a file with another digest is deleted and the pull fails. */
+  sha256?: string;
+  signal?: AbortSignal;
+  onProgress?: (progress: PullProgress) => void;
+  /** Fail with `TIMEOUT` when no bytes arrive for this long. Default 60 000 ms. */
+  stallTimeoutMs?: number;
+  /** Extra request headers, e.g. `authorization: Bearer <token>` for a gated Hugging Face repository. */
+  headers?: Record<string, string>;
+  /** Download again even when the model is already in the store. */
+  force?: boolean;
+}
+
+export interface PullResult {
+  /** The store name (`stories260K`). */
+  name: string;
+  path: string;
+  url: string;
+  bytes: number;
+  sha256: string;
+  /** True when an interrupted download was continued with an HTTP Range request. */
+  resumed: boolean;
+  /** True when the model was already in the store and nothing was downloaded. */
+  alreadyPresent: boolean;
+}
+
+/** `hf:owner/repo/path/file.gguf` → its Hugging Face download URL; an http(s) URL as is. Names the file to save. */
+export function resolvePullSource(source: string): { url: string; fileName: string } {
+  let url: URL;
+  if (source.startsWith('hf:')) {
+    const parts = source.slice(3).split('/').filter(Boolean);
+    if (parts.length < 3) throw invalidSource(source, 'hf: sources name an owner, a repository and a file');
+    const [owner, repo, ...file] = parts;
+    url = new URL(
+      `https://huggingface.co/${owner}/${repo}/resolve/main/${file.map((p) => encodeURIComponent(p)).join('/')}`,
+    );
+  } else {
+    try {
+      url = new URL(source);
+    } catch {
+      throw invalidSource(source, 'it is neither a URL nor an hf: reference');
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw invalidSource(source, `the ${url.protocol} protocol is not supported`);
+    }
+  }
+  const fileName = decodeURIComponent(url.pathname.split('/').pop() ?? '');
+  if (!/^[^/\\]+\.gguf$/i.test(fileName) || fileName.startsWith('.')) {
+    throw invalidSource(source, `its file name "${fileName}" does not end in .gguf`);
+  }
+  return { url: url.href, fileName };
+}
+
+function invalidSource(source: string, why: string): ModelStoreError {
+  return new ModelStoreError({
+    code: 'INVALID_SOURCE',
+    message: `cannot pull "${source}": ${why}`,
+    fix: 'give an http(s) URL of a .gguf file or hf:<owner>/<repo>/<file>.gguf',
+  });
+}
+
+async function fileSize(path: string): Promise<number> {
+  try {
+    return (await stat(path)).size;
+  } catch {
+    return 0;
+  }
+}
+
+async function hashFile(path: string, hash: Hash = createHash('sha256')): Promise<Hash> {
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash;
+}
+
+/**
+ * Download a GGUF model into the store: to `<name>.gguf.part` first, continuing an interrupted download with an HTTP
+ * Range request (a server that answers 200 instead of 206 restarts it), then checking the sha256 (when given) and the
+ * GGUF magic bytes, and only then renaming it into place. A broken transfer keeps the `.part` file for the next attempt;
+ * a wrong checksum or a non-GGUF file deletes it.
+ */
+export async function pullModel(source: string, options: PullOptions): Promise<PullResult> {
+  const { url, fileName } = resolvePullSource(source);
+  const name = fileName.replace(/\.gguf$/i, '');
+  const path = join(options.dir, fileName);
+  const part = `${path}.part`;
+  const expected = options.sha256?.toLowerCase();
+  if (expected !== undefined && !/^[0-9a-f]{64}$/.test(expected)) {
+    throw invalidSource(source, `the sha256 "${options.sha256}" is not 64 hex digits`);
+  }
+  await mkdir(options.dir, { recursive: true });
+
+  const present = await fileSize(path);
+  if (present > 0 && !options.force) {
+    const sha256 = (await hashFile(path)).digest('hex');
+    if (expected && sha256 !== expected) {
+      throw new ModelStoreError({
+        code: 'CHECKSUM_MISMATCH',
+        message: `${path} is already in the store but its sha256 is ${sha256}, not ${expected}`,
+        fix: `remove it (unity models rm ${name}) and pull again`,
+      });
+    }
+    return { name, path, url, bytes: present, sha256, resumed: false, alreadyPresent: true };
+  }
+
+  const resumedFrom = await fileSize(part);
+  const { bytes, hash, resumed } = await download(url, part, resumedFrom, options);
+  const sha256 = hash.digest('hex');
+  if (expected && sha256 !== expected) {
+    await rm(part, { force: true });
+    throw new ModelStoreError({
+      code: 'CHECKSUM_MISMATCH',
+      message: `the download of ${url} has sha256 ${sha256}, not the expected ${expected}; it was deleted`,
+      fix: 'check the --sha256 value against the model page; if it is right, the server sent a different file',
+    });
+  }
+  if (!(await isGgufFile(part))) {
+    await rm(part, { force: true });
+    throw new ModelStoreError({
+      code: 'NOT_GGUF',
+      message: `${url} is not a GGUF model file (it does not start with "GGUF"); it was deleted`,
+      fix: 'give the URL of the .gguf file itself (on Hugging Face: the "resolve" link, not the "blob" page)',
+    });
+  }
+  await rename(part, path);
+  return { name, path, url, bytes, sha256, resumed, alreadyPresent: false };
+}
+
+async function download(
+  url: string,
+  part: string,
+  startAt: number,
+  options: PullOptions,
+): Promise<{ bytes: number; hash: Hash; resumed: boolean }> {
+  const stallMs = options.stallTimeoutMs ?? 60_000;
+  const stall = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const armStall = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => stall.abort(), stallMs);
+  };
+  const signal = options.signal ? AbortSignal.any([options.signal, stall.signal]) : stall.signal;
+  let received = startAt;
+  let total: number | undefined;
+
+  const fail = (error: unknown, what: string): ModelStoreError => {
+    if (options.signal?.aborted) {
+      return new ModelStoreError({
+        code: 'ABORTED',
+        message: `download of ${url} aborted after ${received} bytes`,
+        fix: 'run the same pull again to resume it',
+        cause: error,
+      });
+    }
+    if (stall.signal.aborted) {
+      return new ModelStoreError({
+        code: 'TIMEOUT',
+        message: `download of ${url} stalled: no data for ${stallMs} ms (stallTimeoutMs) after ${received} bytes`,
+        fix: 'run the same pull again to resume it',
+        cause: error,
+      });
+    }
+    return new ModelStoreError({
+      code: 'DOWNLOAD_FAILED',
+      message: `${what}: ${describeError(error)}`,
+      fix:
+        received > 0
+          ? `${received}${total ? ` of ${total}` : ''} bytes are kept in ${part}: run the same pull again to resume`
+          : 'check the URL and the network, then try again',
+      cause: error,
+    });
+  };
+
+  try {
+    armStall();
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        headers: { ...options.headers, ...(startAt > 0 ? { range: `bytes=${startAt}-` } : {}) },
+        signal,
+        redirect: 'follow',
+      });
+    } catch (error) {
+      throw fail(error, `cannot reach ${url}`);
+    }
+    const contentRange = response.headers.get('content-range');
+    const rangeTotal = contentRange ? Number(contentRange.split('/')[1]) : Number.NaN;
+    if (response.status === 416 && startAt > 0 && rangeTotal === startAt) {
+      // The earlier attempt had already received every byte.
+      await response.body?.cancel();
+      return { bytes: startAt, hash: await hashFile(part), resumed: true };
+    }
+    const resumed = response.status === 206 && startAt > 0 && contentRange?.startsWith(`bytes ${startAt}-`) === true;
+    if (!response.ok || (response.status === 206 && !resumed) || response.status === 416) {
+      await response.body?.cancel();
+      if (startAt > 0 && (response.status === 206 || response.status === 416)) {
+        // A range the server cannot honour as asked: start over.
+        await rm(part, { force: true });
+        return download(url, part, 0, options);
+      }
+      throw new ModelStoreError({
+        code: 'DOWNLOAD_FAILED',
+        message: `download of ${url} failed: HTTP ${response.status} ${response.statusText}`.trimEnd(),
+        fix:
+          response.status === 404
+            ? 'check the URL: the file does not exist there (for hf: the owner, repository and file name)'
+            : response.status === 401 || response.status === 403
+              ? 'the file needs credentials (a gated repository): pass an authorization header'
+              : 'try again later',
+      });
+    }
+    const length = Number(response.headers.get('content-length'));
+    if (!resumed) {
+      // A fresh download, or a server that ignored the Range header and sent the whole file: start from zero.
+      received = 0;
+      if (startAt > 0) await truncate(part, 0);
+    }
+    total = Number.isFinite(rangeTotal) ? rangeTotal : Number.isFinite(length) ? received + length : undefined;
+    const hash = resumed ? await hashFile(part) : createHash('sha256');
+    const resumedFromBytes = received;
+    options.onProgress?.({ receivedBytes: received, totalBytes: total, resumedFromBytes });
+    if (!response.body) throw fail(new Error('the response has no body'), `download of ${url} failed`);
+    const meter = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        armStall();
+        hash.update(chunk);
+        received += chunk.length;
+        options.onProgress?.({ receivedBytes: received, totalBytes: total, resumedFromBytes });
+        callback(null, chunk);
+      },
+    });
+    try {
+      await pipeline(
+        Readable.fromWeb(response.body as WebReadableStream<Uint8Array>),
+        meter,
+        createWriteStream(part, { flags: 'a' }),
+        { signal },
+      );
+    } catch (error) {
+      throw fail(error, `the transfer of ${url} broke off`);
+    }
+    if (total !== undefined && received !== total) {
+      throw fail(new Error(`the server sent ${received} of ${total} bytes`), `incomplete download of ${url}`);
+    }
+    return { bytes: received, hash, resumed };
+  } finally {
+    clearTimeout(timer);
+  }
+}

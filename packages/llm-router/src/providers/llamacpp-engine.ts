@@ -1,0 +1,135 @@
+import type { Llama, LlamaCompletion, LlamaContext, LlamaContextSequence, LlamaModel } from 'node-llama-cpp';
+
+/** The node-llama-cpp module, imported lazily so that users who never run a local GGUF never install it. */
+export type NodeLlamaCpp = typeof import('node-llama-cpp');
+
+export interface EngineSettings {
+  gpu: false | 'auto';
+  threads: number;
+}
+
+/**
+ * One `Llama` per process and settings, and one loaded model per file, shared by every provider that uses them:
+ * loading is the slow part (about a second), so it happens once. Models are counted and disposed when the last
+ * provider using them closes.
+ */
+const llamas = new Map<string, Promise<Llama>>();
+const models = new Map<string, { model: Promise<LlamaModel>; users: number }>();
+
+function llamaKey(settings: EngineSettings): string {
+  return `${settings.gpu}|${settings.threads}`;
+}
+
+export function getLlamaFor(lib: NodeLlamaCpp, settings: EngineSettings): Promise<Llama> {
+  const key = llamaKey(settings);
+  let llama = llamas.get(key);
+  if (!llama) {
+    llama = lib.getLlama({
+      gpu: settings.gpu,
+      build: 'never',
+      // The library's default on a CPU build is 4 threads whatever the machine: on 2 cores that is ~1 token/s.
+      maxThreads: settings.threads,
+      logLevel: lib.LlamaLogLevel.disabled,
+      progressLogs: false,
+    });
+    llamas.set(key, llama);
+    llama.catch(() => llamas.delete(key));
+  }
+  return llama;
+}
+
+/** The loaded model for `path`, loading it on first use. Pair every call with `releaseModel`. */
+export function acquireModel(llama: Llama, settings: EngineSettings, path: string): Promise<LlamaModel> {
+  const key = `${llamaKey(settings)}|${path}`;
+  let entry = models.get(key);
+  if (!entry) {
+    const model = llama.loadModel({ modelPath: path });
+    entry = { model, users: 0 };
+    models.set(key, entry);
+    model.catch(() => models.delete(key));
+  }
+  entry.users++;
+  return entry.model;
+}
+
+export async function releaseModel(settings: EngineSettings, path: string): Promise<void> {
+  const key = `${llamaKey(settings)}|${path}`;
+  const entry = models.get(key);
+  if (!entry || --entry.users > 0) return;
+  models.delete(key);
+  const model = await entry.model.catch(() => undefined);
+  await model?.dispose();
+}
+
+export interface Slot {
+  sequence: LlamaContextSequence;
+  completion: LlamaCompletion;
+}
+
+/**
+ * The context's sequences, lent out one per request: requests beyond the number of sequences wait in order (none is
+ * dropped), and a waiting request whose signal aborts leaves the queue.
+ */
+export class SequencePool {
+  private readonly free: Slot[];
+  private readonly waiting: { grant: (slot: Slot) => void; fail: (error: unknown) => void }[] = [];
+  private closedWith: unknown;
+
+  constructor(
+    lib: NodeLlamaCpp,
+    readonly context: LlamaContext,
+  ) {
+    this.free = Array.from({ length: context.totalSequences }, () => {
+      const sequence = context.getSequence();
+      return { sequence, completion: new lib.LlamaCompletion({ contextSequence: sequence }) };
+    });
+  }
+
+  /** Sequences free right now. */
+  get available(): number {
+    return this.free.length;
+  }
+
+  /** Requests waiting for a sequence right now. */
+  get queued(): number {
+    return this.waiting.length;
+  }
+
+  acquire(signal: AbortSignal): Promise<Slot> {
+    if (this.closedWith !== undefined) return Promise.reject(this.closedWith);
+    signal.throwIfAborted();
+    const slot = this.free.pop();
+    if (slot) return Promise.resolve(slot);
+    return new Promise<Slot>((resolve, reject) => {
+      const onAbort = () => {
+        const index = this.waiting.indexOf(waiter);
+        if (index >= 0) this.waiting.splice(index, 1);
+        reject(signal.reason);
+      };
+      const waiter = {
+        grant: (granted: Slot) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(granted);
+        },
+        fail: (error: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(error);
+        },
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.waiting.push(waiter);
+    });
+  }
+
+  release(slot: Slot): void {
+    const next = this.waiting.shift();
+    if (next) next.grant(slot);
+    else this.free.push(slot);
+  }
+
+  async close(reason: unknown): Promise<void> {
+    this.closedWith = reason;
+    for (const waiter of this.waiting.splice(0)) waiter.fail(reason);
+    await this.context.dispose();
+  }
+}
