@@ -94,3 +94,58 @@ export class ProviderError extends UnityError<ProviderErrorCode> {
     return hasErrorMarker(error, providerMarker);
   }
 }
+
+const routerMarker = Symbol.for('unity.error.RouterError');
+
+export type RouterErrorCode =
+  /** Every provider in the chain failed or was skipped; `attempts` says why, each with its fix. */
+  | 'ALL_PROVIDERS_FAILED'
+  /** The chain was empty: nothing configured can serve this request (e.g. local-only with only a cloud model). */
+  | 'NO_PROVIDER'
+  /** A provider refused the request itself (400) or the key (401/403); not retried elsewhere unless configured. */
+  | 'REQUEST_REFUSED'
+  /** The caller's AbortSignal fired. */
+  | 'ABORTED'
+  /** The request's overall deadline passed. */
+  | 'DEADLINE_EXCEEDED'
+  /** A stream failed after its first token: the text already delivered stays, nothing else is appended. */
+  | 'STREAM_INTERRUPTED';
+
+/** One try of one model, as every answer and every router error reports it. */
+export interface Attempt {
+  /** Provider id (`minimax`, `ollama`, `llamacpp`, or an injected provider's id). */
+  provider: string;
+  /** The model string as configured (`ollama_chat/qwen2.5-coder:7b`). */
+  model: string;
+  ok: boolean;
+  /** Why it failed, or why it was skipped (`CIRCUIT_OPEN`, `LOCAL_ONLY`, …), with the fix where there is one. */
+  error?: { code: string; message: string; fix?: string };
+  /** Wall time of the attempt; 0 for a skip. */
+  ms: number;
+  /** True when the router did not send anything (breaker open, cooling down, missing key, no tool support). */
+  skipped?: boolean;
+}
+
+export interface RouterErrorOptions {
+  code: RouterErrorCode;
+  message: string;
+  fix?: string;
+  cause?: unknown;
+  attempts: Attempt[];
+}
+
+/** The router could not answer: carries every attempt, and its message names each failure and its fix. */
+export class RouterError extends UnityError<RouterErrorCode> {
+  protected readonly [routerMarker] = true;
+  override readonly name = 'RouterError';
+  readonly attempts: Attempt[];
+
+  constructor(options: RouterErrorOptions) {
+    super(options);
+    this.attempts = options.attempts;
+  }
+
+  static override isInstance(error: unknown): error is RouterError {
+    return hasErrorMarker(error, routerMarker);
+  }
+}

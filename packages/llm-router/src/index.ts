@@ -11,12 +11,45 @@ export type {
   Usage,
 } from '@unity/core';
 export { UnityError } from '@unity/core';
+export { type AuditEntry, AuditLog, type AuditLogOptions } from './audit-log';
 export {
+  type BreakerChange,
+  type BreakerChangeReason,
+  type BreakerPermit,
+  type BreakerState,
+  CircuitBreaker,
+  type CircuitBreakerOptions,
+} from './circuit-breaker';
+export {
+  cloudApiKeyEnv,
+  defaultConfig,
+  defaultConfigPath,
+  defaultOllamaHost,
+  type LoadConfigOptions,
+  type LoadedConfig,
+  loadConfig,
+  ollamaHost,
+  parseConfig,
+} from './config';
+export {
+  type CloudProvider,
+  cloudProviders,
+  type RouterRole,
+  routerRoles,
+  type UnityConfig,
+  type UnityConfigInput,
+  unityConfigSchema,
+} from './config-schema';
+export {
+  type Attempt,
   ConfigError,
   type ConfigErrorCode,
   ProviderError,
   type ProviderErrorCode,
   type ProviderErrorOptions,
+  RouterError,
+  type RouterErrorCode,
+  type RouterErrorOptions,
 } from './errors';
 export {
   type GgufHeader,
@@ -38,6 +71,7 @@ export {
 } from './model-store/store';
 export { type ModelRef, modelPrefixes, type ProviderKind, parseModelString } from './model-string';
 export type { ModelCapabilities, Provider, ProviderRequest, StreamEvent } from './provider';
+export { defaultBaseUrls } from './provider-factory';
 export {
   createLlamaCppProvider,
   type LlamaCppEvent,
@@ -47,6 +81,9 @@ export {
 } from './providers/llamacpp';
 export { createOllamaProvider, type OllamaProviderOptions } from './providers/ollama';
 export { createOpenAICompatibleProvider, type OpenAICompatibleProviderOptions } from './providers/openai-compatible';
+export { createRouter, Router, type RouterOptions } from './router';
+export type { RouterEventMap, RouterEventName, Target } from './router-events';
+export type { RoleModel, RouterRequest, RouterResponse, RouterStreamEvent } from './router-types';
 export {
   extractTextToolCalls,
   generateToolCallId,

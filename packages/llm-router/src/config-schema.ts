@@ -1,0 +1,154 @@
+import { z } from 'zod';
+import { ConfigError } from './errors';
+import { parseModelString } from './model-string';
+
+/** The roles a request can ask for; each names a local model under `models:`. */
+export const routerRoles = ['reasoning', 'coding', 'fallback'] as const;
+export type RouterRole = (typeof routerRoles)[number];
+
+/** Cloud providers `cloud_llm.provider` can name: both speak OpenAI Chat Completions. */
+export const cloudProviders = ['minimax', 'openai'] as const;
+export type CloudProvider = (typeof cloudProviders)[number];
+
+const seedLocalModel = 'ollama_chat/qwen2.5-coder:7b';
+
+/** A LiteLLM-style model string whose prefix names a known provider. */
+const modelString = z.string().superRefine((value, ctx) => {
+  try {
+    parseModelString(value);
+  } catch (error) {
+    if (!ConfigError.isInstance(error)) throw error;
+    const message = error.message.split('\nFix: ')[0]!.replace(/^model: /, '');
+    ctx.addIssue({ code: 'custom', message, params: { fix: error.fix } });
+  }
+});
+
+const seconds = z.number().positive();
+const envVarName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name');
+
+const cloudLlmSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    provider: z.enum(cloudProviders).default('minimax'),
+    model: z.string().min(1).default('MiniMax-M2'),
+    fallback_to_local: z.boolean().default(true),
+    /** Bounds each cloud attempt. */
+    timeout_seconds: seconds.default(3600),
+    /** Default `maxTokens` of cloud requests that set none. */
+    max_tokens: z.number().int().positive().default(4096),
+    /** Read by the agent loop, not the router. */
+    max_iterations: z.number().int().positive().default(1000),
+    /** OpenAI-compatible base URL (default: the provider's own). */
+    base_url: z.url().optional(),
+    /** Name of the environment variable holding the key (default MINIMAX_API_KEY / OPENAI_API_KEY). */
+    api_key_env: envVarName.optional(),
+  })
+  .prefault({});
+
+const modelsSchema = z
+  .strictObject({
+    reasoning: modelString.default(seedLocalModel),
+    coding: modelString.default(seedLocalModel),
+    fallback: modelString.default(seedLocalModel),
+  })
+  .prefault({});
+
+const ollamaSchema = z
+  .strictObject({
+    /** Default: env OLLAMA_HOST, else http://127.0.0.1:11434. */
+    host: z.url().optional(),
+    /** Upper bound on `num_ctx`: the model's real context length (from /api/show) is used up to this. */
+    max_context: z.number().int().positive().default(32_768),
+    /** How long Ollama keeps a model loaded after a request (`5m`, seconds, or -1). */
+    keep_alive: z.union([z.string(), z.number()]).optional(),
+  })
+  .prefault({});
+
+const llamacppSchema = z
+  .strictObject({
+    /** CPU threads for generation (default: half the cores, at least 1). */
+    threads: z.number().int().positive().optional(),
+    /** Tokens per context sequence (default: min(2048, the model's training context)). */
+    context_size: z.number().int().positive().optional(),
+    /** Requests generated at once; more wait in order (default 2). */
+    sequences: z.number().int().positive().optional(),
+    /** Where `llamacpp/<name>` finds `<name>.gguf` (default ~/.unity/models). */
+    store_dir: z.string().min(1).optional(),
+  })
+  .prefault({});
+
+const privacySchema = z
+  .strictObject({
+    /** Never send anything to a remote (cloud) provider. */
+    local_only: z.boolean().default(false),
+  })
+  .prefault({});
+
+const routerSchema = z
+  .strictObject({
+    /** Bounds each attempt on a local provider (cold loads of a large model take minutes). */
+    local_timeout_seconds: seconds.default(600),
+    /** Bounds the wait for a stream's first token; until then the router may still fall back. */
+    first_token_timeout_seconds: seconds.default(120),
+    /** Optional bound on a whole request, every attempt and retry included. */
+    deadline_seconds: seconds.optional(),
+    /** Also fall back when a provider refuses the request itself (400) or the key (401/403). */
+    fallback_on_client_errors: z.boolean().default(false),
+    /** A prompt longer than a model's context: refuse that model, or drop the oldest turns and say so. */
+    context_overflow: z.enum(['refuse', 'compact']).default('refuse'),
+    retries: z
+      .strictObject({
+        /** Retries per provider after the first attempt, on transient failures. */
+        max_retries: z.number().int().min(0).default(2),
+        initial_delay_ms: z.number().int().min(0).default(250),
+        max_delay_ms: z.number().int().min(0).default(10_000),
+        /** A Retry-After longer than this is not waited for: the provider is skipped instead. */
+        retry_after_cap_seconds: z.number().min(0).default(30),
+      })
+      .prefault({}),
+    breaker: z
+      .strictObject({
+        /** Consecutive transient failures that open a provider's circuit. */
+        failure_threshold: z.number().int().positive().default(5),
+        /** How long an open circuit skips the provider before one probe request is let through. */
+        cooldown_seconds: seconds.default(30),
+      })
+      .prefault({}),
+    cache: z
+      .strictObject({
+        enabled: z.boolean().default(false),
+        max_entries: z.number().int().positive().default(256),
+        ttl_seconds: seconds.default(300),
+      })
+      .prefault({}),
+    audit: z
+      .strictObject({
+        enabled: z.boolean().default(false),
+        /** JSONL file, relative to the working directory. */
+        path: z.string().min(1).default('.unity/audit.jsonl'),
+        /** Write the prompt and answer text, not only their sha256. */
+        include_text: z.boolean().default(false),
+      })
+      .prefault({}),
+  })
+  .prefault({});
+
+/**
+ * The seed's `configs/system.yaml`, as written, plus the router's own settings. Unknown top-level sections are kept
+ * (other packages read their own sections from the same file); unknown keys inside the router's sections are errors,
+ * so that a typo is not silently ignored.
+ */
+export const unityConfigSchema = z.looseObject({
+  cloud_llm: cloudLlmSchema,
+  models: modelsSchema,
+  diagnostics: z.looseObject({ require_models: z.array(z.string().min(1)).default(['qwen2.5-coder:7b']) }).prefault({}),
+  convergence_warnings: z.array(z.number().int().positive()).default([50, 100, 200, 500]),
+  ollama: ollamaSchema,
+  llamacpp: llamacppSchema,
+  privacy: privacySchema,
+  router: routerSchema,
+});
+
+export type UnityConfig = z.output<typeof unityConfigSchema>;
+/** What a config file may contain: every field optional. */
+export type UnityConfigInput = z.input<typeof unityConfigSchema>;

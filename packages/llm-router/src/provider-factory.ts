@@ -1,0 +1,171 @@
+import { cloudApiKeyEnv, ollamaHost } from './config';
+import type { CloudProvider, UnityConfig } from './config-schema';
+import { ProviderError } from './errors';
+import { type ModelRef, type ProviderKind, parseModelString } from './model-string';
+import type { Provider } from './provider';
+import { createOllamaProvider } from './providers/ollama';
+import { createOpenAICompatibleProvider } from './providers/openai-compatible';
+
+export const defaultBaseUrls: Readonly<Record<CloudProvider, string>> = {
+  minimax: 'https://api.minimax.io/v1',
+  openai: 'https://api.openai.com/v1',
+};
+
+/** One model of the chain, resolved to the provider that serves it. */
+export interface ResolvedModel {
+  /** The model string as configured (`ollama_chat/qwen2.5-coder:7b`). */
+  modelString: string;
+  ref: ModelRef;
+  /** Provider id: `minimax`, `openai`, `ollama`, `llamacpp`, or an injected provider's key. */
+  providerId: string;
+  /** True for `cloud_llm`'s model: always treated as remote, bounded by `cloud_llm.timeout_seconds`. */
+  cloud: boolean;
+  /** Why it cannot be used at all (a missing key, an engine not installed), as a skip with its fix. */
+  unavailable?: ProviderError;
+}
+
+export interface ProviderFactoryOptions {
+  config: UnityConfig;
+  env: Record<string, string | undefined>;
+  /** Providers to use instead of creating them, keyed by provider id (`minimax`, `ollama`, …). */
+  providers?: Record<string, Provider>;
+}
+
+/** The provider id a model prefix maps to: `ollama_chat` and `ollama` share one Ollama host. */
+export function providerIdFor(ref: ModelRef): string {
+  return ref.kind === 'ollama' ? 'ollama' : ref.prefix;
+}
+
+/**
+ * Turns model strings into providers, creating each provider once (lazily: nothing is created or contacted until a
+ * request needs it). Settings come from the config and the environment passed in; nothing reads process.env.
+ */
+export class ProviderFactory {
+  private readonly created = new Map<string, Promise<Provider>>();
+  private readonly injected: Record<string, Provider>;
+
+  constructor(private readonly options: ProviderFactoryOptions) {
+    this.injected = options.providers ?? {};
+  }
+
+  /** The cloud model string (`minimax/MiniMax-M2`). */
+  get cloudModel(): string {
+    const { provider, model } = this.options.config.cloud_llm;
+    return `${provider}/${model}`;
+  }
+
+  /** The API keys in use, so that the audit trail can redact them. */
+  get secrets(): string[] {
+    const names = new Set([cloudApiKeyEnv(this.options.config), 'MINIMAX_API_KEY', 'OPENAI_API_KEY']);
+    return [...names].map((name) => this.options.env[name]).filter((v): v is string => !!v);
+  }
+
+  resolve(modelString: string, where = 'model'): ResolvedModel {
+    const ref = parseModelString(modelString, where);
+    const providerId = providerIdFor(ref);
+    const cloud = modelString === this.cloudModel && this.options.config.cloud_llm.enabled;
+    const resolved: ResolvedModel = { modelString, ref, providerId, cloud };
+    if (this.injected[providerId]) return resolved;
+    const unavailable = this.unavailable(ref, providerId);
+    return unavailable ? { ...resolved, unavailable } : resolved;
+  }
+
+  /** The provider for a resolved model, created on first use. */
+  provider(model: ResolvedModel): Promise<Provider> {
+    const injected = this.injected[model.providerId];
+    if (injected) return Promise.resolve(injected);
+    // One embedded engine per GGUF file; one client per remote or Ollama host.
+    const key = model.ref.kind === 'llamacpp' ? `${model.providerId}:${model.ref.model}` : model.providerId;
+    let provider = this.created.get(key);
+    if (!provider) {
+      provider = this.create(model.ref.kind, model.providerId, model.ref.model);
+      this.created.set(key, provider);
+      provider.catch(() => this.created.delete(key));
+    }
+    return provider;
+  }
+
+  /** Close the providers this factory created (injected ones belong to the caller). */
+  async close(): Promise<void> {
+    const providers = await Promise.allSettled(this.created.values());
+    this.created.clear();
+    await Promise.allSettled(
+      providers.map((p) => (p.status === 'fulfilled' ? p.value.close?.() : undefined)).filter(Boolean),
+    );
+  }
+
+  private keyFor(prefix: string): { name: string; value: string | undefined } {
+    const { config, env } = this.options;
+    const name = prefix === config.cloud_llm.provider ? cloudApiKeyEnv(config) : `${prefix.toUpperCase()}_API_KEY`;
+    return { name, value: env[name] || undefined };
+  }
+
+  private baseUrlFor(prefix: CloudProvider): string {
+    const { cloud_llm } = this.options.config;
+    return (prefix === cloud_llm.provider ? cloud_llm.base_url : undefined) ?? defaultBaseUrls[prefix];
+  }
+
+  /** Keyless OpenAI-compatible servers (vLLM, LM Studio) are fine when a base_url names one; the clouds need a key. */
+  private needsKey(prefix: CloudProvider): boolean {
+    const { cloud_llm } = this.options.config;
+    return prefix === 'minimax' || !(prefix === cloud_llm.provider && cloud_llm.base_url);
+  }
+
+  private unavailable(ref: ModelRef, providerId: string): ProviderError | undefined {
+    if (ref.kind !== 'openai-compatible') return undefined;
+    const prefix = ref.prefix as CloudProvider;
+    const key = this.keyFor(prefix);
+    if (key.value || !this.needsKey(prefix)) return undefined;
+    return new ProviderError({
+      code: 'AUTH_FAILED',
+      message: `${key.name} is not set, so ${providerId} (${this.baseUrlFor(prefix)}) cannot be used`,
+      fix: `export ${key.name}=<your key>${this.cloudModel.startsWith(`${prefix}/`) ? ', or set cloud_llm.enabled: false to go local only' : ''}`,
+      provider: providerId,
+      model: ref.model,
+    });
+  }
+
+  private async create(kind: ProviderKind, id: string, model: string): Promise<Provider> {
+    const { config, env } = this.options;
+    switch (kind) {
+      case 'openai-compatible': {
+        const prefix = id as CloudProvider;
+        const key = this.keyFor(prefix);
+        const generic = prefix === 'openai' && !this.needsKey(prefix);
+        return createOpenAICompatibleProvider({
+          id,
+          baseURL: this.baseUrlFor(prefix),
+          apiKeyVariable: key.name,
+          ...(key.value ? { apiKey: key.value } : {}),
+          ...(generic ? {} : { flavor: prefix }),
+        });
+      }
+      case 'ollama':
+        return createOllamaProvider({
+          id,
+          host: ollamaHost(config, env),
+          headersTimeoutMs: config.router.local_timeout_seconds * 1000,
+          maxContext: config.ollama.max_context,
+          ...(config.ollama.keep_alive !== undefined ? { keepAlive: config.ollama.keep_alive } : {}),
+        });
+      case 'llamacpp':
+        return this.createLlamaCpp(id, model);
+    }
+  }
+
+  /** Loaded on first use only: the engine's module (and node-llama-cpp, which it imports lazily) stays out otherwise. */
+  private async createLlamaCpp(id: string, model: string): Promise<Provider> {
+    const [{ createLlamaCppProvider }, { resolveStoreModel }] = await Promise.all([
+      import('./providers/llamacpp'),
+      import('./model-store/store'),
+    ]);
+    const { threads, context_size, sequences, store_dir } = this.options.config.llamacpp;
+    return createLlamaCppProvider({
+      id,
+      modelPath: store_dir ? resolveStoreModel(model, store_dir) : resolveStoreModel(model),
+      ...(threads ? { threads } : {}),
+      ...(context_size ? { contextSize: context_size } : {}),
+      ...(sequences ? { sequences } : {}),
+    });
+  }
+}

@@ -1,0 +1,93 @@
+import { setTimeout as delay } from 'node:timers/promises';
+
+/** Why a request or an attempt was aborted by the router itself (the `reason` of its AbortSignal). */
+export class AbortReason extends Error {
+  constructor(
+    /** `caller`: the caller's signal; `deadline`: the overall deadline; the others end one attempt only. */
+    readonly kind: 'caller' | 'deadline' | 'attempt-timeout' | 'first-token-timeout' | 'consumer-stopped',
+    /** The setting that bounded the wait, with its value (`cloud_llm.timeout_seconds = 30`). */
+    readonly setting?: string,
+    readonly callerReason?: unknown,
+  ) {
+    super(kind);
+    this.name = 'AbortReason';
+  }
+}
+
+/**
+ * One request's cancellation: the caller's signal and the overall deadline, as one signal that every attempt and
+ * every backoff wait is linked to.
+ */
+export class RequestScope {
+  private readonly controller = new AbortController();
+  private readonly timer: NodeJS.Timeout | undefined;
+  private readonly onCallerAbort: (() => void) | undefined;
+
+  constructor(
+    private readonly callerSignal: AbortSignal | undefined,
+    deadline: { ms: number; setting: string } | undefined,
+  ) {
+    if (callerSignal) {
+      if (callerSignal.aborted) this.controller.abort(new AbortReason('caller', undefined, callerSignal.reason));
+      else {
+        this.onCallerAbort = () => this.controller.abort(new AbortReason('caller', undefined, callerSignal.reason));
+        callerSignal.addEventListener('abort', this.onCallerAbort, { once: true });
+      }
+    }
+    if (deadline) {
+      this.timer = setTimeout(() => this.controller.abort(new AbortReason('deadline', deadline.setting)), deadline.ms);
+    }
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** The reason the request was aborted, if it was. */
+  get reason(): AbortReason | undefined {
+    return this.controller.signal.aborted ? (this.controller.signal.reason as AbortReason) : undefined;
+  }
+
+  /** An attempt's own controller, aborted with the request's reason when the request is. Call the result to unlink. */
+  link(attempt: AbortController): () => void {
+    if (this.signal.aborted) {
+      attempt.abort(this.signal.reason);
+      return () => {};
+    }
+    const forward = () => attempt.abort(this.signal.reason);
+    this.signal.addEventListener('abort', forward, { once: true });
+    return () => this.signal.removeEventListener('abort', forward);
+  }
+
+  /** Wait `ms`, or reject when the request is aborted. */
+  async sleep(ms: number): Promise<void> {
+    await delay(ms, undefined, { signal: this.signal });
+  }
+
+  dispose(): void {
+    if (this.timer) clearTimeout(this.timer);
+    if (this.onCallerAbort) this.callerSignal?.removeEventListener('abort', this.onCallerAbort);
+  }
+}
+
+/** Settle with `promise`, or reject with the signal's reason as soon as it aborts (for upstreams slow to notice). */
+export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    promise.catch(() => {});
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}

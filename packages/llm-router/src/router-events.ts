@@ -1,0 +1,46 @@
+import type { BreakerChange } from './circuit-breaker';
+import type { Attempt, RouterError } from './errors';
+import type { RouterResponse } from './router-types';
+
+/** Which provider and model an event is about. */
+export interface Target {
+  provider: string;
+  /** The model string as configured (`ollama_chat/qwen2.5-coder:7b`). */
+  model: string;
+}
+
+/**
+ * Everything the router does, as typed events for apps to log or plot. Every event of one call carries the same
+ * `requestId`. Listeners run synchronously inside the call: keep them cheap.
+ */
+export interface RouterEventMap {
+  /** An attempt is about to be sent. `probe`: it is the half-open breaker's single probe. */
+  'attempt-start': [Target & { requestId: number; try: number; probe: boolean }];
+  /** An attempt ended, or a model was skipped without sending anything (`skipped`). */
+  attempt: [Attempt & { requestId: number }];
+  /** The same provider is tried again after `delayMs`. */
+  retry: [Target & { requestId: number; try: number; delayMs: number; error: { code: string; message: string } }];
+  /** The router moved on from a failed model to the next one. */
+  fallback: [{ requestId: number; from: Target; to: Target; reason: { code: string; message: string } }];
+  /** A provider's circuit changed state. */
+  breaker: [BreakerChange];
+  /** An answer came from the response cache; nothing was sent. */
+  'cache-hit': [Target & { requestId: number }];
+  /** Old turns were dropped to fit a model's context (only with `router.context_overflow: compact`). */
+  compacted: [Target & { requestId: number; droppedMessages: number; estimatedTokens: number; contextLength: number }];
+  /** The call is over: answered (`response`), or failed (`error`). */
+  'request-end': [
+    {
+      requestId: number;
+      kind: 'chat' | 'stream';
+      ok: boolean;
+      ms: number;
+      response?: RouterResponse;
+      error?: RouterError;
+    },
+  ];
+  /** The audit trail could not be written; the call itself was not affected. */
+  'audit-error': [{ requestId: number; error: unknown }];
+}
+
+export type RouterEventName = keyof RouterEventMap;

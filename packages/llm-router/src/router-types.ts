@@ -1,0 +1,48 @@
+import type { ChatModel, ChatRequest, ChatResponse, ToolCall } from '@unity/core';
+import type { RouterRole } from './config-schema';
+import type { Attempt, RouterError } from './errors';
+
+/** A chat request plus how to route it. */
+export interface RouterRequest extends ChatRequest {
+  /** Which local model serves it after the cloud: `models.<role>` (default `reasoning`). */
+  role?: RouterRole;
+  /** Never send anything to a remote provider (also forced by `privacy.local_only`). */
+  localOnly?: boolean;
+  /** Bound on the whole request in milliseconds from the call, every attempt and retry included. */
+  deadlineMs?: number;
+  /**
+   * A model string (`ollama_chat/llama3.2:1b`) to try first instead of the cloud model; the role's local models still
+   * follow it unless `cloud_llm.fallback_to_local` is false.
+   */
+  model?: string;
+}
+
+/** The answer, and how it was made. */
+export interface RouterResponse extends ChatResponse {
+  /** The provider that answered (`minimax`, `ollama`, …). */
+  provider: string;
+  /** Every attempt in order, failed and skipped ones included; empty for a cache hit. */
+  attempts: Attempt[];
+  /** True when the answer came from the response cache. */
+  cached?: boolean;
+  /** Set when old turns were dropped to fit the model's context (`router.context_overflow: compact`). */
+  compacted?: { droppedMessages: number; estimatedTokens: number; contextLength: number };
+}
+
+/**
+ * A routed stream. Text, reasoning and tool calls arrive as they come; `finish` carries the whole response. Until the
+ * first of them the router may still fall back invisibly; after it, a failure ends the stream with one `error` event
+ * (code `STREAM_INTERRUPTED`) — never a silent clean end, never a second model's text.
+ */
+export type RouterStreamEvent =
+  | { type: 'text-delta'; text: string }
+  | { type: 'reasoning-delta'; text: string }
+  | { type: 'tool-call'; toolCall: ToolCall }
+  | { type: 'finish'; response: RouterResponse }
+  | { type: 'error'; error: RouterError };
+
+/** A `ChatModel` bound to one role, with streaming. */
+export interface RoleModel extends ChatModel {
+  chat(request: ChatRequest & Omit<RouterRequest, 'role'>): Promise<RouterResponse>;
+  stream(request: ChatRequest & Omit<RouterRequest, 'role'>): AsyncIterable<RouterStreamEvent>;
+}

@@ -1,0 +1,680 @@
+import { EventEmitter } from 'node:events';
+import { isAbsolute, resolve } from 'node:path';
+import type { ChatModel, ChatResponse, ToolCall } from '@unity/core';
+import { attemptError, describeAttempts } from './attempt-report';
+import { type AuditEntry, AuditLog } from './audit-log';
+import { CircuitBreaker } from './circuit-breaker';
+import type { RouterRole, UnityConfig } from './config-schema';
+import { type Attempt, ProviderError, RouterError, type RouterErrorCode } from './errors';
+import { compactToFit, estimateTokens, promptBudget } from './prompt-budget';
+import type { Provider, ProviderRequest } from './provider';
+import { ProviderFactory, type ResolvedModel } from './provider-factory';
+import { AbortReason, RequestScope, raceAbort } from './request-scope';
+import { cacheKey, canonicalJson, ResponseCache, sha256 } from './response-cache';
+import { Backoff, breakerVerdict, decideAfterFailure, type RetrySettings } from './retry-policy';
+import type { RouterEventMap, Target } from './router-events';
+import type { RoleModel, RouterRequest, RouterResponse, RouterStreamEvent } from './router-types';
+
+export interface RouterOptions {
+  config: UnityConfig;
+  /** Environment to read API keys and OLLAMA_HOST from. The router never reads process.env itself. */
+  env?: Record<string, string | undefined>;
+  /** Providers to use instead of creating them, keyed by provider id (`minimax`, `openai`, `ollama`, `llamacpp`). */
+  providers?: Record<string, Provider>;
+  /** A health monitor: a provider it reports down (`false`) is skipped at zero cost. */
+  health?: { isUp(providerId: string): boolean | undefined };
+  /** Write the audit trail to this file (turns it on; overrides `router.audit.path`). */
+  auditPath?: string;
+  /** Resolves a relative audit path (default: process.cwd()). */
+  cwd?: string;
+  /** Clock for breaker cooldowns (default `Date.now`). */
+  now?: () => number;
+}
+
+/** One model of a request's chain, with its provider (absent when it cannot be used at all). */
+interface Link extends ResolvedModel {
+  provider?: Provider;
+  remote: boolean;
+}
+
+type AttemptOutcome =
+  | { ok: true; response: ChatResponse; compacted?: RouterResponse['compacted'] }
+  | { ok: false; error: unknown; committed: boolean; sent: boolean; stop?: AbortReason };
+
+const defaultRole: RouterRole = 'reasoning';
+
+/**
+ * The hybrid router: one chat API over the cloud model and the local models of a config. See the package README for
+ * the routing rules; every answer lists its attempts, and every step is an event (`router.on('attempt', …)`).
+ */
+export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
+  readonly config: UnityConfig;
+  private readonly factory: ProviderFactory;
+  private readonly breakers = new Map<string, CircuitBreaker>();
+  private readonly resolved = new Map<string, ResolvedModel>();
+  private readonly cache: ResponseCache<RouterResponse> | undefined;
+  private readonly audit: AuditLog | undefined;
+  private readonly retry: RetrySettings;
+  private readonly now: () => number;
+  private counter = 0;
+
+  constructor(private readonly options: RouterOptions) {
+    super();
+    const { config } = options;
+    this.config = config;
+    this.now = options.now ?? Date.now;
+    this.factory = new ProviderFactory({
+      config,
+      env: options.env ?? {},
+      ...(options.providers ? { providers: options.providers } : {}),
+    });
+    const { retries, cache, audit } = config.router;
+    this.retry = {
+      maxRetries: retries.max_retries,
+      initialDelayMs: retries.initial_delay_ms,
+      maxDelayMs: retries.max_delay_ms,
+      retryAfterCapMs: retries.retry_after_cap_seconds * 1000,
+    };
+    if (cache.enabled)
+      this.cache = new ResponseCache({ maxEntries: cache.max_entries, ttlMs: cache.ttl_seconds * 1000 });
+    const auditPath = options.auditPath ?? (audit.enabled ? audit.path : undefined);
+    if (auditPath) {
+      const path = isAbsolute(auditPath) ? auditPath : resolve(options.cwd ?? process.cwd(), auditPath);
+      this.audit = new AuditLog({ path, secrets: this.factory.secrets });
+    }
+  }
+
+  /** Answer a request: the first model of the chain that can, with every attempt listed in the response. */
+  async chat(request: RouterRequest): Promise<RouterResponse> {
+    for await (const event of this.run(request, 'chat')) {
+      if (event.type === 'finish') return event.response;
+      if (event.type === 'error') throw event.error;
+    }
+    /* c8 ignore next */
+    throw new Error('the router ended a chat without an answer (a bug)');
+  }
+
+  /**
+   * Stream an answer. Before the first token the router may still fall back invisibly; after it a failure yields one
+   * `error` event and the stream ends. When every model fails before a first token, iterating throws a RouterError;
+   * an aborted signal throws RouterError `ABORTED`. Breaking out of the loop cancels the upstream request.
+   */
+  stream(request: RouterRequest): AsyncIterable<RouterStreamEvent> {
+    return { [Symbol.asyncIterator]: () => this.run(request, 'stream') };
+  }
+
+  /** A ChatModel bound to one role (`models.<role>` after the cloud). */
+  forRole(role: RouterRole): RoleModel {
+    return {
+      chat: (request) => this.chat({ ...request, role }),
+      stream: (request) => this.stream({ ...request, role }),
+    };
+  }
+
+  /** The circuit state of each provider used so far. */
+  breakerStates(): Record<string, CircuitBreaker['state']> {
+    return Object.fromEntries([...this.breakers].map(([id, breaker]) => [id, breaker.state]));
+  }
+
+  /** Close the providers the router created, and finish writing the audit trail. */
+  async close(): Promise<void> {
+    await this.factory.close();
+    await this.audit?.flush();
+    this.cache?.clear();
+  }
+
+  private breaker(providerId: string): CircuitBreaker {
+    let breaker = this.breakers.get(providerId);
+    if (!breaker) {
+      breaker = new CircuitBreaker(providerId, {
+        failureThreshold: this.config.router.breaker.failure_threshold,
+        cooldownMs: this.config.router.breaker.cooldown_seconds * 1000,
+        now: this.now,
+        onChange: (change) => this.emit('breaker', change),
+      });
+      this.breakers.set(providerId, breaker);
+    }
+    return breaker;
+  }
+
+  private resolveModel(modelString: string, where: string): ResolvedModel {
+    let model = this.resolved.get(modelString);
+    if (!model) {
+      model = this.factory.resolve(modelString, where);
+      this.resolved.set(modelString, model);
+    }
+    return model;
+  }
+
+  /** cloud → the role's local model → models.fallback, de-duplicated; remote ones dropped when local-only. */
+  private async chain(request: RouterRequest, role: RouterRole, localOnly: boolean): Promise<Link[]> {
+    const { cloud_llm, models } = this.config;
+    const wanted: [string, string][] = [];
+    if (request.model) wanted.push([request.model, 'request.model']);
+    else if (cloud_llm.enabled) wanted.push([this.factory.cloudModel, 'cloud_llm.model']);
+    if (wanted.length === 0 || !cloud_llm.enabled || cloud_llm.fallback_to_local) {
+      wanted.push([models[role], `models.${role}`], [models.fallback, 'models.fallback']);
+    }
+    const links: Link[] = [];
+    const withheld: string[] = [];
+    for (const [modelString, where] of wanted) {
+      if (links.some((l) => l.modelString === modelString)) continue;
+      const model = this.resolveModel(modelString, where);
+      let link: Link;
+      if (model.unavailable) link = { ...model, remote: model.cloud || model.ref.kind === 'openai-compatible' };
+      else {
+        try {
+          const provider = await this.factory.provider(model);
+          link = { ...model, provider, remote: model.cloud || provider.remote };
+        } catch (error) {
+          const unavailable = ProviderError.isInstance(error)
+            ? error
+            : new ProviderError({
+                code: 'NOT_INSTALLED',
+                message: `cannot create the ${model.providerId} provider: ${attemptError(error).message}`,
+                provider: model.providerId,
+                model: model.ref.model,
+                cause: error,
+              });
+          link = { ...model, unavailable, remote: model.cloud };
+        }
+      }
+      if (localOnly && link.remote) withheld.push(modelString);
+      else links.push(link);
+    }
+    if (links.length === 0) {
+      throw new RouterError({
+        code: 'NO_PROVIDER',
+        message: `no model can serve this request: local-only withholds ${withheld.join(', ')} and no local model is left`,
+        fix: 'set a local model under models: (e.g. ollama_chat/qwen2.5-coder:7b), or allow the cloud for this request',
+        attempts: [],
+      });
+    }
+    return links;
+  }
+
+  /** Would a later model of another provider take the request now? */
+  private alternativeAfter(chain: readonly Link[], index: number): boolean {
+    const current = chain[index]?.providerId;
+    return chain.some(
+      (link, i) =>
+        i > index &&
+        link.providerId !== current &&
+        !link.unavailable &&
+        this.options.health?.isUp(link.providerId) !== false &&
+        this.breaker(link.providerId).canAdmit(),
+    );
+  }
+
+  private async *run(request: RouterRequest, kind: 'chat' | 'stream'): AsyncGenerator<RouterStreamEvent, void> {
+    const requestId = ++this.counter;
+    const startedAt = this.now();
+    const started = performance.now();
+    const role = request.role ?? defaultRole;
+    const localOnly = request.localOnly === true || this.config.privacy.local_only;
+    const attempts: Attempt[] = [];
+    const deadlineMs = request.deadlineMs ?? secondsToMs(this.config.router.deadline_seconds);
+    const scope = new RequestScope(
+      request.signal,
+      deadlineMs === undefined
+        ? undefined
+        : {
+            ms: deadlineMs,
+            setting:
+              request.deadlineMs !== undefined
+                ? `deadlineMs = ${deadlineMs}`
+                : `router.deadline_seconds = ${deadlineMs / 1000}`,
+          },
+    );
+    let ended = false;
+    const finish = (response: RouterResponse | undefined, error: RouterError | undefined) => {
+      ended = true;
+      const ms = performance.now() - started;
+      this.emit('request-end', {
+        requestId,
+        kind,
+        ok: response !== undefined,
+        ms,
+        ...(response ? { response } : {}),
+        ...(error ? { error } : {}),
+      });
+      if (this.audit) this.writeAudit(requestId, kind, role, startedAt, ms, request, attempts, response, error);
+    };
+    const fail = (code: RouterErrorCode, message: string, fix: string | undefined, cause?: unknown) => {
+      const error = new RouterError({ code, message, ...(fix ? { fix } : {}), attempts: [...attempts], cause });
+      finish(undefined, error);
+      return error;
+    };
+    const stopped = (reason: AbortReason, cause: unknown) =>
+      reason.kind === 'deadline'
+        ? fail(
+            'DEADLINE_EXCEEDED',
+            `no answer within the request's deadline (${reason.setting})${attempts.length ? `; attempts so far:\n${describeAttempts(attempts)}` : ''}`,
+            'raise the deadline, or make the first model in the chain a faster one',
+            cause,
+          )
+        : fail('ABORTED', 'the request was aborted by the caller', undefined, reason.callerReason);
+
+    try {
+      let chain: Link[];
+      try {
+        chain = await this.chain(request, role, localOnly);
+      } catch (error) {
+        if (RouterError.isInstance(error)) finish(undefined, error);
+        throw error;
+      }
+      if (scope.reason) throw stopped(scope.reason, undefined);
+
+      const key = this.cache ? cacheKey(cacheIdentity(request, role, localOnly)) : undefined;
+      const hit = key ? this.cache?.get(key) : undefined;
+      if (hit) {
+        const response: RouterResponse = { ...hit, attempts: [], cached: true };
+        this.emit('cache-hit', { requestId, provider: hit.provider, model: hit.model });
+        if (kind === 'stream') yield* replay(response);
+        finish(response, undefined);
+        yield { type: 'finish', response };
+        return;
+      }
+
+      let previous: { target: Target; error: NonNullable<Attempt['error']> } | undefined;
+      for (let index = 0; index < chain.length; index++) {
+        const link = chain[index]!;
+        const target: Target = { provider: link.providerId, model: link.modelString };
+        const skip = (error: NonNullable<Attempt['error']>) => {
+          const attempt: Attempt = { ...target, ok: false, error, ms: 0, skipped: true };
+          attempts.push(attempt);
+          this.emit('attempt', { requestId, ...attempt });
+          previous = { target, error };
+        };
+        if (link.unavailable || !link.provider) {
+          skip(attemptError(link.unavailable));
+          continue;
+        }
+        if (this.options.health?.isUp(link.providerId) === false) {
+          skip({
+            code: 'UNHEALTHY',
+            message: `${link.providerId} is reported down by the health monitor`,
+            fix: 'run `unity doctor` to see why',
+          });
+          continue;
+        }
+        const breaker = this.breaker(link.providerId);
+        const backoff = new Backoff(this.retry);
+        for (let tryNo = 1; ; tryNo++) {
+          const permit = breaker.tryAcquire();
+          if (!permit) {
+            const until = Math.max(0, Math.ceil((breaker.retryAt - this.now()) / 1000));
+            skip({
+              code: 'CIRCUIT_OPEN',
+              message: `${link.providerId} failed repeatedly or asked to wait; its circuit is ${breaker.state}${breaker.state === 'open' ? ` for ${until} s more` : ' with a probe in flight'}`,
+              fix: `wait, or fix the failures listed for ${link.providerId}`,
+            });
+            break;
+          }
+          if (previous && tryNo === 1) {
+            this.emit('fallback', { requestId, from: previous.target, to: target, reason: previous.error });
+          }
+          this.emit('attempt-start', { requestId, ...target, try: tryNo, probe: permit.probe });
+          const attemptStarted = performance.now();
+          const outcome: AttemptOutcome = yield* this.attempt(request, link, link.provider, scope, kind, requestId);
+          const ms = performance.now() - attemptStarted;
+
+          if (outcome.ok) {
+            permit.success();
+            const attempt: Attempt = { ...target, ok: true, ms };
+            attempts.push(attempt);
+            this.emit('attempt', { requestId, ...attempt });
+            const response: RouterResponse = {
+              ...outcome.response,
+              provider: link.providerId,
+              attempts: [...attempts],
+              ...(outcome.compacted ? { compacted: outcome.compacted } : {}),
+            };
+            if (key && response.finishReason !== 'error') this.cache?.set(key, response);
+            finish(response, undefined);
+            yield { type: 'finish', response };
+            return;
+          }
+
+          if (outcome.stop) {
+            permit.release();
+            attempts.push({ ...target, ok: false, error: attemptError(outcome.error), ms });
+            throw stopped(outcome.stop, outcome.error);
+          }
+          const verdict = breakerVerdict(outcome.error);
+          if (verdict === 'failure') permit.failure();
+          else if (verdict === 'success') permit.success();
+          else permit.release();
+          const error = attemptError(outcome.error);
+          const attempt: Attempt = { ...target, ok: false, error, ms, ...(outcome.sent ? {} : { skipped: true }) };
+          attempts.push(attempt);
+          this.emit('attempt', { requestId, ...attempt });
+
+          if (outcome.committed) {
+            const interrupted = fail(
+              'STREAM_INTERRUPTED',
+              `the answer from ${link.modelString} broke off after it had started: ${error.message} [${error.code}]`,
+              error.fix ?? 'ask again; the text received so far is incomplete',
+              outcome.error,
+            );
+            yield { type: 'error', error: interrupted };
+            return;
+          }
+
+          const decision = decideAfterFailure(outcome.error, {
+            retriesMade: tryNo - 1,
+            alternativeAvailable: this.alternativeAfter(chain, index),
+            fallbackOnClientErrors: this.config.router.fallback_on_client_errors,
+            settings: this.retry,
+            backoff,
+          });
+          if (decision.action === 'stop') {
+            const which =
+              ProviderError.isInstance(outcome.error) && outcome.error.code === 'AUTH_FAILED' ? 'key' : 'request';
+            throw fail(
+              'REQUEST_REFUSED',
+              `${link.modelString} refused the ${which}: ${error.message} [${error.code}]. Not falling back: ${
+                which === 'key'
+                  ? 'a rejected key (401/403) is a configuration error'
+                  : 'a bad request (400) would be refused by every model'
+              }, not an outage${attempts.length > 1 ? `\nattempts:\n${describeAttempts(attempts)}` : ''}`,
+              `${error.fix ? `${error.fix}; or ` : ''}set router.fallback_on_client_errors: true to fall back anyway`,
+              outcome.error,
+            );
+          }
+          if (decision.action === 'retry') {
+            this.emit('retry', { requestId, ...target, try: tryNo + 1, delayMs: decision.delayMs, error });
+            try {
+              await scope.sleep(decision.delayMs);
+            } catch (cause) {
+              throw stopped(scope.reason ?? new AbortReason('caller'), cause);
+            }
+            continue;
+          }
+          if (decision.coolDownMs !== undefined) breaker.coolDown(decision.coolDownMs);
+          previous = { target, error };
+          break;
+        }
+      }
+      throw fail(
+        'ALL_PROVIDERS_FAILED',
+        `no model could answer (${chain.length} in the chain):\n${describeAttempts(attempts)}`,
+        'apply the fix of any one model above',
+      );
+    } finally {
+      scope.dispose();
+      if (!ended) {
+        fail('ABORTED', 'the stream was closed by its consumer before the answer was complete', undefined);
+      }
+    }
+  }
+
+  /** One attempt on one model; in stream mode it yields the events after the commit point. */
+  private async *attempt(
+    request: RouterRequest,
+    link: Link,
+    provider: Provider,
+    scope: RequestScope,
+    kind: 'chat' | 'stream',
+    requestId: number,
+  ): AsyncGenerator<RouterStreamEvent, AttemptOutcome> {
+    const controller = new AbortController();
+    const unlink = scope.link(controller);
+    const { cloud_llm, router } = this.config;
+    const timeout = link.remote
+      ? { ms: cloud_llm.timeout_seconds * 1000, setting: `cloud_llm.timeout_seconds = ${cloud_llm.timeout_seconds}` }
+      : {
+          ms: router.local_timeout_seconds * 1000,
+          setting: `router.local_timeout_seconds = ${router.local_timeout_seconds}`,
+        };
+    const timer = setTimeout(() => controller.abort(new AbortReason('attempt-timeout', timeout.setting)), timeout.ms);
+    let firstTokenTimer: NodeJS.Timeout | undefined;
+    let committed = false;
+    let done = false;
+    const signal = controller.signal;
+    try {
+      const prepared = await this.prepare(request, link, provider, signal, requestId);
+      if ('refused' in prepared) return { ok: false, error: prepared.refused, committed, sent: false };
+      const providerRequest: ProviderRequest = {
+        messages: prepared.messages,
+        model: link.ref.model,
+        signal,
+        ...(request.tools?.length ? { tools: request.tools } : {}),
+        ...(request.responseFormat ? { responseFormat: request.responseFormat } : {}),
+        ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
+        ...(request.stop ? { stop: request.stop } : {}),
+        ...(request.seed !== undefined ? { seed: request.seed } : {}),
+        ...maxTokens(request, link.cloud ? cloud_llm.max_tokens : undefined),
+      };
+      const compacted = prepared.compacted ? { compacted: prepared.compacted } : {};
+      if (kind === 'chat') {
+        const response = await raceAbort(provider.chat(providerRequest), signal);
+        done = true;
+        return { ok: true, response, ...compacted };
+      }
+
+      firstTokenTimer = setTimeout(
+        () =>
+          controller.abort(
+            new AbortReason(
+              'first-token-timeout',
+              `router.first_token_timeout_seconds = ${router.first_token_timeout_seconds}`,
+            ),
+          ),
+        router.first_token_timeout_seconds * 1000,
+      );
+      const iterator = provider.stream(providerRequest)[Symbol.asyncIterator]();
+      let content = '';
+      let reasoning = '';
+      const toolCalls: ToolCall[] = [];
+      try {
+        for (;;) {
+          const step = await raceAbort(iterator.next(), signal);
+          if (step.done) {
+            throw new ProviderError({
+              code: 'BAD_RESPONSE',
+              message: `the ${link.providerId} stream ended without a finish event`,
+              provider: link.providerId,
+              model: link.ref.model,
+            });
+          }
+          const event = step.value;
+          if (event.type === 'finish') {
+            done = true;
+            const response: ChatResponse = {
+              content,
+              toolCalls,
+              ...(reasoning ? { reasoning } : {}),
+              usage: event.usage,
+              finishReason: event.finishReason,
+              model: event.model,
+            };
+            return { ok: true, response, ...compacted };
+          }
+          if (!committed) {
+            committed = true;
+            clearTimeout(firstTokenTimer);
+          }
+          if (event.type === 'text-delta') content += event.text;
+          else if (event.type === 'reasoning-delta') reasoning += event.text;
+          else toolCalls.push(event.toolCall);
+          yield event;
+        }
+      } finally {
+        if (!done) {
+          // The consumer stopped, or the attempt failed: make sure the upstream request is cancelled.
+          if (!signal.aborted) controller.abort(new AbortReason('consumer-stopped'));
+          iterator.return?.().catch(() => {});
+        }
+      }
+    } catch (error) {
+      const reason = signal.aborted ? (signal.reason as AbortReason) : undefined;
+      if (reason?.kind === 'caller' || reason?.kind === 'deadline') {
+        return { ok: false, error, committed, sent: true, stop: reason };
+      }
+      if (reason?.kind === 'attempt-timeout' || reason?.kind === 'first-token-timeout') {
+        const what = reason.kind === 'attempt-timeout' ? 'no complete answer' : 'no first token';
+        return {
+          ok: false,
+          committed,
+          sent: true,
+          error: new ProviderError({
+            code: 'TIMEOUT',
+            message: `${what} from ${link.providerId} within ${reason.setting}`,
+            fix: `raise ${reason.setting?.split(' ')[0]}${link.remote ? '' : ', or warm the model up first (a cold load can take minutes)'}`,
+            provider: link.providerId,
+            model: link.ref.model,
+            cause: error,
+          }),
+        };
+      }
+      return { ok: false, error, committed, sent: true };
+    } finally {
+      clearTimeout(timer);
+      clearTimeout(firstTokenTimer);
+      unlink();
+    }
+  }
+
+  /**
+   * Check the model's capabilities before sending: tools only to a model that has them, and a prompt that fits its
+   * context (compacted when `router.context_overflow` is `compact`, refused otherwise). A refusal is an `UNSUPPORTED`
+   * ProviderError returned as `refused`: nothing was sent.
+   */
+  private async prepare(
+    request: RouterRequest,
+    link: Link,
+    provider: Provider,
+    signal: AbortSignal,
+    requestId: number,
+  ): Promise<
+    { messages: RouterRequest['messages']; compacted?: RouterResponse['compacted'] } | { refused: ProviderError }
+  > {
+    if (!provider.capabilities) return { messages: request.messages };
+    const capabilities = await raceAbort(provider.capabilities(link.ref.model, signal), signal);
+    if (!capabilities) return { messages: request.messages };
+    const unsupported = (message: string, fix: string) => ({
+      refused: new ProviderError({
+        code: 'UNSUPPORTED',
+        message,
+        fix,
+        provider: link.providerId,
+        model: link.ref.model,
+      }),
+    });
+    const tools = request.tools ?? [];
+    if (tools.length > 0 && !capabilities.tools) {
+      return unsupported(
+        `${link.modelString} cannot call tools (its capabilities lack "tools"), so the request was not sent to it`,
+        `use a model with tool support for models.${request.role ?? defaultRole} (e.g. ollama_chat/qwen2.5-coder:7b)`,
+      );
+    }
+    // Ollama runs the model with num_ctx = min(real context, ollama.max_context): check against what it will use.
+    const maxContext = link.ref.kind === 'ollama' ? this.config.ollama.max_context : undefined;
+    const contextLength =
+      maxContext === undefined
+        ? capabilities.contextLength
+        : Math.min(capabilities.contextLength ?? maxContext, maxContext);
+    if (contextLength === undefined) return { messages: request.messages };
+    const budget = promptBudget(contextLength, request.maxTokens);
+    const estimated = estimateTokens(request.messages, tools);
+    if (estimated <= budget) return { messages: request.messages };
+    const tooLong = `the prompt (about ${estimated} tokens) does not fit ${link.modelString}'s context of ${contextLength} tokens`;
+    if (this.config.router.context_overflow === 'refuse') {
+      return unsupported(
+        `${tooLong}; it was not sent rather than truncated`,
+        'shorten the conversation, use a model with a longer context, or set router.context_overflow: compact',
+      );
+    }
+    const compaction = compactToFit(request.messages, tools, budget);
+    if (!compaction) {
+      return unsupported(
+        `${tooLong}, even with every older turn dropped`,
+        'shorten the system prompt or the last message, or use a model with a longer context',
+      );
+    }
+    const compacted = {
+      droppedMessages: compaction.droppedMessages,
+      estimatedTokens: compaction.estimatedTokens,
+      contextLength,
+    };
+    this.emit('compacted', { requestId, provider: link.providerId, model: link.modelString, ...compacted });
+    return { messages: compaction.messages, compacted };
+  }
+
+  private writeAudit(
+    requestId: number,
+    kind: 'chat' | 'stream',
+    role: RouterRole,
+    startedAt: number,
+    ms: number,
+    request: RouterRequest,
+    attempts: readonly Attempt[],
+    response: RouterResponse | undefined,
+    error: RouterError | undefined,
+  ): void {
+    const audit = this.audit!;
+    const includeText = this.config.router.audit.include_text;
+    const answer = response ? canonicalJson({ content: response.content, toolCalls: response.toolCalls }) : undefined;
+    const entry: AuditEntry = {
+      time: new Date(startedAt).toISOString(),
+      kind,
+      ok: response !== undefined,
+      role,
+      ...(response ? { provider: response.provider, model: response.model } : {}),
+      cached: response?.cached === true,
+      latencyMs: Math.round(ms * 1000) / 1000,
+      ...(response ? { usage: response.usage, finishReason: response.finishReason } : {}),
+      ...(error ? { error: { code: error.code, message: error.message } } : {}),
+      attempts: attempts.map((a) => ({
+        provider: a.provider,
+        model: a.model,
+        ok: a.ok,
+        ...(a.error ? { code: a.error.code } : {}),
+        ms: Math.round(a.ms * 1000) / 1000,
+        ...(a.skipped ? { skipped: true } : {}),
+      })),
+      promptSha256: sha256(canonicalJson({ messages: request.messages, tools: request.tools })),
+      ...(answer ? { answerSha256: sha256(answer) } : {}),
+      ...(includeText ? { prompt: request.messages, ...(response ? { answer: response.content } : {}) } : {}),
+    };
+    audit.write(entry).catch((cause: unknown) => this.emit('audit-error', { requestId, error: cause }));
+  }
+}
+
+/** Create a router over a config. Nothing is contacted until the first request. */
+export function createRouter(options: RouterOptions): Router {
+  return new Router(options);
+}
+
+function secondsToMs(seconds: number | undefined): number | undefined {
+  return seconds === undefined ? undefined : seconds * 1000;
+}
+
+function maxTokens(request: RouterRequest, fallback: number | undefined): { maxTokens?: number } {
+  const value = request.maxTokens ?? fallback;
+  return value === undefined ? {} : { maxTokens: value };
+}
+
+/** What makes two requests the same for the exact-match cache. */
+function cacheIdentity(request: RouterRequest, role: RouterRole, localOnly: boolean) {
+  return {
+    role,
+    localOnly,
+    model: request.model,
+    messages: request.messages,
+    tools: request.tools,
+    responseFormat: request.responseFormat,
+    temperature: request.temperature,
+    maxTokens: request.maxTokens,
+    stop: request.stop,
+    seed: request.seed,
+  };
+}
+
+/** A cached answer as stream events. */
+function* replay(response: RouterResponse): Generator<RouterStreamEvent> {
+  if (response.reasoning) yield { type: 'reasoning-delta', text: response.reasoning };
+  if (response.content) yield { type: 'text-delta', text: response.content };
+  for (const toolCall of response.toolCalls) yield { type: 'tool-call', toolCall };
+}
