@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { registerMcpCommand } from './commands/mcp';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -12,5 +13,6 @@ export function buildProgram(): Command {
     .version(version, '-v, --version', 'print the version')
     .showHelpAfterError('(run `unity --help` for usage)')
     .configureHelp({ sortSubcommands: true });
+  registerMcpCommand(program);
   return program;
 }

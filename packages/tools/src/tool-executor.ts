@@ -168,7 +168,7 @@ export function createToolExecutor(options: ToolExecutorOptions): ToolExecutor {
       });
     }
     const args = parseToolArguments(tool, call.arguments);
-    outer?.throwIfAborted();
+    if (outer?.aborted) throw abortError(outer.reason, call.name);
     const timeout = new AbortController();
     const timer = setTimeout(
       () =>
