@@ -1,0 +1,122 @@
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { EvolutionError } from './errors';
+import { runSandboxed, scrubEnv } from './sandbox';
+
+const isRoot = process.getuid?.() === 0;
+
+describe('runSandboxed', () => {
+  it('runs the command in a temporary copy holding the candidate and the evaluator files, then removes it', async () => {
+    const result = await runSandboxed({
+      command: 'cat helper.txt; pwd; cat',
+      fileName: 'cand.txt',
+      source: 'the candidate',
+      files: { 'helper.txt': 'from the evaluator\n' },
+    });
+    const [helper, dir, candidate] = result.stdout.split('\n');
+    expect(helper).toBe('from the evaluator');
+    expect(candidate).toBe('the candidate');
+    expect(dir).toContain('unity-eval-');
+    expect(existsSync(dir as string)).toBe(false);
+  });
+
+  it('kills the whole process group at the timeout, strays included', async () => {
+    const marker = join(mkdtempSync(join(tmpdir(), 'sandbox-test-')), 'stray-survived');
+    const result = await runSandboxed(
+      { command: `(sleep 2; echo x > ${marker}) & sleep 60; true`, fileName: 'c', source: '' },
+      { timeoutMs: 300, user: 'inherit' },
+    );
+    expect(result.timedOut).toBe(true);
+    expect(result.exitSignal).toBe('SIGKILL');
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it('kills background strays as soon as the command exits', async () => {
+    const marker = join(mkdtempSync(join(tmpdir(), 'sandbox-test-')), 'stray-survived');
+    const result = await runSandboxed(
+      { command: `(sleep 1; echo x > ${marker}) & echo done #`, fileName: 'c', source: '' },
+      { user: 'inherit' },
+    );
+    expect(result.stdout.trim()).toBe('done');
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it('keeps only the tail of output past the cap', async () => {
+    const result = await runSandboxed(
+      { command: 'head -c 300000 /dev/zero | tr "\\\\0" a; echo; echo 77 #', fileName: 'c', source: '' },
+      { maxOutputBytes: 1000 },
+    );
+    expect(result.truncated).toBe(true);
+    expect(result.stdout.length).toBeLessThanOrEqual(1000);
+    expect(result.stdout.trim().split('\n').at(-1)).toBe('77');
+  });
+
+  it('hides variables that look like secrets and the caller’s folders', async () => {
+    const result = await runSandboxed(
+      { command: 'env #', fileName: 'c', source: '' },
+      {
+        env: {
+          PATH: process.env.PATH,
+          OPENAI_API_KEY: 'sk-1',
+          GITHUB_TOKEN: 'ghp',
+          AWS_SECRET: 's',
+          DB_PASSWORD: 'p',
+          PWD: '/work/project',
+          KEEP_ME: 'yes',
+        },
+      },
+    );
+    expect(result.stdout).toContain('KEEP_ME=yes');
+    for (const leaked of ['sk-1', 'ghp', 'AWS_SECRET', 'DB_PASSWORD', '/work/project']) {
+      expect(result.stdout).not.toContain(leaked);
+    }
+    expect(scrubEnv({ MY_KEY: 'k', KEYBOARD: 'ok' }, '/h')).toEqual({ KEYBOARD: 'ok', HOME: '/h', TMPDIR: '/h' });
+  });
+
+  it.skipIf(!isRoot)(
+    'runs as nobody when the caller is root, so files outside its folder are out of reach',
+    async () => {
+      const outside = mkdtempSync(join(tmpdir(), 'sandbox-test-'));
+      const result = await runSandboxed({
+        command: `id -u; echo pwned > ${outside}/x 2>/dev/null || echo denied #`,
+        fileName: 'c',
+        source: '',
+      });
+      expect(result.stdout.trim().split('\n')).toEqual(['65534', 'denied']);
+      expect(existsSync(join(outside, 'x'))).toBe(false);
+    },
+  );
+
+  it('rejects a file path that leaves the sandbox folder', async () => {
+    const error = await runSandboxed({ command: 'true', fileName: '../escape.txt', source: '' }).catch((e) => e);
+    expect(EvolutionError.isInstance(error) && error.code).toBe('INVALID_OPTIONS');
+    expect(error.message).toContain('fileName');
+  });
+
+  it('rejects with ABORTED and kills the process when the signal aborts', async () => {
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 200);
+    const error = await runSandboxed({
+      command: 'sleep 30 #',
+      fileName: 'c',
+      source: '',
+      signal: controller.signal,
+    }).catch((e) => e);
+    expect(EvolutionError.isInstance(error) && error.code).toBe('ABORTED');
+  });
+
+  it('leaves the caller’s files alone when the candidate deletes the evaluator copy', async () => {
+    const result = await runSandboxed({
+      command: 'rm -f eval.sh; ls #',
+      fileName: 'c',
+      source: '',
+      files: { 'eval.sh': 'echo 1' },
+    });
+    expect(result.stdout).not.toContain('eval.sh');
+    expect(readFileSync(new URL(import.meta.url), 'utf8')).toContain('leaves the caller');
+  });
+});
