@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { registerDomainsCommand } from './commands/domains';
 import { registerMcpCommand } from './commands/mcp';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
     .version(version, '-v, --version', 'print the version')
     .showHelpAfterError('(run `unity --help` for usage)')
     .configureHelp({ sortSubcommands: true });
+  registerDomainsCommand(program);
   registerMcpCommand(program);
   return program;
 }

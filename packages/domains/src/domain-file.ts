@@ -1,4 +1,4 @@
-import { stringify } from 'yaml';
+import { Document, isSeq, visit } from 'yaml';
 import { z } from 'zod';
 import { type DomainPreset, type DomainPresetInput, domainNameSchema, modelPreferenceSchema } from './domain-preset';
 
@@ -87,5 +87,11 @@ export function mergeEntry(base: DomainPreset | undefined, entry: DomainEntry): 
 
 /** The preset as a YAML document, ready to save as `configs/domains/<name>.yaml`. */
 export function presetToYaml(preset: DomainPreset): string {
-  return stringify(presetToEntry(preset), { lineWidth: 0 });
+  const doc = new Document(presetToEntry(preset));
+  visit(doc, {
+    Seq(_, node) {
+      if (isSeq(node)) node.flow = true;
+    },
+  });
+  return doc.toString({ lineWidth: 0, flowCollectionPadding: false });
 }

@@ -2,7 +2,9 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { builtinDomains } from './builtin-domains';
 import { DomainError } from './domain-error';
+import { presetToYaml } from './domain-file';
 import { loadDomains } from './load-domains';
 
 let root: string;
@@ -197,5 +199,17 @@ describe('DomainCatalog.require', () => {
   it('names the known domains when the requested one does not exist', async () => {
     const catalog = await loadDomains();
     expect(() => catalog.require('cooking')).toThrow(/no domain named "cooking" \(known: calculation-heavy, /);
+  });
+});
+
+describe('presetToYaml', () => {
+  it('writes a preset that loads back from a domain file as the same preset', async () => {
+    const research = builtinDomains.find((d) => d.name === 'research')!;
+    const text = presetToYaml({ ...research, name: 'research-copy' });
+    expect(text).toContain('model_preference: reasoning\n');
+    expect(text).toContain('tools: [web_search, read_file, list_files, search_files, memory_query]\n');
+    await file('domains/research-copy.yaml', text);
+    const catalog = await loadDomains({ dir: join(root, 'domains') });
+    expect(catalog.get('research-copy')?.preset).toEqual({ ...research, name: 'research-copy' });
   });
 });
