@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { registerDomainsCommand } from './commands/domains';
 import { registerMcpCommand } from './commands/mcp';
+import { registerRunCommand } from './commands/run';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -16,5 +17,6 @@ export function buildProgram(): Command {
     .configureHelp({ sortSubcommands: true });
   registerDomainsCommand(program);
   registerMcpCommand(program);
+  registerRunCommand(program);
   return program;
 }

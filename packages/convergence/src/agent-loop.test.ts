@@ -1,148 +1,44 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import type { ChatMessage, ChatModel, ChatResponse, ToolCall } from '@unity/core';
+import { join } from 'node:path';
+import { createRouter, loadConfig, type Router } from '@unity/llm-router';
 import { type ChatRequestInfo, FakeOllama, FakeOpenAI, type ScriptedToolCall } from '@unity/test-kit';
+import { createToolExecutor } from '@unity/tools';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { AgentEvent } from './agent-events';
 import { runAgent } from './agent-loop';
 import type { AgentOptions } from './agent-options';
-import type { AgentToolExecutor } from './tool-executor';
-
-// ---- temporary scaffolding until the router and the executor land -------------------------------------------
-function toOpenAI(messages: ChatMessage[]) {
-  return messages.map((m) =>
-    m.role === 'assistant'
-      ? {
-          role: 'assistant',
-          content: m.reasoning ? `<think>\n${m.reasoning}\n</think>\n\n${m.content}` : m.content,
-          ...(m.toolCalls?.length
-            ? {
-                tool_calls: m.toolCalls.map((c) => ({
-                  id: c.id,
-                  type: 'function',
-                  function: { name: c.name, arguments: c.rawArguments },
-                })),
-              }
-            : {}),
-        }
-      : m.role === 'tool'
-        ? { role: 'tool', content: m.content, tool_call_id: m.toolCallId }
-        : { role: m.role, content: m.content },
-  );
-}
-function makeModel(cloud: FakeOpenAI, local: FakeOllama): ChatModel {
-  return {
-    async chat(request) {
-      const tools = request.tools?.map((t) => ({ type: 'function', function: t }));
-      try {
-        const res = await fetch(`${cloud.baseURL}/chat/completions`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ model: 'MiniMax-M2', messages: toOpenAI(request.messages), tools }),
-          signal: request.signal,
-        });
-        if (!res.ok) throw new Error(`cloud ${res.status}`);
-        const body = (await res.json()) as any;
-        const msg = body.choices[0].message;
-        const think = /^<think>\n?([\s\S]*?)\n?<\/think>\s*/.exec(msg.content ?? '');
-        return {
-          content: think ? (msg.content as string).slice(think[0].length) : (msg.content ?? ''),
-          ...(think ? { reasoning: think[1] } : {}),
-          toolCalls: (msg.tool_calls ?? []).map((c: any) => ({
-            id: c.id,
-            name: c.function.name,
-            arguments: JSON.parse(c.function.arguments),
-            rawArguments: c.function.arguments,
-          })),
-          usage: {
-            inputTokens: body.usage.prompt_tokens,
-            outputTokens: body.usage.completion_tokens,
-            totalTokens: body.usage.total_tokens,
-          },
-          finishReason: 'stop',
-          model: body.model,
-          provider: 'minimax',
-        } as ChatResponse;
-      } catch (error) {
-        if (request.signal?.aborted) throw error;
-        const res = await fetch(`${local.host}/api/chat`, {
-          method: 'POST',
-          body: JSON.stringify({
-            model: 'qwen2.5-coder:7b',
-            stream: false,
-            tools,
-            messages: request.messages.map((m) =>
-              m.role === 'assistant'
-                ? {
-                    role: 'assistant',
-                    content: m.content,
-                    ...(m.reasoning ? { thinking: m.reasoning } : {}),
-                    ...(m.toolCalls?.length
-                      ? { tool_calls: m.toolCalls.map((c) => ({ function: { name: c.name, arguments: c.arguments } })) }
-                      : {}),
-                  }
-                : m.role === 'tool'
-                  ? { role: 'tool', content: m.content, tool_name: m.toolName }
-                  : { role: m.role, content: m.content },
-            ),
-          }),
-          signal: request.signal,
-        });
-        if (!res.ok) throw Object.assign(new Error(`local ${res.status}`), { code: 'ALL_FAILED' });
-        const body = (await res.json()) as any;
-        return {
-          content: body.message.content,
-          toolCalls: (body.message.tool_calls ?? []).map((c: any, i: number) => ({
-            id: `local_${i}`,
-            name: c.function.name,
-            arguments: c.function.arguments,
-            rawArguments: JSON.stringify(c.function.arguments),
-          })),
-          usage: { inputTokens: body.prompt_eval_count, outputTokens: body.eval_count, totalTokens: 0 },
-          finishReason: 'stop',
-          model: body.model,
-          provider: 'ollama',
-        } as ChatResponse;
-      }
-    },
-  };
-}
-function makeTools(root: string): AgentToolExecutor {
-  return {
-    definitions: () => [
-      { name: 'read_file', description: 'read', parameters: { type: 'object' } },
-      { name: 'list_files', description: 'list', parameters: { type: 'object' } },
-    ],
-    async execute(calls: ToolCall[]) {
-      return Promise.all(
-        calls.map(async (c) => {
-          try {
-            const content =
-              c.name === 'read_file'
-                ? await readFile(resolve(root, String(c.arguments.path)), 'utf8')
-                : (await import('node:fs/promises').then((fs) => fs.readdir(root))).sort().join('\n');
-            return { toolCallId: c.id, name: c.name, ok: true, content };
-          } catch (e) {
-            const message = `read_file: ${String(c.arguments.path)} not found`;
-            return {
-              toolCallId: c.id,
-              name: c.name,
-              ok: false,
-              content: message,
-              error: { code: 'NOT_FOUND', message },
-            };
-          }
-        }),
-      );
-    },
-  };
-}
-// -----------------------------------------------------------------------------------------------------------------
 
 let cloud: FakeOpenAI;
 let local: FakeOllama;
 let root: string;
+let configDir: string;
+let router: Router;
+
+/** The real router over the two fakes: MiniMax-style cloud first, then the local Ollama model; no retries. */
+async function createTestRouter(): Promise<Router> {
+  const file = join(configDir, 'system.yaml');
+  await writeFile(
+    file,
+    [
+      'cloud_llm:',
+      '  provider: minimax',
+      '  model: MiniMax-M2',
+      `  base_url: ${cloud.baseURL}`,
+      '  api_key_env: TEST_CLOUD_KEY',
+      'models:',
+      '  reasoning: ollama_chat/qwen2.5-coder:7b',
+      '  fallback: ollama_chat/qwen2.5-coder:7b',
+      'ollama:',
+      `  host: ${local.host}`,
+      'router:',
+      '  retries: { max_retries: 0 }',
+      '  breaker: { failure_threshold: 1000 }',
+    ].join('\n'),
+  );
+  const { config } = await loadConfig({ path: file });
+  return createRouter({ config, env: { TEST_CLOUD_KEY: 'test-key' } });
+}
 
 beforeAll(async () => {
   cloud = await FakeOpenAI.start();
@@ -155,13 +51,17 @@ afterAll(async () => {
 beforeEach(async () => {
   cloud.reset();
   local.reset();
+  configDir = await mkdtemp(join(tmpdir(), 'unity-agent-config-'));
   root = await mkdtemp(join(tmpdir(), 'unity-agent-'));
+  router = await createTestRouter();
   for (const name of ['a.txt', 'b.txt', 'c.txt']) {
     await writeFile(join(root, name), Array.from({ length: 40 }, (_, i) => `${name} line ${i + 1}`).join('\n'));
   }
 });
 afterEach(async () => {
+  await router.close();
   await rm(root, { recursive: true, force: true });
+  await rm(configDir, { recursive: true, force: true });
 });
 
 const call = (name: string, args: Record<string, unknown>): ScriptedToolCall => ({ name, arguments: args });
@@ -173,8 +73,8 @@ const bodyMessages = (i: number): BodyMessage[] =>
 async function run(options: Partial<AgentOptions> = {}) {
   const events: AgentEvent[] = [];
   const result = await runAgent({
-    model: makeModel(cloud, local),
-    tools: makeTools(root),
+    model: router,
+    tools: createToolExecutor({ root }),
     task: 'Find out what the files say.',
     root,
     onEvent: (e) => events.push(e),
@@ -297,11 +197,12 @@ describe('runAgent', () => {
       return { toolCalls: [call('read_file', { path: 'status.txt' })] };
     });
     await writeFile(join(root, 'status.txt'), 'progress 0');
+    const executor = createToolExecutor({ root });
     const { result, ofType } = await run({
       tools: {
-        ...makeTools(root),
+        definitions: () => executor.definitions(),
         async execute(calls, options) {
-          const results = await makeTools(root).execute(calls, options);
+          const results = await executor.execute(calls, options);
           await writeFile(join(root, 'status.txt'), `progress ${polls}`);
           return results;
         },

@@ -1,0 +1,250 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FakeOllama, FakeOpenAI, freePort } from '@unity/test-kit';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+
+const bin = new URL('../../bin/unity.js', import.meta.url).pathname;
+
+let cloud: FakeOpenAI;
+let local: FakeOllama;
+let dir: string;
+let root: string;
+
+beforeAll(async () => {
+  cloud = await FakeOpenAI.start();
+  local = await FakeOllama.start();
+});
+afterAll(async () => {
+  await cloud.close();
+  await local.close();
+});
+beforeEach(async () => {
+  cloud.reset();
+  local.reset();
+  dir = await mkdtemp(join(tmpdir(), 'unity-run-'));
+  root = join(dir, 'work');
+  await import('node:fs/promises').then((fs) => fs.mkdir(root));
+  await writeFile(join(root, 'notes.txt'), 'the answer is 42\n');
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function writeConfig(extra = '', ollamaHost = local.host): Promise<string> {
+  const file = join(dir, 'system.yaml');
+  await writeFile(
+    file,
+    [
+      'cloud_llm:',
+      '  provider: minimax',
+      '  model: MiniMax-M2',
+      `  base_url: ${cloud.baseURL}`,
+      '  api_key_env: UNITY_RUN_TEST_KEY',
+      '  max_iterations: 12',
+      'models:',
+      '  reasoning: ollama_chat/qwen2.5-coder:7b',
+      '  coding: ollama_chat/qwen2.5-coder:7b',
+      '  fallback: ollama_chat/qwen2.5-coder:7b',
+      'ollama:',
+      `  host: ${ollamaHost}`,
+      'convergence_warnings: [3, 6, 9]',
+      'router:',
+      '  retries: { max_retries: 0 }',
+      extra,
+    ].join('\n'),
+  );
+  return file;
+}
+
+interface Outcome {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+function unity(args: string[], options: { input?: string; onSpawn?: (kill: () => void) => void } = {}) {
+  return new Promise<Outcome>((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], {
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? '', UNITY_RUN_TEST_KEY: 'test-key' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    child.stdin.end(options.input ?? '');
+    options.onSpawn?.(() => child.kill('SIGINT'));
+  });
+}
+
+const readNotes = { toolCalls: [{ name: 'read_file', arguments: { path: 'notes.txt' } }] };
+
+describe('unity run (built binary, as a real process)', () => {
+  it('prints progress on stderr and the answer on stdout, exiting 0 when the model finished', async () => {
+    cloud.enqueue(readNotes, { text: 'The notes say 42.' });
+    const config = await writeConfig();
+    const out = await unity(['run', 'What do the notes say?', '--config', config, '--root', root]);
+    expect(out.code).toBe(0);
+    expect(out.stdout).toBe('The notes say 42.\n');
+    expect(out.stderr).toContain('step 1');
+    expect(out.stderr).toMatch(/read_file \{"path":"notes.txt"\}/);
+    expect(out.stderr).toMatch(/completed · 2 steps, 1 tool calls/);
+    const second = cloud.requestsTo('/chat/completions')[1]?.body as { messages: { content: string }[] };
+    expect(second.messages.at(-1)?.content).toContain('the answer is 42');
+  });
+
+  it('prints one JSON object with --json: answer, stop reason, iterations, tool calls by name, usage', async () => {
+    cloud.enqueue(readNotes, readNotes, { text: 'Done.' });
+    const config = await writeConfig();
+    const out = await unity(['run', 'Read the notes twice.', '--config', config, '--root', root, '--json']);
+    expect(out.code).toBe(0);
+    const json = JSON.parse(out.stdout);
+    expect(json).toMatchObject({
+      answer: 'Done.',
+      stopReason: 'completed',
+      iterations: 3,
+      toolCalls: { read_file: 2 },
+      usage: { inputTokens: expect.any(Number), outputTokens: expect.any(Number), totalTokens: expect.any(Number) },
+    });
+    expect(json.messages).toBeUndefined();
+  });
+
+  it('reads the task from stdin when it is "-"', async () => {
+    cloud.enqueue({ text: 'ok' });
+    const config = await writeConfig();
+    const out = await unity(['run', '-', '--config', config, '--root', root], { input: 'Task from stdin' });
+    expect(out.code).toBe(0);
+    const first = cloud.requestsTo('/chat/completions')[0]?.body as { messages: { content: string }[] };
+    expect(first.messages.at(-1)?.content).toBe('Task from stdin');
+  });
+
+  it('exits 3 at the iteration limit, after reminders and a final answer without tools', async () => {
+    let n = 0;
+    cloud.setDefault((request) =>
+      Array.isArray(request.body.tools)
+        ? { toolCalls: [{ name: 'read_file', arguments: { path: 'notes.txt', offset: 1, limit: ++n } }] }
+        : { text: 'Best effort: 42.' },
+    );
+    const config = await writeConfig();
+    const out = await unity(['run', 'Keep reading.', '--config', config, '--root', root, '--max-iterations', '5']);
+    expect(out.code).toBe(3);
+    expect(out.stdout).toBe('Best effort: 42.\n');
+    expect(out.stderr).toContain('reminder after 3 tool calls: consider wrapping up');
+    expect(out.stderr).toContain('iteration limit reached');
+    expect(out.stderr).toContain('unity: stopped at the iteration limit (5)');
+    expect(cloud.requestsTo('/chat/completions')).toHaveLength(5);
+  });
+
+  it('exits 4 naming the repetition when the model is stuck', async () => {
+    cloud.setDefault(readNotes);
+    const config = await writeConfig();
+    const out = await unity(['run', 'Read.', '--config', config, '--root', root]);
+    expect(out.code).toBe(4);
+    expect(out.stderr).toContain('repetition: read_file {"path":"notes.txt"} returned the same result 4 times');
+    expect(out.stderr).toContain(
+      'unity: stopped: stuck: read_file {"path":"notes.txt"} returned the same result 5 times',
+    );
+  });
+
+  it('exits 5 when the token budget is spent', async () => {
+    let n = 0;
+    cloud.setDefault(() => ({
+      toolCalls: [{ name: 'read_file', arguments: { path: 'notes.txt', limit: ++n } }],
+      usage: { promptTokens: 100, completionTokens: 100 },
+    }));
+    const config = await writeConfig();
+    const out = await unity(['run', 'Read.', '--config', config, '--root', root, '--max-tokens', '500']);
+    expect(out.code).toBe(5);
+    expect(out.stderr).toContain('unity: stopped: token budget spent (600 tokens)');
+  });
+
+  it('continues on the local model when the cloud fails mid-task', async () => {
+    cloud.enqueue(readNotes);
+    cloud.setDefault({ fault: 'status', status: 503 });
+    local.enqueue({ text: 'Locally: 42.' });
+    const config = await writeConfig();
+    const out = await unity(['run', 'What do the notes say?', '--config', config, '--root', root]);
+    expect(out.code).toBe(0);
+    expect(out.stdout).toBe('Locally: 42.\n');
+    expect(out.stderr).toMatch(/now answering: ollama/);
+  });
+
+  it('exits 1 with the reason when no model can answer', async () => {
+    cloud.setDefault({ fault: 'status', status: 503 });
+    const config = await writeConfig('', `http://127.0.0.1:${await freePort()}`);
+    const out = await unity(['run', 'Anything.', '--config', config, '--root', root]);
+    expect(out.code).toBe(1);
+    expect(out.stderr).toMatch(/unity: failed: /);
+    expect(out.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('stops with exit 130 on Ctrl-C during a hanging model call, cancelling it', async () => {
+    cloud.enqueue({ fault: 'hang' });
+    const config = await writeConfig();
+    const out = await unity(['run', 'Wait.', '--config', config, '--root', root], {
+      onSpawn: (interrupt) => {
+        void cloud.waitForRequests(1, 15_000).then(interrupt);
+      },
+    });
+    expect(out.code).toBe(130);
+    expect(out.stderr).toContain('unity: stopped: aborted');
+    await expect.poll(() => cloud.requests[0]?.aborted).toBe(true);
+  });
+
+  it('refuses an invalid --max-iterations with a short message', async () => {
+    const out = await unity(['run', 'x', '--max-iterations', 'many']);
+    expect(out.code).toBe(1);
+    expect(out.stderr).toContain('expected a positive integer, got "many"');
+  });
+
+  it('names the config file and field of an invalid agent setting', async () => {
+    const config = await writeConfig('agent:\n  budget: { max_seconds: ten }');
+    const out = await unity(['run', 'x', '--config', config, '--root', root]);
+    expect(out.code).toBe(1);
+    expect(out.stderr).toContain('agent.budget.max_seconds: expected a positive number, got "ten"');
+  });
+
+  describe('--domain', () => {
+    type Body = { messages: { role: string; content: string }[]; tools?: { function: { name: string } }[] };
+    const body = (i: number) => cloud.requestsTo('/chat/completions')[i]?.body as Body;
+    const toolNames = (b: Body) => (b.tools ?? []).map((t) => t.function.name);
+
+    it("runs with the named preset's system prompt and only its tools", async () => {
+      cloud.enqueue({ text: 'Planned.' });
+      const config = await writeConfig();
+      const out = await unity(['run', 'Plan it.', '--config', config, '--root', root, '--domain', 'reasoning']);
+      expect(out.code).toBe(0);
+      expect(out.stdout).toBe('Planned.\n');
+      expect(body(0).messages[0]?.role).toBe('system');
+      expect(toolNames(body(0))).toEqual(['read_file', 'list_files', 'search_files', 'memory_query']);
+    });
+
+    it('lets the model pick the preset with "auto", and says which it picked', async () => {
+      cloud.enqueue({ text: '{"domain":"research","reason":"it needs the web"}' }, { text: 'Found it.' });
+      const config = await writeConfig();
+      const out = await unity(['run', 'Look this up.', '--config', config, '--root', root, '--domain', 'auto']);
+      expect(out.code).toBe(0);
+      expect(out.stderr).toContain('domain: research (model: it needs the web)');
+      expect(toolNames(body(1))).toContain('web_search');
+      expect(toolNames(body(1))).not.toContain('write_file');
+    });
+
+    it('refuses an unknown preset, listing the known ones', async () => {
+      const config = await writeConfig();
+      const out = await unity(['run', 'x', '--config', config, '--root', root, '--domain', 'nope']);
+      expect(out.code).toBe(1);
+      expect(out.stderr).toMatch(/no domain named "nope" \(known: .*reasoning/);
+      expect(cloud.requestsTo('/chat/completions')).toEqual([]);
+    });
+  });
+});

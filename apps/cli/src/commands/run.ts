@@ -1,0 +1,259 @@
+import { resolve } from 'node:path';
+import { createInterface } from 'node:readline/promises';
+import {
+  type AgentEvent,
+  type AgentOptions,
+  type AgentResult,
+  type AgentToolExecutor,
+  agentSettingsFromConfig,
+  runAgent,
+  type StopReason,
+} from '@unity/convergence';
+import type { ChatModel, ToolCall } from '@unity/core';
+import { classifyTask, type DomainPreset, spawnDomain } from '@unity/domains';
+import { createRouter, loadConfig, type Router } from '@unity/llm-router';
+import { createToolExecutor, type ToolExecutorOptions } from '@unity/tools';
+import { type Command, InvalidArgumentError } from 'commander';
+import { loadCatalog } from './domains';
+
+/** Exit status for each way a run can end: 0 only when the model finished. */
+export const runExitCodes: Record<StopReason, number> = {
+  completed: 0,
+  error: 1,
+  max_iterations: 3,
+  stuck: 4,
+  budget_tokens: 5,
+  budget_time: 5,
+  budget_cost: 5,
+  aborted: 130,
+};
+
+interface RunFlags {
+  config?: string;
+  root: string;
+  domain?: string;
+  domainsDir?: string;
+  maxIterations?: number;
+  maxTokens?: number;
+  maxSeconds?: number;
+  json?: boolean;
+}
+
+function positiveInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
+  return n;
+}
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a positive number, got "${value}"`);
+  return n;
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
+const clip = (text: string, max = 100) => {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+};
+
+/** One progress line for an event, or undefined for events not worth a line. */
+export function progressLine(event: AgentEvent, state: { provider?: string }): string | undefined {
+  const at = `step ${event.iteration} · ${seconds(event.elapsedMs)}`;
+  switch (event.type) {
+    case 'model-response': {
+      if (event.provider === undefined || event.provider === state.provider) return undefined;
+      const first = state.provider === undefined;
+      state.provider = event.provider;
+      return `${at} · ${first ? 'answering' : 'now answering'}: ${event.provider} (${event.model})`;
+    }
+    case 'tool-call':
+      return `${at} · ${event.call.name} ${clip(event.call.rawArguments || JSON.stringify(event.call.arguments))}`;
+    case 'tool-result':
+      return event.result.ok
+        ? undefined
+        : `${at} · ${event.call.name} failed: ${clip(event.result.error?.message ?? event.result.content)}`;
+    case 'reminder':
+      return `${at} · reminder after ${event.toolCalls} tool calls: ${event.threshold.level}`;
+    case 'nudge':
+      return `${at} · repetition: ${clip(event.pattern.description, 160)}`;
+    case 'final-request':
+      return `${at} · iteration limit reached: asking for the final answer without tools`;
+    case 'stop': {
+      const r = event.result;
+      const calls = Object.values(r.toolCalls).reduce((a, b) => a + b, 0);
+      return `${r.stopReason} · ${r.iterations} steps, ${calls} tool calls, ${r.usage.totalTokens} tokens, ${seconds(r.elapsedMs)}`;
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** Why a run that did not complete stopped, for stderr. */
+export function stopMessage(result: AgentResult): string {
+  switch (result.stopReason) {
+    case 'completed':
+      return '';
+    case 'max_iterations':
+      return `stopped at the iteration limit (${result.iterations}); the answer above is the model's final answer without tools`;
+    case 'stuck':
+      return `stopped: stuck: ${result.stuck?.description ?? 'repetition'}`;
+    case 'budget_tokens':
+      return `stopped: token budget spent (${result.usage.totalTokens} tokens)`;
+    case 'budget_time':
+      return `stopped: time budget spent (${seconds(result.elapsedMs)})`;
+    case 'budget_cost':
+      return `stopped: cost budget spent (${result.cost.toFixed(4)})`;
+    case 'aborted':
+      return 'stopped: aborted';
+    case 'error':
+      return `failed: ${result.error?.message ?? 'unknown error'}`;
+  }
+}
+
+/** Ask on the terminal before a command the policy does not allow on its own; refuse when nobody can answer. */
+function terminalApproval(interactive: boolean) {
+  return async ({ call, reason }: { call: ToolCall; reason: string }): Promise<boolean> => {
+    if (!interactive) return false;
+    const prompt = createInterface({ input: process.stdin, output: process.stderr });
+    try {
+      const args = clip(call.rawArguments || JSON.stringify(call.arguments), 200);
+      const answer = await prompt.question(`unity: allow ${call.name} ${args}? (${reason}) [y/N] `);
+      return /^y(es)?$/i.test(answer.trim());
+    } finally {
+      prompt.close();
+    }
+  };
+}
+
+interface Agent {
+  model: ChatModel;
+  tools: AgentToolExecutor;
+  options: Partial<Pick<AgentOptions, 'system' | 'request' | 'maxIterations' | 'convergenceWarnings' | 'budget'>>;
+}
+
+/** The model, tools and limits of a domain preset (`--domain NAME`, or `auto` to let the model classify the task). */
+async function domainAgent(
+  domain: string,
+  task: string,
+  flags: RunFlags,
+  router: Router,
+  executorOptions: ToolExecutorOptions,
+  signal: AbortSignal,
+): Promise<Agent> {
+  const catalog = await loadCatalog(flags);
+  let preset: DomainPreset;
+  if (domain === 'auto') {
+    const chosen = await classifyTask(task, { presets: catalog.presets, model: router, signal });
+    preset = chosen.preset;
+    process.stderr.write(`domain: ${preset.name} (${chosen.method}: ${chosen.reason})\n`);
+  } else preset = catalog.require(domain).preset;
+  const all = createToolExecutor(executorOptions);
+  const agent = spawnDomain(preset, { availableTools: all.tools });
+  if (agent.missingTools.length > 0) {
+    process.stderr.write(
+      `domain ${agent.domain}: tools not available here, left out: ${agent.missingTools.join(', ')}\n`,
+    );
+  }
+  const model: ChatModel =
+    agent.model.kind === 'role'
+      ? router.forRole(agent.model.role)
+      : { chat: (request) => router.chat({ ...request, model: (agent.model as { model: string }).model }) };
+  return {
+    model,
+    tools: createToolExecutor({ ...executorOptions, tools: all.tools.filter((t) => agent.tools.includes(t.name)) }),
+    options: {
+      system: agent.systemPrompt,
+      request: {
+        temperature: agent.temperature,
+        ...(agent.limits.maxTokens ? { maxTokens: agent.limits.maxTokens } : {}),
+      },
+      maxIterations: agent.limits.maxIterations,
+      convergenceWarnings: agent.limits.convergenceWarnings,
+      ...(agent.limits.wallTimeSeconds ? { budget: { maxTimeMs: agent.limits.wallTimeSeconds * 1000 } } : {}),
+    },
+  };
+}
+
+export function registerRunCommand(program: Command): void {
+  program
+    .command('run')
+    .description('work through a task with tools until the model answers or a limit stops it')
+    .argument('<task>', 'the task ("-" reads it from stdin)')
+    .option('--config <file>', 'config file (default: $UNITY_CONFIG, else ./configs/system.yaml, else built-in)')
+    .option('--root <dir>', 'workspace root the tools may read and write', '.')
+    .option('--domain <name>', 'a domain preset (model, tools, prompt, limits), or "auto" to classify the task')
+    .option('--domains-dir <dir>', 'folder of domain files (default: domains/ beside the config)')
+    .option('--max-iterations <n>', 'hard limit on model calls (default: cloud_llm.max_iterations)', positiveInteger)
+    .option('--max-tokens <n>', 'token budget for the whole run', positiveInteger)
+    .option('--max-seconds <n>', 'wall-time budget for the whole run', positiveNumber)
+    .option('--json', 'print one JSON object: answer, stop reason, iterations, tool calls by name, usage')
+    .addHelpText(
+      'after',
+      '\nProgress goes to stderr, the answer to stdout. Commands the policy does not allow are asked about on a\n' +
+        'terminal and refused otherwise.\n' +
+        'Exit status: 0 completed, 1 error, 3 max_iterations, 4 stuck, 5 budget, 130 aborted.',
+    )
+    .action(async (taskArg: string, flags: RunFlags) => {
+      const fromStdin = taskArg === '-';
+      const task = fromStdin ? await readStdin() : taskArg;
+      const { config, source } = await loadConfig({
+        ...(flags.config === undefined ? {} : { path: flags.config }),
+        cwd: process.cwd(),
+        env: process.env,
+      });
+      const settings = agentSettingsFromConfig(config as Record<string, unknown>, source);
+      const root = resolve(flags.root);
+      const router = createRouter({ config, env: process.env });
+      const controller = new AbortController();
+      const onSigint = () => controller.abort();
+      process.once('SIGINT', onSigint);
+      const executorOptions: ToolExecutorOptions = {
+        root,
+        approve: terminalApproval(!fromStdin && process.stdin.isTTY === true && process.stderr.isTTY === true),
+      };
+      const state: { provider?: string } = {};
+      const write = (line: string) => process.stderr.write(`${line}\n`);
+      try {
+        const agent: Agent = flags.domain
+          ? await domainAgent(flags.domain, task, flags, router, executorOptions, controller.signal)
+          : { model: router, tools: createToolExecutor(executorOptions), options: {} };
+        // Precedence: flags, then the domain preset, then the config file.
+        const budget = { ...settings.budget, ...agent.options.budget };
+        if (flags.maxTokens !== undefined) budget.maxTokens = flags.maxTokens;
+        if (flags.maxSeconds !== undefined) budget.maxTimeMs = flags.maxSeconds * 1000;
+        const result = await runAgent({
+          ...settings,
+          ...agent.options,
+          ...(flags.maxIterations === undefined ? {} : { maxIterations: flags.maxIterations }),
+          budget,
+          model: agent.model,
+          tools: agent.tools,
+          task,
+          root,
+          signal: controller.signal,
+          onEvent: (event) => {
+            const line = progressLine(event, state);
+            if (line !== undefined) write(line);
+          },
+        });
+        if (flags.json) {
+          const { messages: _messages, ...summary } = result;
+          process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+        } else if (result.answer !== '') {
+          process.stdout.write(result.answer.endsWith('\n') ? result.answer : `${result.answer}\n`);
+        }
+        if (result.stopReason !== 'completed') write(`unity: ${stopMessage(result)}`);
+        process.exitCode = runExitCodes[result.stopReason];
+      } finally {
+        process.off('SIGINT', onSigint);
+        await router.close();
+      }
+    });
+}
