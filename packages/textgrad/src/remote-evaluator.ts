@@ -65,21 +65,28 @@ export async function createRemoteEvaluator(
   const connection = connectionFromUrl(options.url, connectTimeoutMs);
   const name = options.queue ?? defaultQueueName;
   const queue = new Queue<JobData, JobResult>(name, { connection });
-  const events = new QueueEvents(name, { connection });
   let lastError: Error | undefined;
   const remember = (error: Error) => {
     lastError = error;
   };
   queue.on('error', remember);
+  try {
+    // QueueEvents cannot be closed while it has never connected, so it is created once Redis answered the queue.
+    await readyWithin(queue.waitUntilReady(), options.url, connectTimeoutMs);
+  } catch (error) {
+    await queue.close().catch(() => {});
+    if (EvolutionError.isInstance(error) && lastError) error.message += ` (${lastError.message})`;
+    throw error;
+  }
+  const events = new QueueEvents(name, { connection });
   events.on('error', remember);
   const close = async () => {
     await Promise.allSettled([events.close(), queue.close()]);
   };
   try {
-    await readyWithin(Promise.all([queue.waitUntilReady(), events.waitUntilReady()]), options.url, connectTimeoutMs);
+    await readyWithin(events.waitUntilReady(), options.url, connectTimeoutMs);
   } catch (error) {
     await close();
-    if (EvolutionError.isInstance(error) && lastError) error.message += ` (${lastError.message})`;
     throw error;
   }
   const jobTimeoutMs = options.jobTimeoutMs ?? 30 * 60_000;
