@@ -1,14 +1,257 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import websocket from '@fastify/websocket';
+import { describeError } from '@unity/core';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { ApiKeyCheck, isLoopback } from './api-key';
+import type { ExchangeDeps } from './chat-exchange';
+import { registerDashboardRoute } from './dashboard-route';
+import { GatewayError } from './errors';
+import { EventBus } from './event-bus';
+import type { GatewayRouter } from './gateway-router';
+import { InflightRequests } from './inflight';
+import { GatewayMetrics } from './metrics';
+import { type CatalogModel, ModelCatalog } from './model-catalog';
+import { registerOllamaRoutes } from './ollama-routes';
+import { ollamaErrorBody } from './ollama-wire';
+import { registerOpenAIRoutes } from './openai-routes';
+import { openaiErrorBody } from './openai-wire';
+import { ServingContext } from './serving-context';
+import { type Readiness, registerTelemetryRoutes } from './telemetry-routes';
 
 export interface GatewayOptions {
-  /** Largest accepted request body, in bytes (default 8 MiB). */
+  /** The router every chat request goes through. */
+  router: GatewayRouter;
+  /** The model names served (see `catalogFromConfig`). */
+  models: readonly CatalogModel[];
+  /** When set, every endpoint but /healthz requires it. Required to listen on a non-loopback address. */
+  apiKey?: string;
+  /** Largest accepted request body, in bytes (default 8 MiB): larger ones get 413. */
   bodyLimit?: number;
+  /** Reported by /api/version (default: the server's version). */
+  version?: string;
+  /** The event bus to stream on /ws (default: a new one). Publish to it to put anything on the live feed. */
+  bus?: EventBus;
+  /** What /readyz reports (default: ready when at least one model is served). */
+  readiness?: () => Readiness | Promise<Readiness>;
+  /** Include Node process metrics in /metrics (default true). */
+  processMetrics?: boolean;
 }
 
-/** The gateway's HTTP application. Routes are registered here; `listen` is the caller's choice of host and port. */
-export function createGateway(options: GatewayOptions = {}): FastifyInstance {
-  const app = Fastify({ bodyLimit: options.bodyLimit ?? 8 * 1024 * 1024, logger: false });
+export interface ShutdownOptions {
+  /** How long in-flight requests may take to finish before they are cancelled (default 10 s). */
+  drainTimeoutMs?: number;
+}
+
+export interface ShutdownResult {
+  /** True when every in-flight request finished by itself within the deadline. */
+  drained: boolean;
+  /** Requests cancelled at the deadline. */
+  cancelled: number;
+}
+
+export interface Gateway {
+  readonly app: FastifyInstance;
+  readonly bus: EventBus;
+  readonly metrics: GatewayMetrics;
+  /** Chat requests being served right now. */
+  readonly inflight: number;
+  /**
+   * Listen (default 127.0.0.1:8787) and resolve the address. A non-loopback host without an API key is refused
+   * with a GatewayError (API_KEY_REQUIRED).
+   */
+  listen(options?: { host?: string; port?: number }): Promise<string>;
+  /** Stop accepting, let in-flight requests finish within the deadline, cancel the rest, close. */
+  shutdown(options?: ShutdownOptions): Promise<ShutdownResult>;
+}
+
+export const defaultHost = '127.0.0.1';
+export const defaultPort = 8787;
+
+function asGatewayError(error: FastifyError): GatewayError {
+  if (GatewayError.isInstance(error)) return error;
+  switch (error.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new GatewayError({
+        code: 'INVALID_JSON',
+        status: 400,
+        message: `the request body is not valid JSON: ${error.message}`,
+        fix: 'send a JSON object with Content-Type: application/json',
+      });
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new GatewayError({
+        code: 'BODY_TOO_LARGE',
+        status: 413,
+        message: 'the request body is larger than the gateway accepts',
+        fix: 'send a smaller request, or raise server.body_limit_bytes in the config',
+      });
+  }
+  if (error instanceof SyntaxError) {
+    return new GatewayError({
+      code: 'INVALID_JSON',
+      status: 400,
+      message: `the request body is not valid JSON: ${error.message}`,
+    });
+  }
+  const status = error.statusCode ?? 500;
+  if (status < 500) return new GatewayError({ code: 'INVALID_REQUEST', status, message: error.message });
+  return new GatewayError({
+    code: 'UPSTREAM_FAILED',
+    status: 500,
+    message: `internal error: ${error.message}`,
+    cause: error,
+  });
+}
+
+/** Router events worth a live event of their own (attempts travel inside each `request.end`). */
+const forwardedRouterEvents = ['retry', 'fallback', 'breaker', 'cache-hit', 'compacted', 'audit-error'];
+
+/** Publish the router's notable events on the bus as `router.<name>`, and keep the breaker gauge current. */
+function forwardRouterEvents(router: GatewayRouter, bus: EventBus, metrics: GatewayMetrics): { stop(): void } {
+  if (typeof router.on !== 'function') return { stop() {} };
+  const listeners = forwardedRouterEvents.map((name) => {
+    const listener = (payload: Record<string, unknown>) => {
+      if (name === 'breaker') metrics.breakerChanged(String(payload.provider), String(payload.to));
+      const error = payload.error;
+      bus.publish(`router.${name}`, error instanceof Error ? { ...payload, error: describeError(error) } : payload);
+    };
+    router.on?.(name, listener);
+    return [name, listener] as const;
+  });
+  return {
+    stop() {
+      for (const [name, listener] of listeners) router.off?.(name, listener);
+    },
+  };
+}
+
+/**
+ * A refused WebSocket upgrade: its socket left the HTTP parser when the upgrade began, so it cannot carry another
+ * request. Say so and close it once the error is sent, or a keep-alive client would wait on it forever.
+ */
+function closeRefusedUpgrade(request: FastifyRequest, reply: FastifyReply): void {
+  if (!request.raw.headers.upgrade) return;
+  reply.header('connection', 'close');
+  reply.raw.once('finish', () => request.raw.socket.end());
+}
+
+const errorBodyFor = (url: string, error: GatewayError) =>
+  url.startsWith('/api/') ? ollamaErrorBody(error) : openaiErrorBody(error);
+
+/**
+ * The gateway: OpenAI- and Ollama-compatible endpoints over the router, health, Prometheus metrics, the live event
+ * WebSocket and the dashboard. It translates wire protocols to and from the router and does no routing of its own.
+ */
+export function createGateway(options: GatewayOptions): Gateway {
+  const app = Fastify({ bodyLimit: options.bodyLimit ?? 8 * 1024 * 1024, logger: false, return503OnClosing: true });
   const startedAt = Date.now();
-  app.get('/healthz', async () => ({ status: 'ok', uptimeSeconds: Math.round((Date.now() - startedAt) / 1000) }));
-  return app;
+  const bus = options.bus ?? new EventBus();
+  const metrics = new GatewayMetrics({ processMetrics: options.processMetrics ?? true });
+  const inflight = new InflightRequests();
+  const catalog = new ModelCatalog(options.models);
+  const keyCheck = options.apiKey ? new ApiKeyCheck(options.apiKey) : undefined;
+  const version = options.version ?? '0.1.0';
+  const deps: ExchangeDeps & { catalog: ModelCatalog; version: string } = {
+    router: options.router,
+    metrics,
+    bus,
+    inflight,
+    serving: new ServingContext(options.router),
+    catalog,
+    version,
+  };
+
+  // Ollama's clients and curl do not always say application/json: read any body as JSON.
+  app.removeContentTypeParser('text/plain');
+  app.addContentTypeParser('*', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+
+  if (keyCheck) {
+    app.addHook('onRequest', async (request) => {
+      if (request.url === '/healthz' || keyCheck.accepts(request.headers, request.url)) return;
+      throw new GatewayError({
+        code: 'UNAUTHORIZED',
+        status: 401,
+        message: 'this gateway requires an API key',
+        fix: 'send Authorization: Bearer <key> (or x-api-key, or ?api_key= for the dashboard)',
+      });
+    });
+  }
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const gatewayError = asGatewayError(error);
+    closeRefusedUpgrade(request, reply);
+    reply.code(gatewayError.status).send(errorBodyFor(request.url, gatewayError));
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const error = new GatewayError({
+      code: 'NOT_FOUND',
+      status: 404,
+      message: `no route ${request.method} ${request.url.split('?')[0]}`,
+    });
+    closeRefusedUpgrade(request, reply);
+    reply.code(404).send(errorBodyFor(request.url, error));
+  });
+
+  const forwarded = forwardRouterEvents(options.router, bus, metrics);
+
+  app.register(websocket, { options: { maxPayload: 1 << 20 } });
+  app.register(async (scope) => {
+    registerTelemetryRoutes(scope, {
+      bus,
+      metrics,
+      startedAt,
+      readiness: options.readiness ?? (() => ({ ready: catalog.list().length > 0, providers: {} })),
+    });
+    registerOpenAIRoutes(scope, deps);
+    registerOllamaRoutes(scope, deps);
+    registerDashboardRoute(scope);
+  });
+
+  return {
+    app,
+    bus,
+    metrics,
+    get inflight() {
+      return inflight.size;
+    },
+    async listen({ host = defaultHost, port = defaultPort } = {}) {
+      if (!isLoopback(host) && !keyCheck) {
+        throw new GatewayError({
+          code: 'API_KEY_REQUIRED',
+          status: 500,
+          message: `refusing to listen on ${host} without an API key: anyone who can reach it could use your models`,
+          fix: 'set UNITY_API_KEY (or server.api_key_env in the config), or listen on 127.0.0.1',
+        });
+      }
+      try {
+        return await app.listen({ host, port });
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        throw new GatewayError({
+          code: 'LISTEN_FAILED',
+          status: 500,
+          message: `cannot listen on ${host}:${port}: ${code === 'EADDRINUSE' ? 'the port is in use' : describeError(error)}`,
+          fix:
+            code === 'EADDRINUSE'
+              ? 'stop the other server, or pass --port with a free port'
+              : 'check --host and --port',
+          cause: error,
+        });
+      }
+    },
+    async shutdown({ drainTimeoutMs = 10_000 } = {}) {
+      const closed = app.close();
+      const drained = await inflight.idle(drainTimeoutMs);
+      const cancelled = drained ? 0 : inflight.size;
+      if (!drained) {
+        inflight.abortAll(
+          new GatewayError({ code: 'SHUTTING_DOWN', status: 503, message: 'the gateway is shutting down' }),
+        );
+        await inflight.idle(1_000);
+      }
+      app.server.closeAllConnections();
+      await closed;
+      forwarded.stop();
+      return { drained, cancelled };
+    },
+  };
 }

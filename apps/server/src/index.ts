@@ -1,1 +1,24 @@
-export { createGateway, type GatewayOptions } from './gateway';
+export type { ChatWire, WireContext } from './chat-wire';
+export { GatewayError, type GatewayErrorCode, type GatewayErrorOptions } from './errors';
+export { type BusEvent, type BusListener, EventBus, type EventBusOptions } from './event-bus';
+export {
+  createGateway,
+  defaultHost,
+  defaultPort,
+  type Gateway,
+  type GatewayOptions,
+  type ShutdownOptions,
+  type ShutdownResult,
+} from './gateway';
+export type {
+  GatewayAttempt,
+  GatewayChatRequest,
+  GatewayChatResponse,
+  GatewayRouter,
+  GatewayStreamEvent,
+} from './gateway-router';
+export { GatewayMetrics } from './metrics';
+export { type CatalogModel, ModelCatalog, type ModelRoute } from './model-catalog';
+export { catalogFromConfig, type ServerConfig, serverConfig, serverConfigSchema } from './server-config';
+export { type RunningServer, type StartServerOptions, startServer } from './start-server';
+export type { Readiness } from './telemetry-routes';

@@ -1,0 +1,37 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+
+/** True for addresses only this machine can reach. */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || h.startsWith('127.') || h === '::ffff:127.0.0.1';
+}
+
+const digest = (value: string) => createHash('sha256').update(value).digest();
+
+/**
+ * Checks the key a request carries: `Authorization: Bearer <key>` (what OpenAI clients send), `x-api-key`, or the
+ * `api_key` query parameter (for the dashboard and the WebSocket, which browsers cannot give headers). Constant time.
+ */
+export class ApiKeyCheck {
+  private readonly expected: Buffer;
+
+  constructor(key: string) {
+    this.expected = digest(key);
+  }
+
+  accepts(headers: IncomingHttpHeaders, url: string): boolean {
+    const given = keyFrom(headers, url);
+    return given !== undefined && timingSafeEqual(digest(given), this.expected);
+  }
+}
+
+function keyFrom(headers: IncomingHttpHeaders, url: string): string | undefined {
+  const auth = headers.authorization;
+  if (auth?.startsWith('Bearer ')) return auth.slice(7).trim();
+  const header = headers['x-api-key'];
+  if (typeof header === 'string') return header;
+  const query = url.indexOf('?');
+  if (query >= 0) return new URLSearchParams(url.slice(query + 1)).get('api_key') ?? undefined;
+  return undefined;
+}

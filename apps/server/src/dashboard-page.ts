@@ -1,0 +1,235 @@
+/**
+ * The dashboard: one self-contained page (inline CSS and JS, SVG charts, no build step, nothing fetched from the
+ * internet). It reads the live event feed on /ws — with `?api_key=` passed on when the page was opened with one —
+ * and draws latency p50/p95 over time, fallback rate, provider availability, tokens, the last requests with who
+ * served them, evolution scores and other live events.
+ */
+export const dashboardPage = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Unity gateway</title>
+<style>
+  :root { --bg:#0f1419; --panel:#171d24; --line:#2a323c; --text:#d7dde4; --dim:#8593a3; --ok:#3fb950; --bad:#f85149; --warn:#d29922; --a:#58a6ff; --b:#bc8cff; }
+  * { box-sizing: border-box; }
+  body { margin:0; font:14px/1.4 system-ui, sans-serif; background:var(--bg); color:var(--text); }
+  header { display:flex; align-items:center; gap:16px; padding:12px 20px; border-bottom:1px solid var(--line); }
+  header h1 { font-size:18px; margin:0; }
+  #status { color:var(--dim); }
+  #status.live { color:var(--ok); }
+  main { display:grid; grid-template-columns:repeat(auto-fit, minmax(420px, 1fr)); gap:16px; padding:16px 20px; }
+  section { background:var(--panel); border:1px solid var(--line); border-radius:8px; padding:12px 14px; min-width:0; }
+  section.wide { grid-column:1 / -1; }
+  h2 { font-size:13px; text-transform:uppercase; letter-spacing:.05em; color:var(--dim); margin:0 0 8px; }
+  .big { font-size:26px; font-weight:600; }
+  .stats { display:flex; gap:28px; flex-wrap:wrap; }
+  .stats div span { display:block; color:var(--dim); font-size:12px; }
+  svg { width:100%; height:160px; display:block; }
+  svg text { fill:var(--dim); font-size:10px; }
+  table { width:100%; border-collapse:collapse; font-size:13px; }
+  th, td { text-align:left; padding:4px 6px; border-bottom:1px solid var(--line); white-space:nowrap; overflow:hidden; text-overflow:ellipsis; max-width:280px; }
+  th { color:var(--dim); font-weight:500; }
+  .ok { color:var(--ok); } .bad { color:var(--bad); } .warn { color:var(--warn); }
+  .legend span { margin-right:12px; font-size:12px; } .legend i { display:inline-block; width:10px; height:3px; margin-right:4px; vertical-align:middle; }
+  #events { font:12px/1.5 ui-monospace, monospace; max-height:220px; overflow:auto; color:var(--dim); }
+</style>
+</head>
+<body>
+<header><h1>Unity gateway</h1><span id="status">connecting…</span></header>
+<main>
+  <section>
+    <h2>Traffic</h2>
+    <div class="stats">
+      <div><span>requests</span><b class="big" id="stat-requests">0</b></div>
+      <div><span>errors</span><b class="big" id="stat-errors">0</b></div>
+      <div><span>fallback rate</span><b class="big" id="stat-fallback">0%</b></div>
+      <div><span>p50 / p95 latency</span><b class="big" id="stat-latency">–</b></div>
+    </div>
+  </section>
+  <section>
+    <h2>Tokens</h2>
+    <div class="stats" id="tokens"><div><span>total</span><b class="big" id="stat-tokens">0</b></div></div>
+  </section>
+  <section>
+    <h2>Latency over time (ms)</h2>
+    <div class="legend"><span><i style="background:var(--a)"></i>p50</span><span><i style="background:var(--b)"></i>p95</span></div>
+    <svg id="latency-chart" viewBox="0 0 600 160" preserveAspectRatio="none"></svg>
+  </section>
+  <section>
+    <h2>Fallback rate over time</h2>
+    <svg id="fallback-chart" viewBox="0 0 600 160" preserveAspectRatio="none"></svg>
+  </section>
+  <section>
+    <h2>Provider availability</h2>
+    <table id="providers"><thead><tr><th>provider</th><th>state</th><th>attempts ok</th><th>last</th></tr></thead><tbody></tbody></table>
+  </section>
+  <section>
+    <h2>Evolution scores</h2>
+    <svg id="evolution-chart" viewBox="0 0 600 160" preserveAspectRatio="none"></svg>
+    <div id="evolution-note" style="color:var(--dim);font-size:12px">no evolution run reported yet</div>
+  </section>
+  <section class="wide">
+    <h2>Last requests</h2>
+    <table id="requests"><thead><tr><th>time</th><th>endpoint</th><th>model asked</th><th>served by</th><th>status</th><th>ms</th><th>first token</th><th>tokens</th><th>attempts</th></tr></thead><tbody></tbody></table>
+  </section>
+  <section class="wide">
+    <h2>Live events</h2>
+    <div id="events"></div>
+  </section>
+</main>
+<script>
+(function () {
+  'use strict';
+  var BUCKET_MS = 5000, MAX_BUCKETS = 60, MAX_ROWS = 25;
+  var state = { requests: 0, errors: 0, fallbacks: 0, latencies: [], buckets: [], providers: {}, tokens: {}, evolution: [], rows: [] };
+
+  function $(id) { return document.getElementById(id); }
+  function el(tag, text, cls) { var e = document.createElement(tag); if (text !== undefined) e.textContent = text; if (cls) e.className = cls; return e; }
+  function pct(values, p) {
+    if (!values.length) return NaN;
+    var s = values.slice().sort(function (a, b) { return a - b; });
+    return s[Math.min(s.length - 1, Math.max(0, Math.ceil(p / 100 * s.length) - 1))];
+  }
+  function fmt(ms) { return isNaN(ms) ? '–' : ms < 10 ? ms.toFixed(1) : String(Math.round(ms)); }
+  function provider(name) {
+    if (!state.providers[name]) state.providers[name] = { state: 'unknown', ok: 0, total: 0, last: 0 };
+    return state.providers[name];
+  }
+  function bucketFor(ts) {
+    var start = Math.floor(ts / BUCKET_MS) * BUCKET_MS, last = state.buckets[state.buckets.length - 1];
+    if (last && last.start === start) return last;
+    var b = { start: start, ms: [], requests: 0, fallbacks: 0 };
+    state.buckets.push(b);
+    state.buckets.sort(function (x, y) { return x.start - y.start; });
+    while (state.buckets.length > MAX_BUCKETS) state.buckets.shift();
+    return b;
+  }
+
+  function onRequest(e) {
+    state.requests++;
+    var failed = e.status >= 400 || !!e.error;
+    if (failed) state.errors++;
+    if (e.fallback) state.fallbacks++;
+    if (e.status !== 499) { state.latencies.push(e.ms); if (state.latencies.length > 2000) state.latencies.shift(); }
+    var b = bucketFor(e.ts); b.requests++; if (e.fallback) b.fallbacks++; if (e.status !== 499) b.ms.push(e.ms);
+    (e.attempts || []).forEach(function (a) {
+      var p = provider(a.provider); p.total++; if (a.ok) p.ok++; p.last = e.ts;
+      if (p.state === 'unknown' || p.state === 'available' || p.state === 'failing') p.state = a.ok ? 'available' : 'failing';
+    });
+    if (e.usage && e.provider) {
+      var t = state.tokens[e.provider] || (state.tokens[e.provider] = { input: 0, output: 0 });
+      t.input += e.usage.inputTokens || 0; t.output += e.usage.outputTokens || 0;
+    }
+    state.rows.unshift(e); if (state.rows.length > MAX_ROWS) state.rows.pop();
+  }
+
+  function onEvent(e) {
+    var type = String(e.type || '');
+    if (type === 'request.end') return onRequest(e);
+    if (type === 'request.start') return;
+    if (/breaker/i.test(type) && e.provider) {
+      provider(e.provider).state = String(e.state || e.to || 'changed');
+      provider(e.provider).last = e.ts;
+    } else if (/^health/i.test(type) && (e.provider || e.check || e.name)) {
+      var p = provider(String(e.provider || e.check || e.name));
+      p.state = String(e.status || e.state || 'checked'); p.last = e.ts;
+    }
+    if (/generation|evolution/i.test(type)) {
+      var score = typeof e.score === 'number' ? e.score : typeof e.bestScore === 'number' ? e.bestScore : e.best && typeof e.best.score === 'number' ? e.best.score : undefined;
+      if (score !== undefined) { state.evolution.push({ ts: e.ts, score: score, run: e.runId || e.run || '' }); if (state.evolution.length > 200) state.evolution.shift(); }
+    }
+    var line = el('div', new Date(e.ts).toLocaleTimeString() + '  ' + type + '  ' + JSON.stringify(e, function (k, v) { return k === 'type' || k === 'ts' ? undefined : v; }).slice(0, 240));
+    var box = $('events'); box.insertBefore(line, box.firstChild); while (box.childNodes.length > 100) box.removeChild(box.lastChild);
+  }
+
+  function line(points, color, maxY, w, h) {
+    if (!points.length) return '';
+    var d = points.map(function (p, i) {
+      var x = points.length === 1 ? w / 2 : (i / (points.length - 1)) * (w - 40) + 30;
+      var y = h - 16 - (p / (maxY || 1)) * (h - 30);
+      return (i ? 'L' : 'M') + x.toFixed(1) + ' ' + y.toFixed(1);
+    }).join(' ');
+    return '<path d="' + d + '" fill="none" stroke="' + color + '" stroke-width="2"/>' +
+      (points.length === 1 ? '<circle cx="' + (w / 2) + '" cy="' + (h - 16 - (points[0] / (maxY || 1)) * (h - 30)).toFixed(1) + '" r="3" fill="' + color + '"/>' : '');
+  }
+  function axes(maxY, label, w, h) {
+    return '<line x1="30" y1="' + (h - 16) + '" x2="' + w + '" y2="' + (h - 16) + '" stroke="#2a323c"/>' +
+      '<text x="2" y="14">' + label(maxY) + '</text><text x="2" y="' + (h - 18) + '">0</text>';
+  }
+  function chart(id, series, label) {
+    var w = 600, h = 160, maxY = 0;
+    series.forEach(function (s) { s.points.forEach(function (v) { if (v > maxY) maxY = v; }); });
+    maxY = maxY || 1;
+    $(id).innerHTML = axes(maxY, label, w, h) + series.map(function (s) { return line(s.points, s.color, maxY, w, h); }).join('');
+  }
+
+  function render() {
+    $('stat-requests').textContent = String(state.requests);
+    $('stat-errors').textContent = String(state.errors);
+    $('stat-fallback').textContent = state.requests ? Math.round(100 * state.fallbacks / state.requests) + '%' : '0%';
+    $('stat-latency').textContent = fmt(pct(state.latencies, 50)) + ' / ' + fmt(pct(state.latencies, 95)) + ' ms';
+    var buckets = state.buckets.filter(function (b) { return b.ms.length; });
+    chart('latency-chart', [
+      { color: '#58a6ff', points: buckets.map(function (b) { return pct(b.ms, 50); }) },
+      { color: '#bc8cff', points: buckets.map(function (b) { return pct(b.ms, 95); }) }
+    ], function (m) { return fmt(m); });
+    chart('fallback-chart', [{ color: '#d29922', points: state.buckets.map(function (b) { return b.requests ? b.fallbacks / b.requests : 0; }) }],
+      function (m) { return Math.round(m * 100) + '%'; });
+    chart('evolution-chart', [{ color: '#3fb950', points: state.evolution.map(function (e) { return e.score; }) }],
+      function (m) { return m.toFixed(2); });
+    $('evolution-note').textContent = state.evolution.length ? state.evolution.length + ' scores, last ' + state.evolution[state.evolution.length - 1].score.toFixed(3) : 'no evolution run reported yet';
+
+    var total = 0, tokens = $('tokens');
+    while (tokens.childNodes.length > 1) tokens.removeChild(tokens.lastChild);
+    Object.keys(state.tokens).forEach(function (name) {
+      var t = state.tokens[name]; total += t.input + t.output;
+      var d = el('div'); d.appendChild(el('span', name + ' in / out')); d.appendChild(el('b', t.input + ' / ' + t.output, 'big')); tokens.appendChild(d);
+    });
+    $('stat-tokens').textContent = String(total);
+
+    var pbody = $('providers').tBodies[0]; pbody.innerHTML = '';
+    Object.keys(state.providers).sort().forEach(function (name) {
+      var p = state.providers[name], tr = el('tr');
+      var cls = /open|fail|down|error/i.test(p.state) ? 'bad' : /half|warn/i.test(p.state) ? 'warn' : /closed|ok|avail|pass/i.test(p.state) ? 'ok' : '';
+      tr.appendChild(el('td', name)); tr.appendChild(el('td', p.state, cls));
+      tr.appendChild(el('td', p.total ? p.ok + ' / ' + p.total : '–'));
+      tr.appendChild(el('td', p.last ? new Date(p.last).toLocaleTimeString() : '–'));
+      pbody.appendChild(tr);
+    });
+
+    var rbody = $('requests').tBodies[0]; rbody.innerHTML = '';
+    state.rows.forEach(function (r) {
+      var tr = el('tr');
+      tr.setAttribute('data-request-id', r.id || '');
+      tr.appendChild(el('td', new Date(r.ts).toLocaleTimeString()));
+      tr.appendChild(el('td', r.endpoint + (r.stream ? ' (stream)' : '')));
+      tr.appendChild(el('td', r.requestedModel));
+      tr.appendChild(el('td', r.provider === 'none' ? '–' : r.provider + (r.model ? ' / ' + r.model : ''), r.fallback ? 'warn' : ''));
+      tr.appendChild(el('td', String(r.status), r.status >= 400 || r.error ? 'bad' : 'ok'));
+      tr.appendChild(el('td', fmt(r.ms)));
+      tr.appendChild(el('td', r.ttftMs == null ? '–' : fmt(r.ttftMs)));
+      tr.appendChild(el('td', r.usage ? String(r.usage.totalTokens) : '–'));
+      tr.appendChild(el('td', (r.attempts || []).map(function (a) { return a.provider + (a.ok ? ' ✓' : ' ✗ ' + (a.error ? a.error.code : '')); }).join(', ')));
+      rbody.appendChild(tr);
+    });
+  }
+
+  var dirty = false;
+  function schedule() { if (!dirty) { dirty = true; setTimeout(function () { dirty = false; render(); }, 200); } }
+
+  function connect() {
+    var key = new URLSearchParams(location.search).get('api_key');
+    var url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws' + (key ? '?api_key=' + encodeURIComponent(key) : '');
+    var ws = new WebSocket(url);
+    ws.onopen = function () { $('status').textContent = 'live'; $('status').className = 'live'; };
+    ws.onmessage = function (m) { try { onEvent(JSON.parse(m.data)); schedule(); } catch (err) { /* ignore a malformed event */ } };
+    ws.onclose = function () { $('status').textContent = 'disconnected — retrying'; $('status').className = ''; setTimeout(connect, 2000); };
+  }
+  render();
+  connect();
+})();
+</script>
+</body>
+</html>
+`;

@@ -1,0 +1,54 @@
+import { hasErrorMarker, UnityError } from '@unity/core';
+
+const gatewayMarker = Symbol.for('unity.error.GatewayError');
+
+export type GatewayErrorCode =
+  /** The body is not JSON. */
+  | 'INVALID_JSON'
+  /** The body is JSON but fails the endpoint's schema (the message names the field). */
+  | 'INVALID_REQUEST'
+  /** The body is larger than the configured limit. */
+  | 'BODY_TOO_LARGE'
+  /** The requested model is not one the gateway serves (the message lists the known ones). */
+  | 'UNKNOWN_MODEL'
+  /** No or a wrong API key. */
+  | 'UNAUTHORIZED'
+  /** Bound to a non-loopback address without an API key: refused at start. */
+  | 'API_KEY_REQUIRED'
+  /** The address cannot be listened on (in use, not permitted). */
+  | 'LISTEN_FAILED'
+  /** Every provider the router tried failed (the message names each attempt). */
+  | 'UPSTREAM_FAILED'
+  /** The gateway is draining for shutdown. */
+  | 'SHUTTING_DOWN'
+  /** No such route. */
+  | 'NOT_FOUND';
+
+export interface GatewayErrorOptions {
+  code: GatewayErrorCode;
+  message: string;
+  fix?: string;
+  cause?: unknown;
+  /** HTTP status sent to the client. */
+  status: number;
+  /** The request field at fault, for validation errors (OpenAI's `param`). */
+  param?: string;
+}
+
+/** A failure the gateway reports to an HTTP client (in the protocol's error shape) or to the user at start. */
+export class GatewayError extends UnityError<GatewayErrorCode> {
+  protected readonly [gatewayMarker] = true;
+  override readonly name = 'GatewayError';
+  readonly status: number;
+  readonly param: string | undefined;
+
+  constructor(options: GatewayErrorOptions) {
+    super(options);
+    this.status = options.status;
+    this.param = options.param;
+  }
+
+  static override isInstance(error: unknown): error is GatewayError {
+    return hasErrorMarker(error, gatewayMarker);
+  }
+}

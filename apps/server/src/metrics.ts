@@ -1,0 +1,122 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+/** How a breaker state is exported: 0 closed, 1 half-open, 2 open. */
+const breakerValues: Record<string, number> = { closed: 0, 'half-open': 1, halfOpen: 1, open: 2 };
+
+export interface RequestRecord {
+  /** `openai.chat`, `ollama.chat`, `ollama.generate`. */
+  endpoint: string;
+  status: number;
+  stream: boolean;
+  /** The provider that served, or `none` when every attempt failed. */
+  provider: string;
+  ms: number;
+  /** Time to the first streamed event, for streams that got one. */
+  ttftMs?: number;
+  inputTokens?: number;
+  outputTokens?: number;
+  /** The request was served by a provider other than the first one tried. */
+  fallback: boolean;
+  /** The router answered from its cache. */
+  cached?: boolean;
+}
+
+/**
+ * The gateway's Prometheus metrics, in a registry of its own (two gateways in one process do not collide): requests,
+ * latency and time-to-first-token histograms, fallbacks, breaker states, tokens and cache hits.
+ */
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  private readonly requests: Counter<'endpoint' | 'status' | 'provider' | 'stream'>;
+  private readonly latency: Histogram<'endpoint' | 'provider' | 'stream'>;
+  private readonly ttft: Histogram<'endpoint' | 'provider'>;
+  private readonly fallbacks: Counter<'provider'>;
+  private readonly breaker: Gauge<'provider'>;
+  private readonly tokens: Counter<'provider' | 'kind'>;
+  private readonly cacheHits: Counter<never>;
+  private readonly inFlight: Gauge<never>;
+
+  constructor(options: { processMetrics?: boolean } = {}) {
+    const registers = [this.registry];
+    const buckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+    this.requests = new Counter({
+      name: 'unity_gateway_requests_total',
+      help: 'Chat requests by endpoint, HTTP status, serving provider and streaming',
+      labelNames: ['endpoint', 'status', 'provider', 'stream'],
+      registers,
+    });
+    this.latency = new Histogram({
+      name: 'unity_gateway_request_duration_seconds',
+      help: 'Wall time of chat requests, from arrival to the last byte',
+      labelNames: ['endpoint', 'provider', 'stream'],
+      buckets,
+      registers,
+    });
+    this.ttft = new Histogram({
+      name: 'unity_gateway_time_to_first_token_seconds',
+      help: 'Time from arrival of a streaming request to its first streamed token',
+      labelNames: ['endpoint', 'provider'],
+      buckets,
+      registers,
+    });
+    this.fallbacks = new Counter({
+      name: 'unity_gateway_fallbacks_total',
+      help: 'Requests served by a provider other than the first one tried, by serving provider',
+      labelNames: ['provider'],
+      registers,
+    });
+    this.breaker = new Gauge({
+      name: 'unity_router_breaker_state',
+      help: 'Circuit breaker state per provider: 0 closed, 1 half-open, 2 open',
+      labelNames: ['provider'],
+      registers,
+    });
+    this.tokens = new Counter({
+      name: 'unity_gateway_tokens_total',
+      help: 'Tokens by serving provider and kind (input, output)',
+      labelNames: ['provider', 'kind'],
+      registers,
+    });
+    this.cacheHits = new Counter({
+      name: 'unity_router_cache_hits_total',
+      help: 'Requests the router answered from its response cache',
+      registers,
+    });
+    this.inFlight = new Gauge({
+      name: 'unity_gateway_requests_in_flight',
+      help: 'Chat requests being served right now',
+      registers,
+    });
+    if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'unity_' });
+  }
+
+  requestStarted(): void {
+    this.inFlight.inc();
+  }
+
+  requestFinished(r: RequestRecord): void {
+    this.inFlight.dec();
+    const stream = String(r.stream);
+    this.requests.inc({ endpoint: r.endpoint, status: String(r.status), provider: r.provider, stream });
+    this.latency.observe({ endpoint: r.endpoint, provider: r.provider, stream }, r.ms / 1000);
+    if (r.ttftMs !== undefined) this.ttft.observe({ endpoint: r.endpoint, provider: r.provider }, r.ttftMs / 1000);
+    if (r.fallback) this.fallbacks.inc({ provider: r.provider });
+    if (r.inputTokens) this.tokens.inc({ provider: r.provider, kind: 'input' }, r.inputTokens);
+    if (r.outputTokens) this.tokens.inc({ provider: r.provider, kind: 'output' }, r.outputTokens);
+    if (r.cached) this.cacheHits.inc();
+  }
+
+  /** Record a breaker state change (`closed`, `half-open`, `open`). Unknown states are ignored. */
+  breakerChanged(provider: string, state: string): void {
+    const value = breakerValues[state];
+    if (value !== undefined) this.breaker.set({ provider }, value);
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+}

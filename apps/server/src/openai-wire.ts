@@ -1,0 +1,246 @@
+import { randomUUID } from 'node:crypto';
+import type { ChatMessage, ChatRequest, FinishReason, ToolCall } from '@unity/core';
+import { z } from 'zod';
+import type { ChatWire, WireContext } from './chat-wire';
+import type { GatewayError } from './errors';
+import type { GatewayChatResponse, GatewayStreamEvent } from './gateway-router';
+
+const textPart = z.object({ type: z.literal('text'), text: z.string() });
+const imagePart = z.object({
+  type: z.literal('image_url'),
+  image_url: z.union([z.string(), z.object({ url: z.string() })]),
+});
+const content = z.union([z.string(), z.array(z.union([textPart, imagePart]))]);
+const toolCallSchema = z.object({
+  id: z.string(),
+  type: z.literal('function').optional(),
+  function: z.object({ name: z.string(), arguments: z.string() }),
+});
+
+const messageSchema = z.discriminatedUnion('role', [
+  z.object({ role: z.enum(['system', 'developer']), content }),
+  z.object({ role: z.literal('user'), content }),
+  z.object({
+    role: z.literal('assistant'),
+    content: content.nullish(),
+    tool_calls: z.array(toolCallSchema).optional(),
+    reasoning_content: z.string().nullish(),
+  }),
+  z.object({ role: z.literal('tool'), content, tool_call_id: z.string() }),
+]);
+
+/** The body of POST /v1/chat/completions: the fields the router can honour; others are accepted and ignored. */
+export const openaiChatSchema = z.object({
+  model: z.string().min(1),
+  messages: z.array(messageSchema).min(1),
+  stream: z.boolean().nullish(),
+  stream_options: z.object({ include_usage: z.boolean().optional() }).nullish(),
+  tools: z
+    .array(
+      z.object({
+        type: z.literal('function'),
+        function: z.object({
+          name: z.string().min(1),
+          description: z.string().optional(),
+          parameters: z.record(z.string(), z.unknown()).optional(),
+        }),
+      }),
+    )
+    .nullish(),
+  tool_choice: z.unknown().optional(),
+  temperature: z.number().min(0).max(2).nullish(),
+  max_tokens: z.number().int().positive().nullish(),
+  max_completion_tokens: z.number().int().positive().nullish(),
+  stop: z.union([z.string(), z.array(z.string())]).nullish(),
+  seed: z.number().int().nullish(),
+  response_format: z
+    .union([
+      z.object({ type: z.literal('text') }),
+      z.object({ type: z.literal('json_object') }),
+      z.object({
+        type: z.literal('json_schema'),
+        json_schema: z.object({ name: z.string().optional(), schema: z.record(z.string(), z.unknown()).optional() }),
+      }),
+    ])
+    .nullish(),
+});
+
+export type OpenAIChatBody = z.output<typeof openaiChatSchema>;
+
+function textOf(value: z.output<typeof content> | null | undefined): { text: string; images: string[] } {
+  if (value == null) return { text: '', images: [] };
+  if (typeof value === 'string') return { text: value, images: [] };
+  const images: string[] = [];
+  let text = '';
+  for (const part of value) {
+    if (part.type === 'text') text += part.text;
+    else {
+      const url = typeof part.image_url === 'string' ? part.image_url : part.image_url.url;
+      const comma = url.indexOf(',');
+      images.push(url.startsWith('data:') && comma > 0 ? url.slice(comma + 1) : url);
+    }
+  }
+  return { text, images };
+}
+
+function parseArguments(raw: string): Record<string, unknown> {
+  try {
+    const value = JSON.parse(raw);
+    return value && typeof value === 'object' && !Array.isArray(value) ? value : {};
+  } catch {
+    return {};
+  }
+}
+
+/** OpenAI chat body → the router's chat request (without routing fields and signal). */
+export function openaiToChatRequest(body: OpenAIChatBody): ChatRequest {
+  const toolNames = new Map<string, string>();
+  const messages: ChatMessage[] = body.messages.map((m): ChatMessage => {
+    switch (m.role) {
+      case 'system':
+      case 'developer':
+        return { role: 'system', content: textOf(m.content).text };
+      case 'user': {
+        const { text, images } = textOf(m.content);
+        return images.length > 0 ? { role: 'user', content: text, images } : { role: 'user', content: text };
+      }
+      case 'assistant': {
+        const toolCalls: ToolCall[] | undefined = m.tool_calls?.map((c) => {
+          toolNames.set(c.id, c.function.name);
+          return {
+            id: c.id,
+            name: c.function.name,
+            arguments: parseArguments(c.function.arguments),
+            rawArguments: c.function.arguments,
+          };
+        });
+        return {
+          role: 'assistant',
+          content: textOf(m.content).text,
+          ...(toolCalls && toolCalls.length > 0 ? { toolCalls } : {}),
+          ...(m.reasoning_content ? { reasoning: m.reasoning_content } : {}),
+        };
+      }
+      default: {
+        const toolName = toolNames.get(m.tool_call_id);
+        return {
+          role: 'tool',
+          content: textOf(m.content).text,
+          toolCallId: m.tool_call_id,
+          ...(toolName ? { toolName } : {}),
+        };
+      }
+    }
+  });
+  const request: ChatRequest = { messages };
+  if (body.tools && body.tools.length > 0 && body.tool_choice !== 'none') {
+    request.tools = body.tools.map((t) => ({
+      name: t.function.name,
+      description: t.function.description ?? '',
+      parameters: t.function.parameters ?? { type: 'object', properties: {} },
+    }));
+  }
+  if (body.temperature != null) request.temperature = body.temperature;
+  const maxTokens = body.max_completion_tokens ?? body.max_tokens;
+  if (maxTokens != null) request.maxTokens = maxTokens;
+  if (body.stop != null) request.stop = typeof body.stop === 'string' ? [body.stop] : body.stop;
+  if (body.seed != null) request.seed = body.seed;
+  if (body.response_format?.type === 'json_object') request.responseFormat = { type: 'json' };
+  if (body.response_format?.type === 'json_schema') {
+    const schema = body.response_format.json_schema.schema;
+    request.responseFormat = schema ? { type: 'json', schema } : { type: 'json' };
+  }
+  return request;
+}
+
+function finishReason(reason: FinishReason): 'stop' | 'length' | 'tool_calls' | 'content_filter' {
+  return reason === 'length' || reason === 'tool_calls' || reason === 'content_filter' ? reason : 'stop';
+}
+
+const wireToolCall = (c: ToolCall) => ({
+  id: c.id,
+  type: 'function' as const,
+  function: { name: c.name, arguments: c.rawArguments || JSON.stringify(c.arguments) },
+});
+
+const wireUsage = (r: GatewayChatResponse) => ({
+  prompt_tokens: r.usage.inputTokens,
+  completion_tokens: r.usage.outputTokens,
+  total_tokens: r.usage.totalTokens,
+});
+
+/** OpenAI's error body. */
+export function openaiErrorBody(error: GatewayError) {
+  const type =
+    error.status === 401 ? 'authentication_error' : error.status < 500 ? 'invalid_request_error' : 'server_error';
+  return { error: { message: error.message, type, param: error.param ?? null, code: error.code.toLowerCase() } };
+}
+
+/** OpenAI Chat Completions: JSON answers, SSE streams ending in `data: [DONE]`, errors in OpenAI's shape. */
+export function openaiWire(body: OpenAIChatBody): ChatWire {
+  const id = `chatcmpl-${randomUUID()}`;
+  const created = Math.floor(Date.now() / 1000);
+  const includeUsage = body.stream_options?.include_usage === true;
+  let toolIndex = 0;
+  const chunk = (ctx: WireContext, delta: Record<string, unknown>, finish: string | null = null) =>
+    `data: ${JSON.stringify({
+      id,
+      object: 'chat.completion.chunk',
+      created,
+      model: ctx.servedModel ?? body.model,
+      choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+    })}\n\n`;
+  return {
+    endpoint: 'openai.chat',
+    streamContentType: 'text/event-stream; charset=utf-8',
+    completion: (r) => ({
+      id,
+      object: 'chat.completion',
+      created,
+      model: r.model,
+      choices: [
+        {
+          index: 0,
+          message: {
+            role: 'assistant',
+            content: r.toolCalls.length > 0 && r.content === '' ? null : r.content,
+            ...(r.reasoning ? { reasoning_content: r.reasoning } : {}),
+            ...(r.toolCalls.length > 0 ? { tool_calls: r.toolCalls.map(wireToolCall) } : {}),
+          },
+          logprobs: null,
+          finish_reason: finishReason(r.finishReason),
+        },
+      ],
+      usage: wireUsage(r),
+    }),
+    streamStart: (ctx) => chunk(ctx, { role: 'assistant', content: '' }),
+    streamEvent: (event: GatewayStreamEvent, ctx) => {
+      switch (event.type) {
+        case 'text-delta':
+          return chunk(ctx, { content: event.text });
+        case 'reasoning-delta':
+          return chunk(ctx, { reasoning_content: event.text });
+        case 'tool-call':
+          return chunk(ctx, { tool_calls: [{ index: toolIndex++, ...wireToolCall(event.toolCall) }] });
+        case 'finish': {
+          let out = chunk(ctx, {}, finishReason(event.response.finishReason));
+          if (includeUsage) {
+            out += `data: ${JSON.stringify({
+              id,
+              object: 'chat.completion.chunk',
+              created,
+              model: event.response.model,
+              choices: [],
+              usage: wireUsage(event.response),
+            })}\n\n`;
+          }
+          return `${out}data: [DONE]\n\n`;
+        }
+        default:
+          return '';
+      }
+    },
+    streamError: (error) => `data: ${JSON.stringify(openaiErrorBody(error))}\n\n`,
+    errorBody: openaiErrorBody,
+  };
+}

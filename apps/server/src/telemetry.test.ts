@@ -1,0 +1,136 @@
+import OpenAI from 'openai';
+import { WebSocket } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BusEvent } from './event-bus';
+import { type Harness, startHarness } from './test-harness';
+
+let h: Harness;
+let client: OpenAI;
+
+beforeAll(async () => {
+  h = await startHarness({
+    routerYaml: ['  breaker:', '    failure_threshold: 1', '  cache:', '    enabled: true'].join('\n'),
+  });
+  client = new OpenAI({ baseURL: `${h.url}/v1`, apiKey: 'x', maxRetries: 0 });
+});
+afterAll(() => h.close());
+
+const ask = (content: string) => [{ role: 'user' as const, content }];
+
+/** A WebSocket client of /ws that collects every event. */
+async function listen(): Promise<{
+  events: BusEvent[];
+  socket: WebSocket;
+  waitFor(p: (e: BusEvent) => boolean): Promise<BusEvent>;
+}> {
+  const events: BusEvent[] = [];
+  const waiters: Array<{ p: (e: BusEvent) => boolean; resolve: (e: BusEvent) => void }> = [];
+  const socket = new WebSocket(`${h.url.replace('http', 'ws')}/ws`);
+  socket.onmessage = (m) => {
+    const event = JSON.parse(String(m.data)) as BusEvent;
+    events.push(event);
+    for (const w of waiters.splice(0)) {
+      if (w.p(event)) w.resolve(event);
+      else waiters.push(w);
+    }
+  };
+  await new Promise<void>((resolve, reject) => {
+    socket.onopen = () => resolve();
+    socket.onerror = () => reject(new Error('no WebSocket'));
+  });
+  return {
+    events,
+    socket,
+    waitFor: (p) =>
+      new Promise((resolve) => {
+        const found = events.find(p);
+        if (found) resolve(found);
+        else waiters.push({ p, resolve });
+      }),
+  };
+}
+
+describe('telemetry', () => {
+  it('reports alive on /healthz and ready on /readyz', async () => {
+    expect(((await (await fetch(`${h.url}/healthz`)).json()) as { status: string }).status).toBe('ok');
+    const ready = await fetch(`${h.url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(((await ready.json()) as { status: string }).status).toBe('ready');
+  });
+
+  it('streams each request with its attempts and who served it on /ws', async () => {
+    const feed = await listen();
+    try {
+      h.cloud.enqueue({ text: 'watched answer' });
+      await client.chat.completions.create({ model: 'coding', messages: ask('watch me') });
+      const end = await feed.waitFor((e) => e.type === 'request.end' && e.requestedModel === 'coding');
+      expect(end).toMatchObject({ endpoint: 'openai.chat', status: 200, provider: 'openai', stream: false });
+      expect((end.attempts as { model: string; ok: boolean }[])[0]).toMatchObject({
+        model: 'openai/MiniMax-M2',
+        ok: true,
+      });
+      expect(feed.events.some((e) => e.type === 'request.start' && e.id === end.id)).toBe(true);
+    } finally {
+      feed.socket.close();
+    }
+  });
+
+  it('rebroadcasts any event a client publishes, stamped with a time', async () => {
+    const publisher = await listen();
+    const watcher = await listen();
+    try {
+      publisher.socket.send(
+        JSON.stringify({ type: 'textgrad.generation', runId: 'r1', generation: 3, bestScore: 0.75 }),
+      );
+      const seen = await watcher.waitFor((e) => e.type === 'textgrad.generation');
+      expect(seen).toMatchObject({ runId: 'r1', generation: 3, bestScore: 0.75 });
+      expect(typeof seen.ts).toBe('number');
+    } finally {
+      publisher.socket.close();
+      watcher.socket.close();
+    }
+  });
+
+  it('exports requests, latency, first-token time, fallbacks, breaker states, tokens and cache hits as Prometheus text', async () => {
+    const feed = await listen();
+    try {
+      h.cloud.enqueue({ fault: 'status', status: 500 });
+      h.local.enqueue({ text: 'fell back' });
+      const stream = await client.chat.completions.create({
+        model: 'unity',
+        messages: ask('fallback please'),
+        stream: true,
+      });
+      for await (const _ of stream) {
+        // drain
+      }
+      await feed.waitFor((e) => e.type === 'router.breaker' && e.provider === 'openai');
+      await client.chat.completions.create({ model: 'local', messages: ask('cache me') });
+      await client.chat.completions.create({ model: 'local', messages: ask('cache me') });
+    } finally {
+      feed.socket.close();
+    }
+    const r = await fetch(`${h.url}/metrics`);
+    expect(r.headers.get('content-type')).toContain('text/plain');
+    const text = await r.text();
+    expect(text).toMatch(
+      /unity_gateway_requests_total\{endpoint="openai.chat",status="200",provider="ollama",stream="true"\} 1/,
+    );
+    expect(text).toMatch(
+      /unity_gateway_request_duration_seconds_bucket\{le="\+Inf",endpoint="openai.chat",provider="ollama",stream="true"\} 1/,
+    );
+    expect(text).toMatch(
+      /unity_gateway_time_to_first_token_seconds_count\{endpoint="openai.chat",provider="ollama"\} 1/,
+    );
+    expect(text).toMatch(/unity_gateway_fallbacks_total\{provider="ollama"\} 1/);
+    expect(text).toMatch(/unity_router_breaker_state\{provider="openai"\} 2/);
+    expect(text).toMatch(/unity_gateway_tokens_total\{provider="ollama",kind="output"\} \d+/);
+    expect(text).toMatch(/unity_router_cache_hits_total 1/);
+  });
+
+  it('lists the last requests and who served them on /audit', async () => {
+    const body = (await (await fetch(`${h.url}/audit?limit=2`)).json()) as { requests: BusEvent[] };
+    expect(body.requests).toHaveLength(2);
+    expect(body.requests.every((r) => r.type === 'request.end' && typeof r.provider === 'string')).toBe(true);
+  });
+});
