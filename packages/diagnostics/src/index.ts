@@ -6,6 +6,7 @@ export {
   overallStatus,
   runChecks,
 } from './check';
+export { type CheckPlan, type ConfigChecksOptions, checksFromConfig } from './checks-from-config';
 export {
   type CloudCheckOptions,
   type CloudEndpointCheckOptions,
@@ -19,6 +20,7 @@ export {
   type LatencyCheckOptions,
   toolCallCheck,
 } from './deep-checks';
+export { type DoctorOptions, planDoctor } from './doctor-plan';
 export {
   type Availability,
   type HealthChange,
@@ -27,7 +29,7 @@ export {
   type HealthMonitorOptions,
   isResultUp,
 } from './health-monitor';
-export { type ProbeOptions, type ProbeResult, probeJson } from './http-probe';
+export { describeProbeFailure, type ProbeOptions, type ProbeResult, probeJson } from './http-probe';
 export { type MemoryCheckOptions, type MemoryReading, memoryCheck } from './memory-check';
 export { nodeVersionCheck } from './node-version-check';
 export {
@@ -38,3 +40,4 @@ export {
   ollamaReachableCheck,
   startOllamaFix,
 } from './ollama-checks';
+export { providerModel } from './provider-model';
