@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { registerModelsCommand } from './commands/models';
 import { registerDomainsCommand } from './commands/domains';
 import { registerMcpCommand } from './commands/mcp';
 import { registerRunCommand } from './commands/run';
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
     .version(version, '-v, --version', 'print the version')
     .showHelpAfterError('(run `unity --help` for usage)')
     .configureHelp({ sortSubcommands: true });
+  registerModelsCommand(program);
   registerDomainsCommand(program);
   registerMcpCommand(program);
   registerRunCommand(program);

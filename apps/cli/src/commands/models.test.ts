@@ -1,0 +1,108 @@
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { sharedModelPath } from '@unity/test-kit';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const bin = new URL('../../bin/unity.js', import.meta.url).pathname;
+const modelPath = sharedModelPath();
+if (!modelPath) console.warn('skipping `unity models` tests: ../shared/models/stories260K.gguf is absent');
+const sha = '270cba1bd5109f42d03350f60406024560464db173c0e387d91f0426d3bd256d';
+
+let server: Server;
+let origin: string;
+let dir: string;
+
+beforeAll(async () => {
+  const model = modelPath ? readFileSync(modelPath) : Buffer.alloc(0);
+  server = createServer((req, res) => {
+    if (req.url !== '/stories260K.gguf') {
+      res.writeHead(404).end('Not Found');
+      return;
+    }
+    res.writeHead(200, { 'content-length': model.length }).end(model);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'unity-models-cli-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const unity = (...args: string[]) =>
+  run(process.execPath, [bin, 'models', ...args], { env: { PATH: process.env.PATH ?? '', HOME: dir } });
+const failure = (...args: string[]) =>
+  unity(...args).then(
+    () => {
+      throw new Error('expected the command to fail');
+    },
+    (error: { code: number; stdout: string; stderr: string }) => error,
+  );
+
+describe.skipIf(!modelPath)('unity models (built binary)', () => {
+  it('pulls a model with its sha256, then lists it with the facts from its header', async () => {
+    const pulled = await unity('pull', `${origin}/stories260K.gguf`, '--dir', dir, '--sha256', sha);
+    expect(pulled.stdout).toContain(`pulled stories260K (1.2 MB, sha256 ${sha}) into ${dir}`);
+    expect(pulled.stdout).toContain('use it as llamacpp/stories260K');
+
+    const { stdout } = await unity('list', '--json', '--dir', dir);
+    expect(JSON.parse(stdout)).toEqual([
+      expect.objectContaining({
+        name: 'stories260K',
+        bytes: 1_185_376,
+        architecture: 'llama',
+        contextLength: 2048,
+        parameterCount: 292_800,
+        quantization: 'F32',
+      }),
+    ]);
+    const table = await unity('list', '--dir', dir);
+    expect(table.stdout).toMatch(/^NAME\s+SIZE\s+ARCH\s+CONTEXT\s+PARAMS\s+QUANT\n/);
+    expect(table.stdout).toMatch(/stories260K\s+1\.2 MB\s+llama\s+2048\s+292\.8K\s+F32/);
+  });
+
+  it('keeps the store under ~/.unity/models by default', async () => {
+    await unity('pull', `${origin}/stories260K.gguf`);
+    expect(await readdir(join(dir, '.unity', 'models'))).toEqual(['stories260K.gguf']);
+  });
+
+  it('removes a model by name', async () => {
+    await unity('pull', `${origin}/stories260K.gguf`, '--dir', dir);
+    const { stdout } = await unity('rm', 'stories260K', '--dir', dir);
+    expect(stdout).toBe(`removed ${join(dir, 'stories260K.gguf')}\n`);
+    expect((await unity('list', '--dir', dir)).stdout).toContain(`no models in ${dir}`);
+  });
+
+  it('fails on a wrong sha256 with the reason and no stack trace, keeping nothing', async () => {
+    const error = await failure('pull', `${origin}/stories260K.gguf`, '--dir', dir, '--sha256', '0'.repeat(64));
+    expect(error.code).toBe(1);
+    expect(error.stderr).toContain(`has sha256 ${sha}, not the expected ${'0'.repeat(64)}`);
+    expect(error.stderr).not.toMatch(/\n\s+at /);
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('fails on a 404 naming the URL', async () => {
+    const error = await failure('pull', `${origin}/missing.gguf`, '--dir', dir);
+    expect(error.code).toBe(1);
+    expect(error.stderr).toContain(`unity: download of ${origin}/missing.gguf failed: HTTP 404`);
+  });
+
+  it('fails to remove a model the store does not hold', async () => {
+    const error = await failure('rm', 'nope', '--dir', dir);
+    expect(error.code).toBe(1);
+    expect(error.stderr).toContain(`no model "nope" in ${dir}`);
+  });
+});

@@ -1,0 +1,177 @@
+import { resolve } from 'node:path';
+import {
+  defaultModelStoreDir,
+  listModels,
+  type PullProgress,
+  pullModel,
+  removeModel,
+  type StoredModel,
+} from '@unity/llm-router';
+import { Presets, SingleBar } from 'cli-progress';
+import type { Command } from 'commander';
+
+interface DirFlags {
+  dir?: string;
+}
+
+/** The model store: `--dir`, else `$UNITY_MODELS_DIR`, else `~/.unity/models`. */
+export function modelsDir(flags: DirFlags, env: Record<string, string | undefined> = process.env): string {
+  if (flags.dir) return resolve(flags.dir);
+  if (env.UNITY_MODELS_DIR) return resolve(env.UNITY_MODELS_DIR);
+  return defaultModelStoreDir();
+}
+
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
+}
+
+function formatCount(count: number | undefined): string {
+  if (count === undefined) return '-';
+  if (count >= 1e9) return `${(count / 1e9).toFixed(1)}B`;
+  if (count >= 1e6) return `${(count / 1e6).toFixed(1)}M`;
+  if (count >= 1e3) return `${(count / 1e3).toFixed(1)}K`;
+  return String(count);
+}
+
+/** Columns padded to their widest cell; the last column is not padded. */
+function formatTable(rows: string[][]): string {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+  return rows
+    .map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  '))
+    .join('\n');
+}
+
+function toJson(model: StoredModel) {
+  // The header's own `general.name` is often just the architecture: the store name stays `name`.
+  const { name: generalName, ...facts } = model.gguf ?? {};
+  return {
+    name: model.name,
+    path: model.path,
+    bytes: model.bytes,
+    modifiedAt: model.modifiedAt.toISOString(),
+    ...facts,
+    ...(generalName ? { generalName } : {}),
+    ...(model.error ? { error: model.error } : {}),
+  };
+}
+
+/** A progress bar on stderr (drawn only on a terminal), fed by the pull's progress events. */
+function progressBar(name: string): { update: (p: PullProgress) => void; stop: () => void } {
+  const bar = new SingleBar(
+    {
+      stream: process.stderr,
+      format: `${name} {bar} {percentage}% | {done} / {size}`,
+      hideCursor: true,
+      etaBuffer: 50,
+    },
+    Presets.shades_classic,
+  );
+  let started = false;
+  return {
+    update(p) {
+      const payload = { done: formatBytes(p.receivedBytes), size: p.totalBytes ? formatBytes(p.totalBytes) : '?' };
+      if (!started) {
+        started = true;
+        if (p.resumedFromBytes > 0) process.stderr.write(`resuming ${name} from ${formatBytes(p.resumedFromBytes)}\n`);
+        bar.start(p.totalBytes ?? 0, p.receivedBytes, payload);
+      } else {
+        bar.update(p.receivedBytes, payload);
+      }
+    },
+    stop() {
+      if (started) bar.stop();
+    },
+  };
+}
+
+export function registerModelsCommand(program: Command): void {
+  const models = program
+    .command('models')
+    .description('manage the GGUF models of the embedded engine (llamacpp/<name>): pull, list, rm');
+
+  models
+    .command('pull')
+    .description('download a GGUF model into the store, resuming an interrupted download')
+    .argument('<source>', 'an http(s) URL of a .gguf file, or hf:<owner>/<repo>/<file>.gguf')
+    .option('--dir <dir>', 'the model store (default: $UNITY_MODELS_DIR or ~/.unity/models)')
+    .option('--sha256 <hex>', 'expected sha256 of the file: a download that differs is deleted')
+    .option('--force', 'download again even if the store already holds the model')
+    .action(async (source: string, flags: DirFlags & { sha256?: string; force?: boolean }) => {
+      const dir = modelsDir(flags);
+      const controller = new AbortController();
+      const onSignal = () => controller.abort();
+      process.once('SIGINT', onSignal);
+      const bar = progressBar(source.split('/').pop() ?? source);
+      try {
+        const result = await pullModel(source, {
+          dir,
+          signal: controller.signal,
+          onProgress: bar.update,
+          ...(flags.sha256 ? { sha256: flags.sha256 } : {}),
+          ...(flags.force ? { force: true } : {}),
+        });
+        bar.stop();
+        process.stdout.write(
+          result.alreadyPresent
+            ? `${result.name} is already in ${dir} (${formatBytes(result.bytes)}); use --force to download it again\n`
+            : `pulled ${result.name} (${formatBytes(result.bytes)}, sha256 ${result.sha256}) into ${dir}\n`,
+        );
+        process.stdout.write(`use it as llamacpp/${result.name}\n`);
+      } finally {
+        bar.stop();
+        process.off('SIGINT', onSignal);
+      }
+    });
+
+  models
+    .command('list')
+    .alias('ls')
+    .description('list the models in the store with size and architecture (from the GGUF header)')
+    .option('--dir <dir>', 'the model store (default: $UNITY_MODELS_DIR or ~/.unity/models)')
+    .option('--json', 'print JSON')
+    .action(async (flags: DirFlags & { json?: boolean }) => {
+      const dir = modelsDir(flags);
+      const found = await listModels(dir);
+      if (flags.json) {
+        process.stdout.write(`${JSON.stringify(found.map(toJson), null, 2)}\n`);
+        return;
+      }
+      if (found.length === 0) {
+        process.stdout.write(`no models in ${dir}; pull one with: unity models pull <URL | hf:owner/repo/file.gguf>\n`);
+        return;
+      }
+      const rows = [
+        ['NAME', 'SIZE', 'ARCH', 'CONTEXT', 'PARAMS', 'QUANT'],
+        ...found.map((m) =>
+          m.gguf
+            ? [
+                m.name,
+                formatBytes(m.bytes),
+                m.gguf.architecture,
+                m.gguf.contextLength === undefined ? '-' : String(m.gguf.contextLength),
+                formatCount(m.gguf.parameterCount),
+                m.gguf.quantization ?? '-',
+              ]
+            : [m.name, formatBytes(m.bytes), `unreadable: ${m.error ?? 'unknown error'}`, '', '', ''],
+        ),
+      ];
+      process.stdout.write(`${formatTable(rows)}\n`);
+    });
+
+  models
+    .command('rm')
+    .description('remove a model (and any unfinished download of it) from the store')
+    .argument('<name>', 'the model name as `unity models list` shows it')
+    .option('--dir <dir>', 'the model store (default: $UNITY_MODELS_DIR or ~/.unity/models)')
+    .action(async (name: string, flags: DirFlags) => {
+      const path = await removeModel(name, modelsDir(flags));
+      process.stdout.write(`removed ${path}\n`);
+    });
+}
