@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { registerAskCommand } from './commands/ask';
 import { registerModelsCommand } from './commands/models';
 import { registerDomainsCommand } from './commands/domains';
 import { registerMcpCommand } from './commands/mcp';
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run `unity --help` for usage)')
     .configureHelp({ sortSubcommands: true });
   registerModelsCommand(program);
+  registerAskCommand(program);
   registerDomainsCommand(program);
   registerMcpCommand(program);
   registerRunCommand(program);
