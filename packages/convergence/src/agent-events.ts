@@ -41,5 +41,5 @@ export type AgentEvent =
 
 export type AgentEventType = AgentEvent['type'];
 
-/** Receives every event of a run, in order. It runs inline: keep it quick, and do not throw. */
+/** Receives every event of a run, in order. It runs inline: keep it quick. What it throws is ignored. */
 export type AgentListener = (event: AgentEvent) => void;

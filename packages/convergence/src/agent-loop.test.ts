@@ -119,6 +119,65 @@ describe('runAgent', () => {
     expect(second[3]?.content).toContain('b.txt line 1');
   });
 
+  it('reports every step as an event, in order', async () => {
+    cloud.enqueue({ toolCalls: [call('read_file', { path: 'a.txt' })] }, { text: 'Done.' });
+    const { events } = await run();
+    expect(events.map((e) => `${e.iteration}:${e.type}`)).toEqual([
+      '1:model-call',
+      '1:model-response',
+      '1:tool-call',
+      '1:tool-result',
+      '2:model-call',
+      '2:model-response',
+      '2:stop',
+    ]);
+  });
+
+  it('keeps running when an event listener throws', async () => {
+    cloud.enqueue({ toolCalls: [call('read_file', { path: 'a.txt' })] }, { text: 'Done.' });
+    const { result } = await run({
+      onEvent: () => {
+        throw new Error('listener bug');
+      },
+    });
+    expect(result).toMatchObject({ stopReason: 'completed', answer: 'Done.', toolCalls: { read_file: 1 } });
+  });
+
+  it('sends the whole assistant message back to the cloud: reasoning and tool calls', async () => {
+    cloud.enqueue(
+      { reasoning: 'Start with a.txt.', toolCalls: [call('read_file', { path: 'a.txt' })] },
+      { text: 'Read it.' },
+    );
+    const { result } = await run();
+    expect(result.messages[1]).toMatchObject({ role: 'assistant', reasoning: 'Start with a.txt.' });
+    expect(bodyMessages(1)[1]).toMatchObject({
+      role: 'assistant',
+      reasoning_details: [{ text: 'Start with a.txt.' }],
+      tool_calls: [{ function: { name: 'read_file' } }],
+    });
+  });
+
+  it("asks the executor's approval hook before a command off the allow list, and feeds a refusal back", async () => {
+    const asked: string[] = [];
+    cloud.enqueue(
+      { toolCalls: [call('execute_command', { command: 'curl https://example.invalid' })] },
+      { text: 'ok' },
+    );
+    const tools = createToolExecutor({
+      root,
+      approve: async ({ call, reason }) => {
+        asked.push(`${call.name}: ${reason}`);
+        return false;
+      },
+    });
+    const { result } = await run({ tools });
+    expect(asked).toHaveLength(1);
+    expect(asked[0]).toContain('curl');
+    expect(bodyMessages(1)[2]).toMatchObject({ role: 'tool' });
+    expect(bodyMessages(1)[2]?.content).toContain('was not approved');
+    expect(result.stopReason).toBe('completed');
+  });
+
   it('injects reminders at each threshold in order with a factual summary, then asks once without tools at the limit', async () => {
     let n = 0;
     cloud.setDefault((request) => {

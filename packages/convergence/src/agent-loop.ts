@@ -93,7 +93,13 @@ export async function runAgent(options: AgentOptions): Promise<AgentResult> {
   const signal = options.signal ? AbortSignal.any([options.signal, timeBudget.signal]) : timeBudget.signal;
 
   const elapsed = () => Math.round(performance.now() - started);
-  const emit = (event: AgentEvent) => options.onEvent?.(event);
+  const emit = (event: AgentEvent) => {
+    try {
+      options.onEvent?.(event);
+    } catch {
+      // A listener's failure is the app's, not the run's.
+    }
+  };
   const step = () => ({ iteration: iterations, elapsedMs: elapsed() });
   const abortReason = (): StopReason => (options.signal?.aborted ? 'aborted' : 'budget_time');
 

@@ -67,6 +67,8 @@ const clip = (text: string, max = 100) => {
 export function progressLine(event: AgentEvent, state: { provider?: string }): string | undefined {
   const at = `step ${event.iteration} · ${seconds(event.elapsedMs)}`;
   switch (event.type) {
+    case 'model-call':
+      return event.iteration === 1 ? `${at} · asking the model (${event.tools} tools offered)` : undefined;
     case 'model-response': {
       if (event.provider === undefined || event.provider === state.provider) return undefined;
       const first = state.provider === undefined;
@@ -101,7 +103,7 @@ export function stopMessage(result: AgentResult): string {
     case 'completed':
       return '';
     case 'max_iterations':
-      return `stopped at the iteration limit (${result.iterations}); the answer above is the model's final answer without tools`;
+      return `stopped at the iteration limit (${result.iterations}); the answer printed is the model's final answer, given without tools`;
     case 'stuck':
       return `stopped: stuck: ${result.stuck?.description ?? 'repetition'}`;
     case 'budget_tokens':
