@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { registerAskCommand } from './commands/ask';
 import { registerModelsCommand } from './commands/models';
+import { registerDoctorCommand } from './commands/doctor';
 import { registerDomainsCommand } from './commands/domains';
 import { registerMcpCommand } from './commands/mcp';
 import { registerRunCommand } from './commands/run';
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
     .configureHelp({ sortSubcommands: true });
   registerModelsCommand(program);
   registerAskCommand(program);
+  registerDoctorCommand(program);
   registerDomainsCommand(program);
   registerMcpCommand(program);
   registerRunCommand(program);

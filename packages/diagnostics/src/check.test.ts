@@ -31,7 +31,7 @@ describe('runChecks', () => {
     ]);
   });
 
-  it('skips a check whose dependency failed, naming the dependency, without running it', async () => {
+  it('skips a check whose dependency failed, naming the root cause, without running it', async () => {
     let ran = false;
     const results = await runChecks([
       check('server', { status: 'fail', message: 'down' }),
@@ -51,7 +51,7 @@ describe('runChecks', () => {
     expect(results.map((r) => [r.status, r.message])).toEqual([
       ['fail', 'down'],
       ['skip', 'not checked: SERVER failed'],
-      ['skip', 'not checked: MODEL failed'],
+      ['skip', 'not checked: SERVER failed'],
     ]);
     expect(ran).toBe(false);
   });

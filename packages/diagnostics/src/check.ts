@@ -78,8 +78,10 @@ async function runOne(check: Check, signal: AbortSignal | undefined): Promise<Ch
   }
 }
 
+/** Skipped for the root cause: a dependency that was itself skipped passes its reason on. */
 function skipped(check: Check, failed: CheckResult): CheckResult {
-  return { ...identity(check), status: 'skip', message: `not checked: ${failed.title} failed`, ms: 0 };
+  const message = failed.status === 'skip' ? failed.message : `not checked: ${failed.title} failed`;
+  return { ...identity(check), status: 'skip', message, ms: 0 };
 }
 
 function identity(check: Check): Pick<CheckResult, 'id' | 'title' | 'required' | 'provider'> {
