@@ -1,15 +1,5 @@
-import {
-  closeSync,
-  ftruncateSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs';
-import { dirname, join } from 'node:path';
+import { closeSync, mkdirSync, openSync, readFileSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { z } from 'zod';
 import type { ArmStats } from './bandit';
 import { EvolutionError } from './errors';
@@ -57,16 +47,19 @@ export interface StoredCandidate {
 }
 
 /**
- * The JSONL evolution log and its sidecar folder of candidate texts (`<log>.candidates/<id>.json`). Each line is
- * written with a single `write` on a descriptor opened with O_APPEND, after the candidate's text was stored (write to a
- * temporary name, then rename), so a `kill -9` at any moment leaves whole lines that all have their text.
+ * The JSONL evolution log and its sidecar JSONL of candidate texts (`evolution.jsonl` → `evolution.candidates.jsonl`).
+ * Every line of both is written with a single `write` on a descriptor opened with O_APPEND, a candidate's text before
+ * its log line, so a `kill -9` at any moment leaves whole log lines that all have their text; a torn last line (the
+ * write that was cut) is dropped from the file when the run resumes.
  */
 export class EvolutionLog {
   private fd: number | undefined;
-  readonly candidatesDir: string;
+  private textsFd: number | undefined;
+  private texts: Map<string, StoredCandidate> | undefined;
+  readonly candidatesPath: string;
 
   constructor(readonly path: string) {
-    this.candidatesDir = `${path}.candidates`;
+    this.candidatesPath = path.replace(/(\.jsonl)?$/, '.candidates.jsonl');
   }
 
   /**
@@ -74,75 +67,50 @@ export class EvolutionLog {
    * appending continues on a clean line; any other unreadable line is an error naming the file and line.
    */
   readAndRepair(): LogLine[] {
-    let text: string;
-    try {
-      text = readFileSync(this.path, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw new EvolutionError({
-        code: 'FILE_INVALID',
-        message: `cannot read the evolution log ${this.path}: ${(error as Error).message}`,
-        cause: error,
-      });
-    }
-    const end = text.lastIndexOf('\n') + 1;
-    if (end < text.length) {
-      const fd = openSync(this.path, 'r+');
-      try {
-        ftruncateSync(fd, Buffer.byteLength(text.slice(0, end)));
-      } finally {
-        closeSync(fd);
+    return readJsonLines(this.path, (json, line) => {
+      const parsed = lineSchema.safeParse(json);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        throw invalidLine(this.path, line, `${issue?.path.join('.') || 'line'}: ${issue?.message}`);
       }
-    }
-    const lines: LogLine[] = [];
-    text
-      .slice(0, end)
-      .split('\n')
-      .forEach((raw, i) => {
-        if (raw.trim() === '') return;
-        let json: unknown;
-        try {
-          json = JSON.parse(raw);
-        } catch (error) {
-          throw invalidLine(this.path, i + 1, (error as Error).message);
-        }
-        const parsed = lineSchema.safeParse(json);
-        if (!parsed.success) {
-          const issue = parsed.error.issues[0];
-          throw invalidLine(this.path, i + 1, `${issue?.path.join('.') || 'line'}: ${issue?.message}`);
-        }
-        lines.push(parsed.data as LogLine);
-      });
-    return lines;
+      return parsed.data as LogLine;
+    });
   }
 
   /** Start a new log, removing a previous one and its candidates. */
   reset(): void {
     mkdirSync(dirname(this.path), { recursive: true });
     writeFileSync(this.path, '');
-    rmSync(this.candidatesDir, { recursive: true, force: true });
+    writeFileSync(this.candidatesPath, '');
+    this.texts = undefined;
   }
 
   storeCandidate(id: string, candidate: StoredCandidate): void {
-    mkdirSync(this.candidatesDir, { recursive: true });
-    const target = join(this.candidatesDir, `${id}.json`);
-    const temp = `${target}.${process.pid}.tmp`;
-    writeFileSync(temp, JSON.stringify(candidate));
-    renameSync(temp, target);
+    this.textsFd ??= openSync(this.candidatesPath, 'a');
+    writeSync(this.textsFd, `${JSON.stringify({ id, ...candidate })}\n`);
   }
 
   loadCandidate(id: string): StoredCandidate {
-    const file = join(this.candidatesDir, `${id}.json`);
-    try {
-      return JSON.parse(readFileSync(file, 'utf8')) as StoredCandidate;
-    } catch (error) {
+    if (!this.texts) {
+      this.texts = new Map();
+      for (const entry of readJsonLines(this.candidatesPath, (json, line) => {
+        const parsed = storedSchema.safeParse(json);
+        if (!parsed.success) throw invalidLine(this.candidatesPath, line, 'not a candidate text');
+        return parsed.data;
+      })) {
+        const { id: entryId, ...stored } = entry;
+        this.texts.set(entryId, stored);
+      }
+    }
+    const stored = this.texts.get(id);
+    if (!stored) {
       throw new EvolutionError({
         code: 'FILE_INVALID',
-        message: `the log ${this.path} names candidate ${id}, but its text ${file} cannot be read: ${(error as Error).message}`,
-        fix: 'keep the .candidates folder beside the log, or start a fresh run (resume: false / --no-resume)',
-        cause: error,
+        message: `the log ${this.path} names candidate ${id}, but ${this.candidatesPath} has no text for it`,
+        fix: 'keep the .candidates.jsonl file beside the log, or start a fresh run (resume: false / --no-resume)',
       });
     }
+    return stored;
   }
 
   append(line: LogLine): void {
@@ -155,8 +123,44 @@ export class EvolutionLog {
 
   close(): void {
     if (this.fd !== undefined) closeSync(this.fd);
+    if (this.textsFd !== undefined) closeSync(this.textsFd);
     this.fd = undefined;
+    this.textsFd = undefined;
   }
+}
+
+const storedSchema = z.object({ id: z.string(), source: z.string(), feedback: z.string().optional() });
+
+/** Parse a JSONL file whose torn last line (no final newline) is cut off the file; missing file → no lines. */
+function readJsonLines<T>(path: string, parse: (json: unknown, line: number) => T): T[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw new EvolutionError({
+      code: 'FILE_INVALID',
+      message: `cannot read ${path}: ${(error as Error).message}`,
+      cause: error,
+    });
+  }
+  const end = text.lastIndexOf('\n') + 1;
+  if (end < text.length) truncateSync(path, Buffer.byteLength(text.slice(0, end)));
+  const out: T[] = [];
+  text
+    .slice(0, end)
+    .split('\n')
+    .forEach((raw, i) => {
+      if (raw.trim() === '') return;
+      let json: unknown;
+      try {
+        json = JSON.parse(raw);
+      } catch (error) {
+        throw invalidLine(path, i + 1, (error as Error).message);
+      }
+      out.push(parse(json, i + 1));
+    });
+  return out;
 }
 
 function invalidLine(path: string, line: number, what: string): EvolutionError {

@@ -54,7 +54,8 @@ describe('evolve with hostile candidates', () => {
     expect(lines[2]).toMatchObject({ score: null });
     expect(lines[2]?.error).toContain('printed nothing');
     expect(lines[3]?.score).toBe(76);
-    const thief = JSON.parse(readFileSync(`${logFile}.candidates/3-0.json`, 'utf8'));
+    const texts = readFileSync(join(project, 'evolution.candidates.jsonl'), 'utf8').trim().split('\n');
+    const thief = texts.map((t) => JSON.parse(t)).find((t) => t.id === '3-0');
     expect(thief.feedback).toBe('key=undefined');
     expect(readFileSync(logFile, 'utf8')).not.toContain('sk-live-secret');
     expect(lines[5]?.score).toBe(80);
