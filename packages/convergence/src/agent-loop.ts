@@ -89,7 +89,13 @@ export async function runAgent(options: AgentOptions): Promise<AgentResult> {
   const timer =
     options.budget?.maxTimeMs === undefined
       ? undefined
-      : setTimeout(() => timeBudget.abort(new Error('time budget spent')), options.budget.maxTimeMs);
+      : setTimeout(
+          () =>
+            timeBudget.abort(
+              new Error(`the run's time budget (budget.maxTimeMs: ${options.budget?.maxTimeMs} ms) is spent`),
+            ),
+          options.budget.maxTimeMs,
+        );
   const signal = options.signal ? AbortSignal.any([options.signal, timeBudget.signal]) : timeBudget.signal;
 
   const elapsed = () => Math.round(performance.now() - started);
@@ -178,7 +184,7 @@ export async function runAgent(options: AgentOptions): Promise<AgentResult> {
 
       if (final) {
         messages.push(assistant);
-        return finish(iterations > 1 ? 'max_iterations' : 'completed', { answer: response.content });
+        return finish(iterations > 1 ? 'max_iterations' : 'completed', { answer: response.content || lastText });
       }
       if (calls.length === 0 && !empty) {
         messages.push(assistant);

@@ -163,10 +163,11 @@ async function domainAgent(
       `domain ${agent.domain}: tools not available here, left out: ${agent.missingTools.join(', ')}\n`,
     );
   }
+  const choice = agent.model;
   const model: ChatModel =
-    agent.model.kind === 'role'
-      ? router.forRole(agent.model.role)
-      : { chat: (request) => router.chat({ ...request, model: (agent.model as { model: string }).model }) };
+    choice.kind === 'role'
+      ? router.forRole(choice.role)
+      : { chat: (request) => router.chat({ ...request, model: choice.model }) };
   return {
     model,
     tools: createToolExecutor({ ...executorOptions, tools: all.tools.filter((t) => agent.tools.includes(t.name)) }),
@@ -190,7 +191,10 @@ export function registerRunCommand(program: Command): void {
     .argument('<task>', 'the task ("-" reads it from stdin)')
     .option('--config <file>', 'config file (default: $UNITY_CONFIG, else ./configs/system.yaml, else built-in)')
     .option('--root <dir>', 'workspace root the tools may read and write', '.')
-    .option('--domain <name>', 'a domain preset (model, tools, prompt, limits), or "auto" to classify the task')
+    .option(
+      '--domain <name>',
+      'a domain preset (its model, tools, prompt and limits replace the config\'s), or "auto" to classify the task',
+    )
     .option('--domains-dir <dir>', 'folder of domain files (default: domains/ beside the config)')
     .option('--max-iterations <n>', 'hard limit on model calls (default: cloud_llm.max_iterations)', positiveInteger)
     .option('--max-tokens <n>', 'token budget for the whole run', positiveInteger)
