@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -14,7 +14,7 @@ let root: string;
 beforeEach(async () => {
   base = await mkdtemp(path.join(tmpdir(), 'unity-mcp-'));
   root = path.join(base, 'work');
-  await import('node:fs/promises').then((fs) => fs.mkdir(root));
+  await mkdir(root);
   await writeFile(path.join(root, 'hello.txt'), 'hello from the workspace\n');
   await writeFile(path.join(base, 'secret.txt'), 'OUTSIDE-SECRET');
 });
@@ -72,10 +72,10 @@ describe('unity mcp (built binary, SDK client over stdio)', () => {
       const found = await client.callTool({ name: 'search_files', arguments: { pattern: 'over MCP' } });
       expect(text(found)).toBe('out/new.txt:1:made over MCP');
 
-      const escape = await client.callTool({ name: 'read_file', arguments: { path: '../secret.txt' } });
-      expect(escape.isError).toBe(true);
-      expect(text(escape)).toMatch(/refused path "\.\.\/secret\.txt".*Allowed root:/s);
-      expect(text(escape)).not.toContain('OUTSIDE-SECRET');
+      const escaped = await client.callTool({ name: 'read_file', arguments: { path: '../secret.txt' } });
+      expect(escaped.isError).toBe(true);
+      expect(text(escaped)).toMatch(/refused path "\.\.\/secret\.txt".*Allowed root:/s);
+      expect(text(escaped)).not.toContain('OUTSIDE-SECRET');
 
       const bad = await client.callTool({ name: 'read_file', arguments: { path: 7 } });
       expect(bad.isError).toBe(true);

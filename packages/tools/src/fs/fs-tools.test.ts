@@ -173,6 +173,13 @@ describe('search_files', () => {
     expect(await search({ pattern: '^a.c$', regex: true })).toBe('a.txt:1:a.c\na.txt:2:abc');
   });
 
+  it('matches regular expressions line by line, anchors and negative lookarounds included', async () => {
+    await put('a.txt', 'foobar\r\nfoo\r\nbar foo\n');
+    expect(await search({ pattern: 'foo(?!bar)', regex: true })).toBe('a.txt:2:foo\na.txt:3:bar foo');
+    expect(await search({ pattern: 'foo$', regex: true })).toBe('a.txt:2:foo\na.txt:3:bar foo');
+    expect(await search({ pattern: '^bar', regex: true })).toBe('a.txt:3:bar foo');
+  });
+
   it('explains an invalid regular expression', async () => {
     await expect(search({ pattern: '(unclosed', regex: true })).rejects.toMatchObject({
       code: 'INVALID_ARGUMENTS',

@@ -1,4 +1,4 @@
-import { lstat } from 'node:fs/promises';
+import { lstatSync } from 'node:fs';
 import { z } from 'zod';
 import { defineTool } from '../define-tool';
 import { ToolError } from '../errors';
@@ -42,19 +42,15 @@ export function listFilesTool(sandbox: Sandbox) {
       }
       const entries: Listed[] = [];
       let more = false;
-      const walkOptions = { base: sandbox.root, gitignore: recursive, recursive, signal, concurrency: 8 };
+      const walkOptions = { base: sandbox.root, gitignore: recursive, recursive, signal };
       await walk(folder.real, walkOptions, (entry) => {
         if (entries.length >= max) {
           more = true;
           return false;
         }
-        const listed: Listed = { rel: entry.rel, kind: entry.kind };
-        entries.push(listed);
-        if (entry.kind !== 'file') return undefined;
-        return async () => {
-          listed.size = (await lstat(entry.abs).catch(() => undefined))?.size;
-          return undefined;
-        };
+        const size = entry.kind === 'file' ? lstatSync(entry.abs, { throwIfNoEntry: false })?.size : undefined;
+        entries.push({ rel: entry.rel, kind: entry.kind, ...(size !== undefined ? { size } : {}) });
+        return undefined;
       });
       entries.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
       if (entries.length === 0) return `(${folder.rel} is empty)`;

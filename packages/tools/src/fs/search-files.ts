@@ -1,4 +1,4 @@
-import { close, constants, createReadStream, open, read } from 'node:fs';
+import { closeSync, constants, createReadStream, open, openSync, readSync } from 'node:fs';
 import picomatch from 'picomatch';
 import { z } from 'zod';
 import { defineTool } from '../define-tool';
@@ -8,8 +8,6 @@ import { looksBinary } from './binary';
 import { walk } from './walk';
 
 export interface SearchFilesOptions {
-  /** Files worked on at once. Default 32. */
-  concurrency?: number;
   /** Characters of a matching line shown. Default 300. */
   maxLineChars?: number;
 }
@@ -40,36 +38,35 @@ function openNoFollow(abs: string): Promise<number> {
   });
 }
 
-function readInto(fd: number, buffer: Buffer): Promise<number> {
-  return new Promise((resolve, reject) => {
-    read(fd, buffer, 0, buffer.length, 0, (error, bytes) => (error ? reject(error) : resolve(bytes)));
-  });
-}
-
-function closeFd(fd: number): Promise<void> {
-  return new Promise((resolve) => close(fd, () => resolve()));
-}
-
 /**
- * The first chunk of a file, and whether that is all of it. Small files (most of a source tree) cost one open, one
- * read and one close.
+ * The first chunk of a file into `buffer`, and whether that is all of it. Small files (most of a source tree) cost
+ * one open, one read and one close, synchronously: the walk runs in time slices (see walk.ts).
  */
-async function readHead(abs: string): Promise<{ bytes: Buffer; whole: boolean }> {
-  const fd = await openNoFollow(abs);
+function readHead(abs: string, buffer: Buffer): { bytes: Buffer; whole: boolean } {
+  const fd = openSync(abs, constants.O_RDONLY | constants.O_NOFOLLOW);
   try {
-    const buffer = Buffer.allocUnsafe(CHUNK);
-    const n = await readInto(fd, buffer);
-    return { bytes: buffer.subarray(0, n), whole: n < CHUNK };
+    const n = readSync(fd, buffer, 0, buffer.length, 0);
+    return { bytes: buffer.subarray(0, n), whole: n < buffer.length };
   } finally {
-    await closeFd(fd);
+    closeSync(fd);
   }
 }
 
-function compile(pattern: string, regex: boolean): (line: string) => boolean {
-  if (!regex) return (line) => line.includes(pattern);
+interface Matcher {
+  /** Does this line match? */
+  line(text: string): boolean;
+  /** Could any line of this file match? A cheap test on the whole file that never says no wrongly. */
+  file(bytes: Buffer, text: () => string): boolean;
+}
+
+function compile(pattern: string, regex: boolean): Matcher {
+  if (!regex) {
+    const needle = Buffer.from(pattern, 'utf8');
+    return { line: (text) => text.includes(pattern), file: (bytes) => bytes.includes(needle) };
+  }
   let re: RegExp;
   try {
-    re = new RegExp(pattern, 'u');
+    re = new RegExp(pattern);
   } catch (error) {
     throw new ToolError({
       code: 'INVALID_ARGUMENTS',
@@ -77,7 +74,10 @@ function compile(pattern: string, regex: boolean): (line: string) => boolean {
       fix: 'fix the expression, or search for the literal text with regex=false',
     });
   }
-  return (line) => re.test(line);
+  // In multiline mode a match in any line is also a match in the whole text, unless a negative lookaround sees the
+  // line break: only then is the whole-file test skipped.
+  const whole = /\(\?<?!/.test(pattern) ? undefined : new RegExp(pattern, 'm');
+  return { line: (text) => re.test(text), file: (_bytes, text) => whole?.test(text()) ?? true };
 }
 
 /** `search_files`: lines matching a pattern, as `path:line:text`, over a tree (binary and ignored files skipped). */
@@ -91,8 +91,7 @@ export function searchFilesTool(sandbox: Sandbox, options: SearchFilesOptions = 
     schema,
     readOnly: true,
     async execute({ pattern, path, glob, regex, max }, { signal }) {
-      const test = compile(pattern, regex);
-      const needle = regex ? undefined : Buffer.from(pattern, 'utf8');
+      const matcher = compile(pattern, regex);
       const start = await sandbox.resolveExisting(path, 'search_files');
       const startRel = start.rel === '.' ? '' : `${start.rel}/`;
       // A glob without a slash matches base names anywhere ("*.ts"); one with a slash matches the path below `path`.
@@ -120,7 +119,7 @@ export function searchFilesTool(sandbox: Sandbox, options: SearchFilesOptions = 
           lineNo++;
           let line = text.slice(from, end);
           if (line.endsWith('\r')) line = line.slice(0, -1);
-          if (test(line) && !add(rel, lineNo, line)) return false;
+          if (matcher.line(line) && !add(rel, lineNo, line)) return false;
           if (end === text.length) break;
           from = end + 1;
         }
@@ -140,43 +139,45 @@ export function searchFilesTool(sandbox: Sandbox, options: SearchFilesOptions = 
               lineNo++;
               const line = pending.slice(0, newline).replace(/\r$/, '');
               pending = pending.slice(newline + 1);
-              if (test(line) && !add(rel, lineNo, line)) return false;
+              if (matcher.line(line) && !add(rel, lineNo, line)) return false;
               newline = pending.indexOf('\n');
             }
           }
-          if (pending.length > 0 && test(pending) && !add(rel, lineNo + 1, pending)) return false;
+          if (pending.length > 0 && matcher.line(pending) && !add(rel, lineNo + 1, pending)) return false;
           return true;
         } finally {
           stream.destroy();
         }
       };
 
-      const searchFile = async (abs: string, rel: string): Promise<boolean> => {
+      const buffer = Buffer.allocUnsafe(CHUNK);
+      const searchFile = (abs: string, rel: string): boolean | Promise<boolean> => {
         let head: { bytes: Buffer; whole: boolean };
         try {
-          head = await readHead(abs);
+          head = readHead(abs, buffer);
         } catch {
           return true; // vanished or unreadable: skipped, like rg does
         }
         if (looksBinary(head.bytes)) return true;
         filesSearched++;
         if (!head.whole) return searchStream(abs, rel).catch(() => true);
-        if (needle && head.bytes.indexOf(needle) === -1) return true;
-        return searchText(rel, head.bytes.toString('utf8'));
+        let text: string | undefined;
+        const decoded = () => {
+          text ??= head.bytes.toString('utf8');
+          return text;
+        };
+        if (!matcher.file(head.bytes, decoded)) return true;
+        return searchText(rel, decoded());
       };
 
       if (start.stats.isFile()) {
         await searchFile(start.real, start.rel);
       } else {
-        await walk(
-          start.real,
-          { base: sandbox.root, gitignore: true, signal, concurrency: options.concurrency },
-          (entry) => {
-            if (entry.kind !== 'file') return undefined;
-            if (isMatch && !isMatch(entry.rel.slice(startRel.length))) return undefined;
-            return () => searchFile(entry.abs, entry.rel);
-          },
-        );
+        await walk(start.real, { base: sandbox.root, gitignore: true, signal }, (entry) => {
+          if (entry.kind !== 'file') return undefined;
+          if (isMatch && !isMatch(entry.rel.slice(startRel.length))) return undefined;
+          return searchFile(entry.abs, entry.rel);
+        });
       }
       signal?.throwIfAborted();
       if (matches.length === 0) {

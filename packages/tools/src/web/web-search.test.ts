@@ -135,7 +135,10 @@ describe('web_search with Brave', () => {
     const refused = await serve(json({ error: 'unauthorized' }, 401));
     const error = await webSearchTool({ braveApiKey: 'brave-key', braveBaseUrl: refused.url })
       .execute({ query: 'q', max: 3 }, {})
-      .catch((e: Error) => e);
+      .then(
+        () => new Error('resolved'),
+        (e: Error) => e,
+      );
     expect(error.message).toMatch(/answered HTTP 401[\s\S]*check the API key/);
     expect(error.message).not.toContain('brave-key');
     const limited = await serve(json({ error: 'slow down' }, 429));
