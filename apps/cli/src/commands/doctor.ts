@@ -55,6 +55,7 @@ function domainsCheck(flags: DoctorFlags): Check {
     id: 'domains',
     title: 'Domain presets valid',
     required: true,
+    dependsOn: ['config'],
     async run() {
       try {
         const catalog = await loadCatalog(flags);
