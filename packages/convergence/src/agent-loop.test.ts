@@ -214,6 +214,33 @@ describe('runAgent', () => {
     });
   });
 
+  it('sends one reminder, at the firmest level, when a turn of parallel calls crosses several thresholds', async () => {
+    cloud.enqueue(
+      { toolCalls: ['a.txt', 'b.txt', 'c.txt', 'a.txt'].map((path, i) => call('read_file', { path, offset: i + 1 })) },
+      { text: 'Done.' },
+    );
+    const { result, ofType } = await run({ convergenceWarnings: [2, 3] });
+    expect(ofType('reminder').map((r) => [r.toolCalls, r.threshold.level])).toEqual([[4, 'time to converge']]);
+    expect(result.toolCalls).toEqual({ read_file: 4 });
+  });
+
+  it('places the system prompt and earlier history before the task', async () => {
+    cloud.enqueue({ text: 'Continuing.' });
+    await run({
+      system: 'You are terse.',
+      history: [
+        { role: 'user', content: 'Earlier question' },
+        { role: 'assistant', content: 'Earlier answer' },
+      ],
+    });
+    expect(bodyMessages(0).map((m) => [m.role, m.content])).toEqual([
+      ['system', 'You are terse.'],
+      ['user', 'Earlier question'],
+      ['assistant', 'Earlier answer'],
+      ['user', 'Find out what the files say.'],
+    ]);
+  });
+
   it('nudges on the fourth identical call and stops as stuck on the fifth, however the path is spelled', async () => {
     const spellings = ['a.txt', './a.txt', `${root}/a.txt`, 'sub/../a.txt'];
     let n = 0;
