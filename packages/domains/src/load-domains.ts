@@ -73,11 +73,13 @@ export async function loadDomains(options: LoadDomainsOptions = {}): Promise<Dom
       continue;
     }
     const base = domains.get(entry.name)?.preset;
-    const merged = domainPresetSchema.safeParse(mergeEntry(base, { ...parsed.data, name: entry.name }));
+    const input = mergeEntry(base, { ...parsed.data, name: entry.name });
+    const merged = domainPresetSchema.safeParse(input);
     if (!merged.success) {
       for (const issue of merged.error.issues) {
         const path = toYamlPath(issue.path);
-        const missing = issue.code === 'invalid_type' && issue.input === undefined;
+        const missing =
+          issue.path.reduce<unknown>((v, k) => (v as Record<PropertyKey, unknown>)?.[k], input) === undefined;
         issues.push({
           ...where(path),
           message: missing ? `required for a new domain (no preset "${entry.name}" to override)` : issue.message,
