@@ -19,7 +19,8 @@ export class AbortReason extends Error {
  * every backoff wait is linked to.
  */
 export class RequestScope {
-  private readonly controller = new AbortController();
+  /** Created only when something can abort the request (a caller signal or a deadline): most calls need none. */
+  private readonly controller: AbortController | undefined;
   private readonly timer: NodeJS.Timeout | undefined;
   private readonly onCallerAbort: (() => void) | undefined;
 
@@ -27,41 +28,43 @@ export class RequestScope {
     private readonly callerSignal: AbortSignal | undefined,
     deadline: { ms: number; setting: string } | undefined,
   ) {
+    if (!callerSignal && !deadline) return;
+    const controller = new AbortController();
+    this.controller = controller;
     if (callerSignal) {
-      if (callerSignal.aborted) this.controller.abort(new AbortReason('caller', undefined, callerSignal.reason));
+      if (callerSignal.aborted) controller.abort(new AbortReason('caller', undefined, callerSignal.reason));
       else {
-        this.onCallerAbort = () => this.controller.abort(new AbortReason('caller', undefined, callerSignal.reason));
+        this.onCallerAbort = () => controller.abort(new AbortReason('caller', undefined, callerSignal.reason));
         callerSignal.addEventListener('abort', this.onCallerAbort, { once: true });
       }
     }
     if (deadline) {
-      this.timer = setTimeout(() => this.controller.abort(new AbortReason('deadline', deadline.setting)), deadline.ms);
+      this.timer = setTimeout(() => controller.abort(new AbortReason('deadline', deadline.setting)), deadline.ms);
     }
-  }
-
-  get signal(): AbortSignal {
-    return this.controller.signal;
   }
 
   /** The reason the request was aborted, if it was. */
   get reason(): AbortReason | undefined {
-    return this.controller.signal.aborted ? (this.controller.signal.reason as AbortReason) : undefined;
+    const signal = this.controller?.signal;
+    return signal?.aborted ? (signal.reason as AbortReason) : undefined;
   }
 
   /** An attempt's own controller, aborted with the request's reason when the request is. Call the result to unlink. */
   link(attempt: AbortController): () => void {
-    if (this.signal.aborted) {
-      attempt.abort(this.signal.reason);
-      return () => {};
+    const signal = this.controller?.signal;
+    if (!signal) return noop;
+    if (signal.aborted) {
+      attempt.abort(signal.reason);
+      return noop;
     }
-    const forward = () => attempt.abort(this.signal.reason);
-    this.signal.addEventListener('abort', forward, { once: true });
-    return () => this.signal.removeEventListener('abort', forward);
+    const forward = () => attempt.abort(signal.reason);
+    signal.addEventListener('abort', forward, { once: true });
+    return () => signal.removeEventListener('abort', forward);
   }
 
   /** Wait `ms`, or reject when the request is aborted. */
   async sleep(ms: number): Promise<void> {
-    await delay(ms, undefined, { signal: this.signal });
+    await delay(ms, undefined, this.controller ? { signal: this.controller.signal } : undefined);
   }
 
   dispose(): void {
@@ -69,6 +72,8 @@ export class RequestScope {
     if (this.onCallerAbort) this.callerSignal?.removeEventListener('abort', this.onCallerAbort);
   }
 }
+
+const noop = () => {};
 
 /** Settle with `promise`, or reject with the signal's reason as soon as it aborts (for upstreams slow to notice). */
 export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {

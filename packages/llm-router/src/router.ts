@@ -51,7 +51,7 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
   readonly config: UnityConfig;
   private readonly factory: ProviderFactory;
   private readonly breakers = new Map<string, CircuitBreaker>();
-  private readonly resolved = new Map<string, ResolvedModel>();
+  private readonly chains = new Map<string, Promise<Link[]>>();
   private readonly cache: ResponseCache<RouterResponse> | undefined;
   private readonly audit: AuditLog | undefined;
   private readonly retry: RetrySettings;
@@ -137,20 +137,28 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
     return breaker;
   }
 
-  private resolveModel(modelString: string, where: string): ResolvedModel {
-    let model = this.resolved.get(modelString);
-    if (!model) {
-      model = this.factory.resolve(modelString, where);
-      this.resolved.set(modelString, model);
+  /**
+   * The request's chain, built once per (model, role, local-only): the config, the environment and the providers do
+   * not change during the router's life. A failed build is not kept.
+   */
+  private chain(request: RouterRequest, role: RouterRole, localOnly: boolean): Promise<Link[]> {
+    const key = `${request.model ?? ''}\n${role}\n${localOnly}`;
+    let chain = this.chains.get(key);
+    if (!chain) {
+      // Requests may name any model: keep the memo small.
+      if (this.chains.size >= 256) this.chains.clear();
+      chain = this.buildChain(request.model, role, localOnly);
+      this.chains.set(key, chain);
+      chain.catch(() => this.chains.delete(key));
     }
-    return model;
+    return chain;
   }
 
   /** cloud → the role's local model → models.fallback, de-duplicated; remote ones dropped when local-only. */
-  private async chain(request: RouterRequest, role: RouterRole, localOnly: boolean): Promise<Link[]> {
+  private async buildChain(requestModel: string | undefined, role: RouterRole, localOnly: boolean): Promise<Link[]> {
     const { cloud_llm, models } = this.config;
     const wanted: [string, string][] = [];
-    if (request.model) wanted.push([request.model, 'request.model']);
+    if (requestModel) wanted.push([requestModel, 'request.model']);
     else if (cloud_llm.enabled) wanted.push([this.factory.cloudModel, 'cloud_llm.model']);
     if (wanted.length === 0 || !cloud_llm.enabled || cloud_llm.fallback_to_local) {
       wanted.push([models[role], `models.${role}`], [models.fallback, 'models.fallback']);
@@ -159,7 +167,7 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
     const withheld: string[] = [];
     for (const [modelString, where] of wanted) {
       if (links.some((l) => l.modelString === modelString)) continue;
-      const model = this.resolveModel(modelString, where);
+      const model = this.factory.resolve(modelString, where);
       let link: Link;
       if (model.unavailable) link = { ...model, remote: model.cloud || model.ref.kind === 'openai-compatible' };
       else {
@@ -230,14 +238,16 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
     const finish = (response: RouterResponse | undefined, error: RouterError | undefined) => {
       ended = true;
       const ms = performance.now() - started;
-      this.emit('request-end', {
-        requestId,
-        kind,
-        ok: response !== undefined,
-        ms,
-        ...(response ? { response } : {}),
-        ...(error ? { error } : {}),
-      });
+      if (this.listenerCount('request-end') > 0) {
+        this.emit('request-end', {
+          requestId,
+          kind,
+          ok: response !== undefined,
+          ms,
+          ...(response ? { response } : {}),
+          ...(error ? { error } : {}),
+        });
+      }
       if (this.audit) this.writeAudit(requestId, kind, role, startedAt, ms, request, attempts, response, error);
     };
     const fail = (code: RouterErrorCode, message: string, fix: string | undefined, cause?: unknown) => {
@@ -314,7 +324,9 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
           if (previous && tryNo === 1) {
             this.emit('fallback', { requestId, from: previous.target, to: target, reason: previous.error });
           }
-          this.emit('attempt-start', { requestId, ...target, try: tryNo, probe: permit.probe });
+          if (this.listenerCount('attempt-start') > 0) {
+            this.emit('attempt-start', { requestId, ...target, try: tryNo, probe: permit.probe });
+          }
           const attemptStarted = performance.now();
           const outcome: AttemptOutcome = yield* this.attempt(request, link, link.provider, scope, kind, requestId);
           const ms = performance.now() - attemptStarted;
@@ -323,7 +335,7 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
             permit.success();
             const attempt: Attempt = { ...target, ok: true, ms };
             attempts.push(attempt);
-            this.emit('attempt', { requestId, ...attempt });
+            if (this.listenerCount('attempt') > 0) this.emit('attempt', { requestId, ...attempt });
             const response: RouterResponse = {
               ...outcome.response,
               provider: link.providerId,

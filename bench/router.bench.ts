@@ -1,0 +1,69 @@
+// The router's own cost. (1) A routed chat against a direct `openai` client call to the same fake server: goal
+// router median ≤ 1.05× direct. (2) Fallback from a refused primary (nothing listens on its port) to the local model,
+// against a direct `ollama` client call to that local model: goal ≤ 2 ms extra. The breaker is set so high that every
+// routed call really meets the refused connection; a second row shows the default breaker, which skips it at zero cost.
+import { createRouter, parseConfig } from '@unity/llm-router';
+import { FakeOllama, FakeOpenAI, freePort } from '@unity/test-kit';
+import { Ollama } from 'ollama';
+import OpenAI from 'openai';
+import { stringify } from 'yaml';
+import { compare, goal, median, report } from './lib/measure';
+
+const key = 'sk-bench';
+const cloud = await FakeOpenAI.start({ apiKey: key });
+const ollama = await FakeOllama.start();
+const refusedPort = await freePort();
+const messages = [{ role: 'user' as const, content: 'hello' }];
+const env = { MINIMAX_API_KEY: key };
+
+const config = (cloudUrl: string, failureThreshold: number) =>
+  parseConfig(
+    stringify({
+      cloud_llm: { enabled: true, provider: 'minimax', model: 'MiniMax-M2', base_url: cloudUrl },
+      models: { reasoning: 'ollama_chat/qwen2.5-coder:7b', fallback: 'ollama_chat/qwen2.5-coder:7b' },
+      ollama: { host: ollama.host },
+      router: { breaker: { failure_threshold: failureThreshold } },
+    }),
+    'bench.yaml',
+  );
+
+const direct = new OpenAI({ baseURL: cloud.baseURL, apiKey: key, maxRetries: 0 });
+const routed = createRouter({ config: config(cloud.baseURL, 5), env });
+
+const overhead = await compare(
+  {
+    'openai client (direct)': () => direct.chat.completions.create({ model: 'MiniMax-M2', messages }),
+    'router.chat (cloud answers)': () => routed.chat({ messages }),
+  },
+  { rounds: 400, warmup: 30 },
+);
+report('routed chat vs the official openai client, same fake server', overhead, 'openai client (direct)');
+
+const refusedUrl = `http://127.0.0.1:${refusedPort}/v1`;
+const directOllama = new Ollama({ host: ollama.host });
+const everyCallRefused = createRouter({ config: config(refusedUrl, 1_000_000_000), env });
+const defaultBreaker = createRouter({ config: config(refusedUrl, 5), env });
+
+const fallback = await compare(
+  {
+    'ollama client (direct)': () => directOllama.chat({ model: 'qwen2.5-coder:7b', messages, stream: false }),
+    'router: refused primary → local': () => everyCallRefused.chat({ messages }),
+    'router: same, default breaker': () => defaultBreaker.chat({ messages }),
+  },
+  { rounds: 300, warmup: 30 },
+);
+report('fallback from a refused primary vs a direct call to the secondary', fallback, 'ollama client (direct)');
+
+const m = (name: string, samples: typeof fallback) => median(samples.find((s) => s.name === name)?.times ?? []);
+const ratio = m('router.chat (cloud answers)', overhead) / m('openai client (direct)', overhead);
+const extra = m('router: refused primary → local', fallback) - m('ollama client (direct)', fallback);
+const extraOpen = m('router: same, default breaker', fallback) - m('ollama client (direct)', fallback);
+console.log('');
+[
+  goal('router median / direct openai median', ratio, 1.05, '×'),
+  goal('fallback from a refused primary, extra median', extra, 2, ' ms'),
+  goal('fallback with the breaker open, extra median', extraOpen, 2, ' ms'),
+];
+
+await Promise.all([routed.close(), everyCallRefused.close(), defaultBreaker.close()]);
+await Promise.all([cloud.close(), ollama.close()]);
