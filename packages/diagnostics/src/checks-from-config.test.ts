@@ -137,6 +137,12 @@ describe('checksFromConfig', () => {
     });
   });
 
+  it('tolerates an ollama_chat/ prefix in require_models, checking each model once', () => {
+    const cfg = config([], ['diagnostics:', '  require_models: ["ollama_chat/qwen2.5-coder:7b"]']);
+    const ids = checksFromConfig(cfg, base).checks.map((c) => c.id);
+    expect(ids.filter((id) => id.startsWith('model-pulled:'))).toEqual(['model-pulled:qwen2.5-coder:7b']);
+  });
+
   it('leaves the cloud out when it is disabled or the config is local-only', () => {
     const ids = (cfg: UnityConfig) => checksFromConfig(cfg, base).checks.map((c) => c.id);
     expect(ids(config(['enabled: false']))).not.toContain('cloud-key');
@@ -169,6 +175,18 @@ describe('checksFromConfig with deep', () => {
     const { checks } = checksFromConfig(config(), { ...base, deep: true });
     expect(checks.slice(6).map((c) => [c.id, c.dependsOn])).toEqual([
       ['tool-call:minimax/MiniMax-M2', ['cloud-endpoint']],
+      ['latency:ollama_chat/qwen2.5-coder:7b', ['model-pulled:qwen2.5-coder:7b']],
+      ['tool-call:ollama_chat/qwen2.5-coder:7b', ['model-pulled:qwen2.5-coder:7b']],
+    ]);
+  });
+
+  it('gives a role model on another OpenAI-compatible provider a tool-call round trip of its own', () => {
+    const cfg = config();
+    const withOpenAI = { ...cfg, models: { ...cfg.models, reasoning: 'openai/gpt-4o-mini' } };
+    const deep = checksFromConfig(withOpenAI, { ...base, deep: true }).checks.filter((c) => c.id.includes('/'));
+    expect(deep.map((c) => [c.id, c.dependsOn])).toEqual([
+      ['tool-call:minimax/MiniMax-M2', ['cloud-endpoint']],
+      ['tool-call:openai/gpt-4o-mini', []],
       ['latency:ollama_chat/qwen2.5-coder:7b', ['model-pulled:qwen2.5-coder:7b']],
       ['tool-call:ollama_chat/qwen2.5-coder:7b', ['model-pulled:qwen2.5-coder:7b']],
     ]);

@@ -55,8 +55,9 @@ export interface CheckPlan {
  *   models are required checks; other local models only warn;
  * - the cloud (`cloud_llm`, unless disabled or `privacy.local_only`): the key variable (`api_key_env`, else
  *   MINIMAX_API_KEY / OPENAI_API_KEY) and `GET {base_url}/models`; they fail only when `fallback_to_local` is off;
- * - with `deep`: for each configured model a tool-call round trip, and for local ones the first-token latency, each
- *   through a router limited to that one model (no fallback, no retry, no cache).
+ * - with `deep`: for each configured model (the cloud's and those under `models:`) a tool-call round trip, and for
+ *   local ones the first-token latency, each through a router limited to that one model (no fallback, no retry, no
+ *   cache).
  * Provider ids match the router's: `ollama` for Ollama, `cloud_llm.provider` (`minimax`, `openai`) for the cloud.
  */
 export function checksFromConfig(config: UnityConfig, options: ConfigChecksOptions): CheckPlan {
@@ -65,11 +66,12 @@ export function checksFromConfig(config: UnityConfig, options: ConfigChecksOptio
   const ollamaTimeout = options.ollamaTimeoutMs === undefined ? {} : { timeoutMs: options.ollamaTimeoutMs };
   const cloudOn = config.cloud_llm.enabled && !config.privacy.local_only;
 
-  const required = config.diagnostics.require_models;
-  const roleModels = [config.models.reasoning, config.models.coding, config.models.fallback];
-  const inUse = roleModels
-    .map((m, i) => ({ ref: parseModelString(m, `models.${['reasoning', 'coding', 'fallback'][i]}`), string: m }))
-    .filter(({ ref }) => ref.kind === 'ollama');
+  // `require_models` holds Ollama names as the seed writes them; an `ollama_chat/` or `ollama/` prefix is tolerated.
+  const required = config.diagnostics.require_models.map((m) => m.replace(/^ollama(_chat)?\//, ''));
+  const roleModels = [...new Set([config.models.reasoning, config.models.coding, config.models.fallback])].map(
+    (string) => ({ string, ref: parseModelString(string, 'models') }),
+  );
+  const inUse = roleModels.filter(({ ref }) => ref.kind === 'ollama');
   // One entry per Ollama model: `mistral` and `mistral:latest` are the same model.
   const byTag = new Map<string, string>();
   for (const model of [...required, ...inUse.map(({ ref }) => ref.model)]) {
@@ -136,25 +138,33 @@ export function checksFromConfig(config: UnityConfig, options: ConfigChecksOptio
       },
     });
     const timeout = options.deepTimeoutMs === undefined ? {} : { timeoutMs: options.deepTimeoutMs };
-    if (cloudOn) {
-      const label = `${config.cloud_llm.provider}/${config.cloud_llm.model}`;
-      checks.push(toolCallCheck({ label, model: modelFor(label), dependsOn: ['cloud-endpoint'], ...timeout }));
-    }
-    for (const modelString of [...new Set(inUse.map((m) => m.string))]) {
-      const dependsOn = [modelPulledId(parseModelString(modelString).model)];
-      const model = modelFor(modelString);
-      checks.push(
-        firstTokenLatencyCheck({
-          label: modelString,
-          model,
-          dependsOn,
-          cloudEnabled: cloudOn,
-          ...timeout,
-          ...(options.configFile ? { configFile: options.configFile } : {}),
-          ...(options.slowFirstTokenMs === undefined ? {} : { thresholdMs: options.slowFirstTokenMs }),
-        }),
-      );
-      checks.push(toolCallCheck({ label: modelString, model, dependsOn, ...timeout }));
+    const cloudLabel = `${config.cloud_llm.provider}/${config.cloud_llm.model}`;
+    const configured = [
+      ...(cloudOn ? [{ string: cloudLabel, ref: parseModelString(cloudLabel, 'cloud_llm') }] : []),
+      ...roleModels.filter((m) => m.string !== cloudLabel),
+    ];
+    for (const { string: label, ref } of configured) {
+      const model = modelFor(label);
+      const dependsOn =
+        ref.kind === 'ollama'
+          ? [modelPulledId(ref.model)]
+          : cloudOn && ref.prefix === config.cloud_llm.provider
+            ? ['cloud-endpoint']
+            : [];
+      if (ref.kind !== 'openai-compatible') {
+        checks.push(
+          firstTokenLatencyCheck({
+            label,
+            model,
+            dependsOn,
+            cloudEnabled: cloudOn,
+            ...timeout,
+            ...(options.configFile ? { configFile: options.configFile } : {}),
+            ...(options.slowFirstTokenMs === undefined ? {} : { thresholdMs: options.slowFirstTokenMs }),
+          }),
+        );
+      }
+      checks.push(toolCallCheck({ label, model, dependsOn, ...timeout }));
     }
   }
 
