@@ -24,7 +24,6 @@ function ensureRipgrep(): void {
   console.log(`installed ${execFileSync('rg', ['--version'], { encoding: 'utf8' }).split('\n')[0]}`);
 }
 
-const FILES = 100_000;
 const words = ['alpha', 'beta', 'gamma', 'delta', 'router', 'config', 'handler', 'value', 'result', 'stream', 'cache'];
 
 /** 10 packages × 10 areas × 10 modules × 100 files, plus ignored build output and some binary files. */
