@@ -112,6 +112,41 @@ describe('HealthMonitor', () => {
     expect(monitor.latest().map((r) => [r.id, r.status])).toEqual([['a', 'fail']]);
   });
 
+  /** A check that waits until its signal aborts. */
+  const waiting = (state: { aborted: boolean }): Check => ({
+    id: 'slow',
+    title: 'slow',
+    required: true,
+    run: (signal) =>
+      new Promise((_, reject) =>
+        signal?.addEventListener('abort', () => {
+          state.aborted = true;
+          reject(signal.reason);
+        }),
+      ),
+  });
+
+  it('aborts the round in flight when stopped', async () => {
+    const state = { aborted: false };
+    const monitor = new HealthMonitor({ checks: [waiting(state)], now });
+    monitor.start();
+    monitor.stop();
+    await vi.waitFor(() => expect(state.aborted).toBe(true));
+  });
+
+  it('records nothing from a round whose signal aborted', async () => {
+    const monitor = new HealthMonitor({ checks: [waiting({ aborted: false })], now });
+    const events: string[] = [];
+    monitor.on('results', () => events.push('results'));
+    monitor.on('change', () => events.push('change'));
+    const controller = new AbortController();
+    const round = monitor.runOnce(controller.signal);
+    controller.abort(new Error('stop'));
+    await round;
+    expect(events).toEqual([]);
+    expect(monitor.latest()).toEqual([]);
+  });
+
   it('reports a round that cannot run as an error event and keeps going', async () => {
     vi.useFakeTimers();
     const broken: Check = { id: 'b', title: 'b', required: true, dependsOn: ['missing'], run: async () => ok };
