@@ -6,6 +6,7 @@ import { registerDoctorCommand } from './commands/doctor';
 import { registerDomainsCommand } from './commands/domains';
 import { registerMcpCommand } from './commands/mcp';
 import { registerRunCommand } from './commands/run';
+import { registerServeCommand } from './commands/serve';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -24,5 +25,6 @@ export function buildProgram(): Command {
   registerDomainsCommand(program);
   registerMcpCommand(program);
   registerRunCommand(program);
+  registerServeCommand(program);
   return program;
 }

@@ -156,7 +156,7 @@ export class ChatExchange {
         }
         const event = next.value;
         if (event.type === 'error') {
-          const error = toGatewayError(event.error);
+          const error = this.reasonOr(event.error);
           out.end(this.wire.streamError(error, ctx));
           return { status: 200, attempts: attemptsOf(event.error), ttftMs, error };
         }
@@ -181,11 +181,19 @@ export class ChatExchange {
     }
   }
 
+  /** The gateway's own reason when it cancelled the request (shutdown), else the failure itself. */
+  private reasonOr(error: unknown): GatewayError {
+    const reason: unknown = this.controller.signal.aborted ? this.controller.signal.reason : undefined;
+    return GatewayError.isInstance(reason) ? reason : toGatewayError(error);
+  }
+
   /** A failure before anything was sent: the protocol's error body with the right status. */
   private fail(error: unknown): Outcome {
     const attempts = attemptsOf(error);
-    if (this.controller.signal.aborted) return { status: 499, attempts };
-    const gatewayError = toGatewayError(error);
+    if (this.controller.signal.aborted && !GatewayError.isInstance(this.controller.signal.reason)) {
+      return { status: 499, attempts };
+    }
+    const gatewayError = this.reasonOr(error);
     const body = JSON.stringify(this.wire.errorBody(gatewayError));
     this.reply.raw.writeHead(gatewayError.status, {
       'content-type': 'application/json; charset=utf-8',

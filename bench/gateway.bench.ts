@@ -1,0 +1,264 @@
+// The gateway's overhead, in one run against the test kit's fake OpenAI server: the fake called directly, a bare Node
+// proxy (node:http + undici, forwarding the body and streaming the answer back: the floor for any Node gateway), and
+// the unity gateway (`startServer`, the code behind `unity serve`, with the real router). The proxy and the gateway
+// each run in a child process of their own, so that their CPU time can be read with process.cpuUsage; the fake and
+// the load generator share this process. Figures: requests/s at 50 concurrent connections, added p50 latency per
+// request, added time to the first streamed byte, and server CPU per request.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { FakeOpenAI } from '@unity/test-kit';
+import { Agent, request } from 'undici';
+import { goal, median } from './lib/measure';
+
+const childMode = process.argv.find((a) => a.startsWith('--child='))?.slice('--child='.length);
+if (childMode) await runChild(childMode, process.argv[process.argv.length - 1] as string);
+else await runParent();
+
+/** A child server: prints `READY <origin>`, answers `cpu` messages with its process.cpuUsage(). */
+async function runChild(mode: string, upstream: string): Promise<void> {
+  process.on('message', (message) => {
+    if (message === 'cpu') process.send?.(process.cpuUsage());
+  });
+  if (mode === 'proxy') {
+    const origin = new URL(upstream).origin;
+    const dispatcher = new Agent({ connections: 128, pipelining: 1 });
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        request(`${origin}${req.url}`, {
+          method: req.method as 'POST',
+          headers: {
+            'content-type': req.headers['content-type'] ?? 'application/json',
+            authorization: req.headers.authorization ?? '',
+          },
+          body: Buffer.concat(chunks),
+          dispatcher,
+        }).then(
+          ({ statusCode, headers, body }) => {
+            const forwarded: Record<string, string> = {};
+            for (const [k, v] of Object.entries(headers)) {
+              if (typeof v === 'string' && k !== 'connection' && k !== 'keep-alive' && k !== 'transfer-encoding') {
+                forwarded[k] = v;
+              }
+            }
+            res.writeHead(statusCode, forwarded);
+            body.on('data', (c: Buffer) => res.write(c));
+            body.on('end', () => res.end());
+            body.on('error', () => res.destroy());
+            res.on('close', () => body.destroy());
+          },
+          () => {
+            res.writeHead(502);
+            res.end();
+          },
+        );
+      });
+    });
+    server.keepAliveTimeout = 60_000;
+    server.listen(0, '127.0.0.1', () => {
+      process.stdout.write(`READY http://127.0.0.1:${(server.address() as AddressInfo).port}\n`);
+    });
+    return;
+  }
+  if (mode === 'gateway-stub') {
+    // The gateway layer alone: the same gateway over a stub router that answers at once (no upstream call), to
+    // separate the gateway's own cost from the router's and its provider's.
+    const { createGateway } = await import('@unity/server');
+    const target = { provider: 'openai', model: 'openai/MiniMax-M2' };
+    const response = {
+      content: 'echo: hello there',
+      toolCalls: [],
+      provider: 'openai',
+      model: 'MiniMax-M2',
+      usage: { inputTokens: 2, outputTokens: 3, totalTokens: 5 },
+      attempts: [{ ...target, ok: true, ms: 0 }],
+      finishReason: 'stop' as const,
+    };
+    class StubRouter extends EventEmitter {
+      async chat() {
+        this.emit('attempt-start', target);
+        return response;
+      }
+      async *stream() {
+        this.emit('attempt-start', target);
+        yield { type: 'text-delta' as const, text: 'echo: ' };
+        yield { type: 'text-delta' as const, text: 'hello there' };
+        yield { type: 'finish' as const, response };
+      }
+    }
+    const gateway = createGateway({ router: new StubRouter(), models: [{ id: 'unity', route: {}, local: false }] });
+    process.stdout.write(`READY ${await gateway.listen({ port: 0 })}\n`);
+    return;
+  }
+  // The gateway: `upstream` is the config file the parent wrote.
+  const { startServer } = await import('@unity/server');
+  const server = await startServer({ configPath: upstream, env: { BENCH_KEY: 'bench' }, port: 0 });
+  process.stdout.write(`READY ${server.address}\n`);
+}
+
+function startChild(mode: string, upstream: string): Promise<{ child: ChildProcess; origin: string }> {
+  const self = fileURLToPath(import.meta.url);
+  const child = spawn(
+    process.execPath,
+    ['--conditions=@unity/source', '--import', 'tsx', self, `--child=${mode}`, upstream],
+    { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] },
+  );
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /READY (\S+)/.exec(out);
+      if (match) resolve({ child, origin: match[1] as string });
+    });
+    child.once('exit', (code) => reject(new Error(`${mode} child exited with ${code} before it was ready:\n${out}`)));
+  });
+}
+
+function cpuOf(child: ChildProcess): Promise<number> {
+  return new Promise((resolve) => {
+    child.once('message', (usage) => {
+      const u = usage as NodeJS.CpuUsage;
+      resolve(u.user + u.system);
+    });
+    child.send('cpu');
+  });
+}
+
+interface Target {
+  name: string;
+  url: string;
+  model: string;
+  child?: ChildProcess;
+}
+
+async function runParent(): Promise<void> {
+  const fake = await FakeOpenAI.start();
+  const proxy = await startChild('proxy', fake.baseURL);
+  const dir = mkdtempSync(join(tmpdir(), 'unity-gateway-bench-'));
+  const configPath = join(dir, 'system.yaml');
+  writeFileSync(
+    configPath,
+    [
+      'cloud_llm:',
+      '  provider: openai',
+      '  model: MiniMax-M2',
+      `  base_url: ${fake.baseURL}`,
+      '  api_key_env: BENCH_KEY',
+      '  fallback_to_local: false',
+      '',
+    ].join('\n'),
+  );
+  const gateway = await startChild('gateway', configPath);
+  const stub = await startChild('gateway-stub', '-');
+  const targets: Target[] = [
+    { name: 'direct (fake OpenAI)', url: `${fake.baseURL}/chat/completions`, model: 'MiniMax-M2' },
+    { name: 'bare proxy', url: `${proxy.origin}/v1/chat/completions`, model: 'MiniMax-M2', child: proxy.child },
+    { name: 'unity gateway', url: `${gateway.origin}/v1/chat/completions`, model: 'unity', child: gateway.child },
+    {
+      name: 'gateway, stub router',
+      url: `${stub.origin}/v1/chat/completions`,
+      model: 'unity',
+      child: stub.child,
+    },
+  ];
+  const dispatcher = new Agent({ connections: 64, pipelining: 1, keepAliveTimeout: 60_000 });
+  const bodyFor = (t: Target, stream: boolean) =>
+    JSON.stringify({ model: t.model, stream, messages: [{ role: 'user', content: 'hello there' }] });
+  const headers = { 'content-type': 'application/json', authorization: 'Bearer bench' };
+
+  const once = async (t: Target, stream: boolean): Promise<{ total: number; firstByte: number }> => {
+    const started = performance.now();
+    const response = await request(t.url, { method: 'POST', headers, body: bodyFor(t, stream), dispatcher });
+    if (response.statusCode !== 200)
+      throw new Error(`${t.name}: HTTP ${response.statusCode} ${await response.body.text()}`);
+    let firstByte = Number.NaN;
+    for await (const _chunk of response.body) if (Number.isNaN(firstByte)) firstByte = performance.now() - started;
+    return { total: performance.now() - started, firstByte };
+  };
+
+  // Warm up every path (JIT, connections, the router's provider).
+  for (const t of targets) for (let i = 0; i < 200; i++) await once(t, i % 2 === 0);
+
+  // 1. Throughput at 50 concurrent connections, three rounds in rotating order; server CPU over the same window.
+  const rps = new Map<string, number[]>(targets.map((t) => [t.name, []]));
+  const cpuPerRequest = new Map<string, number[]>(targets.map((t) => [t.name, []]));
+  const windowMs = 3_000;
+  for (let round = 0; round < 3; round++) {
+    for (let k = 0; k < targets.length; k++) {
+      const t = targets[(k + round) % targets.length] as Target;
+      const cpuBefore = t.child ? await cpuOf(t.child) : 0;
+      let done = 0;
+      const started = performance.now();
+      await Promise.all(
+        Array.from({ length: 50 }, async () => {
+          while (performance.now() - started < windowMs) {
+            await once(t, false);
+            done++;
+          }
+        }),
+      );
+      const elapsed = performance.now() - started;
+      rps.get(t.name)?.push((done / elapsed) * 1000);
+      if (t.child) cpuPerRequest.get(t.name)?.push(((await cpuOf(t.child)) - cpuBefore) / done);
+    }
+  }
+
+  // 2. Latency and first byte, one request at a time, interleaved.
+  const latency = new Map<string, number[]>(targets.map((t) => [t.name, []]));
+  const firstByte = new Map<string, number[]>(targets.map((t) => [t.name, []]));
+  for (let round = 0; round < 400; round++) {
+    for (let k = 0; k < targets.length; k++) {
+      const t = targets[(k + round) % targets.length] as Target;
+      latency.get(t.name)?.push((await once(t, false)).total);
+      firstByte.get(t.name)?.push((await once(t, true)).firstByte);
+    }
+  }
+
+  console.log(
+    '\nunity gateway vs a bare Node proxy vs the fake OpenAI server directly (proxy and gateway: child processes)',
+  );
+  console.log(
+    `${'contender'.padEnd(24)} ${'req/s @50'.padStart(10)} ${'p50 ms'.padStart(8)} ${'1st byte ms'.padStart(12)} ${'CPU µs/req'.padStart(11)}`,
+  );
+  for (const t of targets) {
+    const cpu = cpuPerRequest.get(t.name) ?? [];
+    console.log(
+      `${t.name.padEnd(24)} ${median(rps.get(t.name) ?? [])
+        .toFixed(0)
+        .padStart(10)} ${median(latency.get(t.name) ?? [])
+        .toFixed(3)
+        .padStart(8)} ${median(firstByte.get(t.name) ?? [])
+        .toFixed(3)
+        .padStart(12)} ${(cpu.length ? median(cpu).toFixed(0) : '–').padStart(11)}`,
+    );
+  }
+  const [direct, bare, unity, layer] = targets.map((t) => t.name) as [string, string, string, string];
+  const m = (map: Map<string, number[]>, name: string) => median(map.get(name) ?? []);
+  console.log('');
+  goal('gateway req/s ÷ bare proxy req/s', m(rps, unity) / m(rps, bare), 0.5, '×', 'higher');
+  goal('gateway added p50 latency over direct', m(latency, unity) - m(latency, direct), 1.5, ' ms');
+  goal('gateway added first byte over direct', m(firstByte, unity) - m(firstByte, direct), 1, ' ms');
+  goal('gateway server CPU per request', m(cpuPerRequest, unity), 200, ' µs');
+  console.log(
+    `(bare proxy for reference: +${(m(latency, bare) - m(latency, direct)).toFixed(3)} ms p50, +${(m(firstByte, bare) - m(firstByte, direct)).toFixed(3)} ms first byte, ${m(cpuPerRequest, bare).toFixed(0)} µs CPU per request)`,
+  );
+
+  console.log(
+    `(the gateway layer alone, over a stub router that makes no upstream call: ${m(cpuPerRequest, layer).toFixed(0)} µs CPU per request; ` +
+      `the rest of the gateway's CPU is the router and its provider's HTTP client)`,
+  );
+
+  stub.child.kill('SIGTERM');
+  proxy.child.kill('SIGTERM');
+  gateway.child.kill('SIGTERM');
+  await dispatcher.close();
+  await fake.close();
+  rmSync(dir, { recursive: true, force: true });
+}
