@@ -64,6 +64,29 @@ describe('runChecks', () => {
     expect(results[1]?.status).toBe('ok');
   });
 
+  it('does not start checks once the signal is aborted', async () => {
+    let ran = false;
+    const controller = new AbortController();
+    controller.abort();
+    const results = await runChecks(
+      [
+        check(
+          'a',
+          { status: 'ok', message: '' },
+          {
+            run: async () => {
+              ran = true;
+              return { status: 'ok', message: '' };
+            },
+          },
+        ),
+      ],
+      controller.signal,
+    );
+    expect(results[0]).toMatchObject({ status: 'skip', message: 'not checked: aborted' });
+    expect(ran).toBe(false);
+  });
+
   it('refuses a dependency that is not listed before the check', async () => {
     await expect(runChecks([check('a', { status: 'ok', message: '' }, { dependsOn: ['b'] })])).rejects.toThrow(
       'check "a" depends on "b", which is not listed before it',

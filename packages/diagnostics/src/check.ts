@@ -54,6 +54,7 @@ export async function runChecks(checks: readonly Check[], signal?: AbortSignal):
     started.set(
       check.id,
       Promise.all(dependencies).then((done) => {
+        if (signal?.aborted) return { ...identity(check), status: 'skip', message: 'not checked: aborted', ms: 0 };
         const failed = done.find((d) => d.status === 'fail' || d.status === 'skip');
         return failed ? skipped(check, failed) : runOne(check, signal);
       }),

@@ -112,35 +112,41 @@ describe('HealthMonitor', () => {
     expect(monitor.latest().map((r) => [r.id, r.status])).toEqual([['a', 'fail']]);
   });
 
-  /** A check that waits until its signal aborts. */
-  const waiting = (state: { aborted: boolean }): Check => ({
+  /** A check that waits until its signal aborts, saying when it started and when it saw the abort. */
+  const waiting = (state: { started: boolean; aborted: boolean }): Check => ({
     id: 'slow',
     title: 'slow',
     required: true,
     run: (signal) =>
-      new Promise((_, reject) =>
-        signal?.addEventListener('abort', () => {
+      new Promise((_, reject) => {
+        state.started = true;
+        const abort = () => {
           state.aborted = true;
-          reject(signal.reason);
-        }),
-      ),
+          reject(signal?.reason);
+        };
+        if (signal?.aborted) abort();
+        signal?.addEventListener('abort', abort);
+      }),
   });
 
   it('aborts the round in flight when stopped', async () => {
-    const state = { aborted: false };
+    const state = { started: false, aborted: false };
     const monitor = new HealthMonitor({ checks: [waiting(state)], now });
     monitor.start();
+    await vi.waitFor(() => expect(state.started).toBe(true));
     monitor.stop();
-    await vi.waitFor(() => expect(state.aborted).toBe(true));
+    expect(state.aborted).toBe(true);
   });
 
   it('records nothing from a round whose signal aborted', async () => {
-    const monitor = new HealthMonitor({ checks: [waiting({ aborted: false })], now });
+    const state = { started: false, aborted: false };
+    const monitor = new HealthMonitor({ checks: [waiting(state)], now });
     const events: string[] = [];
     monitor.on('results', () => events.push('results'));
     monitor.on('change', () => events.push('change'));
     const controller = new AbortController();
     const round = monitor.runOnce(controller.signal);
+    await vi.waitFor(() => expect(state.started).toBe(true));
     controller.abort(new Error('stop'));
     await round;
     expect(events).toEqual([]);
