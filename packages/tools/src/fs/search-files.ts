@@ -31,6 +31,8 @@ interface Match {
 
 /** Files up to this size are read whole in one read; larger ones are streamed line by line. */
 const CHUNK = 64 * 1024;
+/** Longest stretch of a streamed file without a newline that is held before it is searched on its own. */
+const MAX_STREAMED_LINE = 1024 * 1024;
 
 function openNoFollow(abs: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -141,6 +143,11 @@ export function searchFilesTool(sandbox: Sandbox, options: SearchFilesOptions = 
               pending = pending.slice(newline + 1);
               if (matcher.line(line) && !add(rel, lineNo, line)) return false;
               newline = pending.indexOf('\n');
+            }
+            if (pending.length > MAX_STREAMED_LINE) {
+              // One enormous line (minified code, a data dump): searched as it is, not kept growing.
+              if (matcher.line(pending) && !add(rel, lineNo + 1, pending)) return false;
+              pending = '';
             }
           }
           if (pending.length > 0 && matcher.line(pending) && !add(rel, lineNo + 1, pending)) return false;
