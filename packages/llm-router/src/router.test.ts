@@ -223,6 +223,7 @@ describe('failures of every model', () => {
     expect(error.message).toContain('fix: export MINIMAX_API_KEY=<your key>');
     expect(error.message).toMatch(/ollama_chat\/qwen2\.5-coder:7b \(ollama\) failed: .*\[CONNECTION_FAILED\]/);
     expect(error.message).toMatch(/ollama_chat\/llama3\.2:1b \(ollama\) failed: .*\[CONNECTION_FAILED\]/);
+    expect(error.message).toContain('then `ollama pull qwen2.5-coder:7b` if the model is not pulled yet');
     expect(error.attempts.map((a: { provider: string }) => a.provider)).toEqual(['minimax', 'ollama', 'ollama']);
   });
 

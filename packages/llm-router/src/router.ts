@@ -357,7 +357,7 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
           if (verdict === 'failure') permit.failure();
           else if (verdict === 'success') permit.success();
           else permit.release();
-          const error = attemptError(outcome.error);
+          const error = withPullHint(link, attemptError(outcome.error));
           const attempt: Attempt = { ...target, ok: false, error, ms, ...(outcome.sent ? {} : { skipped: true }) };
           attempts.push(attempt);
           this.emit('attempt', { requestId, ...attempt });
@@ -657,6 +657,12 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
 /** Create a router over a config. Nothing is contacted until the first request. */
 export function createRouter(options: RouterOptions): Router {
   return new Router(options);
+}
+
+/** An Ollama that cannot be reached will next need the model: say so now, so one message covers both steps. */
+function withPullHint(link: Link, error: NonNullable<Attempt['error']>): NonNullable<Attempt['error']> {
+  if (link.ref.kind !== 'ollama' || error.code !== 'CONNECTION_FAILED' || !error.fix) return error;
+  return { ...error, fix: `${error.fix}; then \`ollama pull ${link.ref.model}\` if the model is not pulled yet` };
 }
 
 function secondsToMs(seconds: number | undefined): number | undefined {

@@ -120,6 +120,7 @@ describe('unity ask (built binary against fake upstreams)', () => {
     expect(run.stderr).toContain('export MINIMAX_API_KEY=<your key>');
     expect(run.stderr).toContain('[CONNECTION_FAILED]');
     expect(run.stderr).toContain('ollama serve');
+    expect(run.stderr).toContain('ollama pull qwen2.5-coder:7b');
     expect(run.stderr).not.toMatch(/\n\s+at /);
     expect(cloud.requests).toHaveLength(0);
   });
