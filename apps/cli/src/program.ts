@@ -4,6 +4,8 @@ import { registerAskCommand } from './commands/ask';
 import { registerModelsCommand } from './commands/models';
 import { registerDoctorCommand } from './commands/doctor';
 import { registerDomainsCommand } from './commands/domains';
+import { registerEvolveCommand } from './commands/evolve';
+import { registerEvolveWorkerCommand } from './commands/evolve-worker';
 import { registerMcpCommand } from './commands/mcp';
 import { registerRunCommand } from './commands/run';
 import { registerServeCommand } from './commands/serve';
@@ -23,6 +25,8 @@ export function buildProgram(): Command {
   registerAskCommand(program);
   registerDoctorCommand(program);
   registerDomainsCommand(program);
+  registerEvolveCommand(program);
+  registerEvolveWorkerCommand(program);
   registerMcpCommand(program);
   registerRunCommand(program);
   registerServeCommand(program);

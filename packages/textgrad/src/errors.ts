@@ -1,4 +1,4 @@
-import { hasErrorMarker, UnityError } from '@unity/core';
+import { describeError, hasErrorMarker, UnityError } from '@unity/core';
 
 const evolutionMarker = Symbol.for('unity.error.EvolutionError');
 
@@ -45,4 +45,13 @@ export function isFatal(error: unknown): boolean {
       error.code === 'FILE_INVALID' ||
       error.code === 'NOT_INSTALLED')
   );
+}
+
+/** A one-line description of a failure for a log line or a wrapping message: the message without its fix, and its code. */
+export function errorText(error: unknown): string {
+  if (UnityError.isInstance(error)) {
+    const message = error.fix ? error.message.slice(0, error.message.lastIndexOf('\nFix: ')) : error.message;
+    return `${message} (${error.code})`;
+  }
+  return describeError(error);
 }

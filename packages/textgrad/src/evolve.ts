@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
 import type { ChatModel } from '@unity/core';
-import { describeError } from '@unity/core';
+import { UnityError } from '@unity/core';
 import { z } from 'zod';
 import { type ArmStats, type Bandit, type BanditPolicy, createBandit } from './bandit';
 import { Cassette, type CassetteOptions } from './cassette';
-import { EvolutionError, isFatal } from './errors';
+import { EvolutionError, errorText, isFatal } from './errors';
 import type { Evaluation, Evaluator } from './evaluator';
 import { EvolutionLog, type LogLine } from './evolution-log';
 import type { PriceFn } from './judge-evaluator';
@@ -369,8 +369,10 @@ class EvolutionRun {
       if (this.stopReason === 'aborted' || isFatal(error)) throw error;
       throw new EvolutionError({
         code: 'EVALUATION_FAILED',
-        message: `the baseline could not be scored: ${describeError(error)}`,
-        fix: 'run the evaluator on the baseline by hand and make it print a score',
+        message: `the baseline could not be scored: ${errorText(error)}`,
+        fix:
+          (UnityError.isInstance(error) ? error.fix : undefined) ??
+          'run the evaluator on the baseline by hand and make it print a score',
         cause: error,
       });
     }
@@ -549,7 +551,7 @@ class EvolutionRun {
       ...(score !== null && outcome.source !== undefined
         ? { stored: { source: outcome.source, ...(evaluation?.feedback ? { feedback: evaluation.feedback } : {}) } }
         : {}),
-      ...(outcome.error !== undefined ? { error: `${plan.strategy.name}: ${describeError(outcome.error)}` } : {}),
+      ...(outcome.error !== undefined ? { error: `${plan.strategy.name}: ${errorText(outcome.error)}` } : {}),
     });
     this.account(line);
     if (newBest) {
@@ -614,7 +616,7 @@ class EvolutionRun {
       }
     } catch (error) {
       if (this.controller.signal.aborted) return;
-      const message = `the holdout evaluator failed on candidate ${candidate.id}: ${describeError(error)}`;
+      const message = `the holdout evaluator failed on candidate ${candidate.id}: ${errorText(error)}`;
       this.warnings.push(message);
       this.emit({
         type: 'holdout',

@@ -1,0 +1,300 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createConnection } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FakeOpenAI } from '@unity/test-kit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const bin = new URL('../../bin/unity.js', import.meta.url).pathname;
+const key = 'sk-evolve-test-0123456789';
+const redisUrl = process.env.UNITY_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+const evalScript = `import { pathToFileURL } from 'node:url';
+const m = await import(pathToFileURL(process.argv.at(-1)).href);
+await new Promise((r) => setTimeout(r, Number(process.env.EVAL_DELAY_MS ?? 0)));
+const score = Math.max(0, 100 - Math.abs(Number(m.value) - 42) * 2);
+console.log(JSON.stringify({ score: Number.isFinite(score) ? score : 0, feedback: 'distance ' + Math.abs(m.value - 42) }));
+`;
+const baseline = 'export const value = 10;\n';
+
+let cloud: FakeOpenAI;
+let dir: string;
+let configPath: string;
+const cassette = () => join(dir, 'coder.cassette.jsonl');
+
+/** The coding model's stand-in: moves `value` by a step derived from a hash of the request (so it can get worse). */
+function coderReply(body: Record<string, unknown>): string {
+  const messages = body.messages as Array<{ role: string; content: string }>;
+  const prompt = messages.at(-1)?.content ?? '';
+  if ((messages[0]?.content ?? '').includes('critic')) return 'Move value closer to 42.';
+  const current = Number(/value = (-?\d+)/.exec(prompt)?.[1] ?? '0');
+  const step = (createHash('sha256').update(JSON.stringify(body)).digest()[0] as number) % 15;
+  const next = current + step - 6;
+  if (prompt.includes('<<<<<<< SEARCH')) {
+    return `<<<<<<< SEARCH\nexport const value = ${current};\n=======\nexport const value = ${next};\n>>>>>>> REPLACE`;
+  }
+  return `\`\`\`js\nexport const value = ${next};\n\`\`\``;
+}
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function unity(
+  args: string[],
+  env: Record<string, string> = {},
+  onSpawn?: (child: ChildProcess) => void,
+): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], {
+      env: { PATH: process.env.PATH ?? '', HOME: dir, ...env },
+      cwd: dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.on('data', (d) => (stdout += d));
+    child.stderr?.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    onSpawn?.(child);
+  });
+}
+
+const stableLines = (file: string) =>
+  readFileSync(join(dir, file), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => {
+      const { ts: _ts, ms: _ms, ...rest } = JSON.parse(l);
+      return rest;
+    });
+
+const common = ['--eval', 'node eval.mjs', '--seed', '5', '--concurrency', '2'];
+
+beforeAll(async () => {
+  cloud = await FakeOpenAI.start({ apiKey: key });
+  cloud.setDefault((request) => ({ text: coderReply(request.body) }));
+  dir = await mkdtemp(join(tmpdir(), 'unity-evolve-'));
+  configPath = join(dir, 'system.yaml');
+  await writeFile(
+    configPath,
+    `cloud_llm:\n  enabled: true\n  provider: minimax\n  model: MiniMax-M2\n  fallback_to_local: false\n  base_url: ${cloud.baseURL}\nrouter:\n  retries:\n    max_retries: 0\n`,
+  );
+  await writeFile(join(dir, 'eval.mjs'), evalScript);
+  await writeFile(join(dir, 'target.mjs'), baseline);
+  for (const sub of ['fresh1', 'fresh2', 'fresh3']) {
+    await mkdir(join(dir, sub));
+    await writeFile(join(dir, sub, 'target.mjs'), baseline);
+  }
+  // Record six generations through the router's coding role (the fake OpenAI server stands in for the model).
+  const recorded = await unity(
+    [
+      'evolve',
+      'target.mjs',
+      ...common,
+      '--generations',
+      '6',
+      '--config',
+      configPath,
+      '--cassette',
+      cassette(),
+      '--cassette-mode',
+      'record',
+      '--log',
+      'recorded.jsonl',
+      '--out',
+      'recorded-best.mjs',
+      '--json',
+    ],
+    { MINIMAX_API_KEY: key },
+  );
+  if (recorded.code !== 0) throw new Error(`recording failed: ${recorded.stderr}`);
+}, 60_000);
+
+afterAll(async () => {
+  await cloud.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('unity evolve (built binary, replayed coder, real evaluator processes)', () => {
+  it('records through the router’s coding role, printing the summary as one JSON object with --json', async () => {
+    expect(cloud.requests.length).toBeGreaterThan(10);
+    const lines = stableLines('recorded.jsonl');
+    expect(lines).toHaveLength(1 + 6 * 2);
+    expect(readFileSync(join(dir, 'target.mjs'), 'utf8')).toBe(baseline);
+    expect(readFileSync(join(dir, 'recorded-best.mjs'), 'utf8')).toMatch(/export const value = -?\d+;/);
+  });
+
+  it('replays without any model, reproduces the log, writes the best back and keeps the original', async () => {
+    const run = await unity([
+      'evolve',
+      'target.mjs',
+      ...common,
+      '--generations',
+      '4',
+      '--cassette',
+      cassette(),
+      '--log',
+      'replayed.jsonl',
+    ]);
+    expect(run.code).toBe(0);
+    expect(stableLines('replayed.jsonl')).toEqual(stableLines('recorded.jsonl').slice(0, 1 + 4 * 2));
+    expect(run.stdout).toMatch(/baseline 36\.00 → best \d+\.\d\d \(Δ \+\d+\.\d\d\)/);
+    expect(run.stdout).toContain('strategy');
+    expect(run.stdout).toMatch(/rewrite\s+\d+\s+\d\.\d{3}\s+\d+/);
+    expect(run.stdout).toContain('original kept in target.mjs.orig');
+    expect(readFileSync(join(dir, 'target.mjs.orig'), 'utf8')).toBe(baseline);
+    expect(readFileSync(join(dir, 'target.mjs'), 'utf8')).not.toBe(baseline);
+  });
+
+  it('resumes from its log when rerun with more generations, ending with the uninterrupted run’s log', async () => {
+    const run = await unity([
+      'evolve',
+      'target.mjs',
+      ...common,
+      '--generations',
+      '6',
+      '--cassette',
+      cassette(),
+      '--log',
+      'replayed.jsonl',
+      '--json',
+    ]);
+    expect(run.code).toBe(0);
+    const summary = JSON.parse(run.stdout);
+    expect(summary).toMatchObject({ resumed: true, generations: 6, candidates: 13, baseline: 36 });
+    expect(stableLines('replayed.jsonl')).toEqual(stableLines('recorded.jsonl'));
+    expect(Object.keys(summary.strategies).sort()).toEqual(['crossover', 'diff', 'gradient', 'rewrite', 'simplify']);
+  });
+
+  it('ends on Ctrl-C with the best so far, exit status 130 and whole log lines', async () => {
+    const run = await unity(
+      [
+        'evolve',
+        'fresh1/target.mjs',
+        ...common,
+        '--generations',
+        '6',
+        '--cassette',
+        cassette(),
+        '--log',
+        'interrupted.jsonl',
+        '--out',
+        'partial.mjs',
+      ],
+      { EVAL_DELAY_MS: '400' },
+      (child) => {
+        const timer = setInterval(() => {
+          const log = join(dir, 'interrupted.jsonl');
+          if (existsSync(log) && readFileSync(log, 'utf8').split('\n').length > 3) {
+            clearInterval(timer);
+            child.kill('SIGINT');
+          }
+        }, 50);
+      },
+    );
+    expect(run.code).toBe(130);
+    expect(run.stdout).toContain('stopped: aborted');
+    const lines = stableLines('interrupted.jsonl');
+    expect(lines.length).toBeLessThan(13);
+    expect(lines).toEqual(stableLines('recorded.jsonl').slice(0, lines.length));
+  });
+
+  it('fails with CASSETTE_MISS and its fix, without a stack trace, when the replay lacks a reply', async () => {
+    const run = await unity([
+      'evolve',
+      'fresh2/target.mjs',
+      ...common,
+      '--seed',
+      '6',
+      '--cassette',
+      cassette(),
+      '--log',
+      'miss.jsonl',
+    ]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('has no reply for this coder request');
+    expect(run.stderr).toContain('Fix: record the cassette again');
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('names the bad value of --strategies, a missing file, and a missing --eval', async () => {
+    const strategies = await unity(['evolve', 'target.mjs', '--eval', 'x', '--strategies', 'rewrite,magic']);
+    expect(strategies.code).toBe(1);
+    expect(strategies.stderr).toContain('unknown strategy "magic"');
+    expect(strategies.stderr).toContain('rewrite, diff, gradient, crossover, simplify');
+    const missing = await unity(['evolve', 'nope.mjs', '--eval', 'x']);
+    expect(missing.stderr).toContain('nope.mjs: no such file');
+    const noEval = await unity(['evolve', 'target.mjs']);
+    expect(noEval.code).toBe(1);
+    expect(noEval.stderr).toContain("required option '--eval <command>' not specified");
+  });
+});
+
+async function redisReachable(): Promise<boolean> {
+  const { hostname, port } = new URL(redisUrl);
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: hostname, port: Number(port || 6379) });
+    socket.setTimeout(1000);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+    socket.once('timeout', () => resolve(false));
+  });
+}
+const redisUp = await redisReachable();
+if (!redisUp) console.warn(`evolve.test.ts: skipping the --redis test: nothing listens at ${redisUrl}`);
+
+describe.skipIf(!redisUp)('unity evolve --redis with unity evolve-worker', () => {
+  it('has the evaluations run by a worker process and reproduces the local run’s log', async () => {
+    const queue = `cli-test-${process.pid}-${Date.now()}`;
+    const worker = spawn(process.execPath, [bin, 'evolve-worker', '--redis', redisUrl, '--queue', queue], {
+      env: { PATH: process.env.PATH ?? '', HOME: dir },
+      cwd: dir,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let workerOut = '';
+    worker.stdout.on('data', (d) => (workerOut += d));
+    try {
+      await new Promise<void>((resolve) => {
+        const timer = setInterval(() => {
+          if (workerOut.includes('waiting for evaluations')) {
+            clearInterval(timer);
+            resolve();
+          }
+        }, 50);
+      });
+      const run = await unity([
+        'evolve',
+        'fresh3/target.mjs',
+        ...common,
+        '--generations',
+        '3',
+        '--cassette',
+        cassette(),
+        '--log',
+        'distributed.jsonl',
+        '--out',
+        'distributed.mjs',
+        '--redis',
+        redisUrl,
+        '--queue',
+        queue,
+      ]);
+      expect(run.code).toBe(0);
+      expect(stableLines('distributed.jsonl')).toEqual(stableLines('recorded.jsonl').slice(0, 1 + 3 * 2));
+      expect(workerOut).toContain('evaluating baseline');
+      expect(workerOut).toMatch(/3-1: score \d+\.\d\d/);
+    } finally {
+      worker.kill('SIGTERM');
+    }
+  }, 60_000);
+});

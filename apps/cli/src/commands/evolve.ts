@@ -1,0 +1,391 @@
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { basename, isAbsolute, resolve } from 'node:path';
+import type { ChatModel } from '@unity/core';
+import { UnityError } from '@unity/core';
+import { createRouter, loadConfig } from '@unity/llm-router';
+import {
+  type BanditPolicy,
+  banditPolicies,
+  type CassetteMode,
+  commandEvaluator,
+  createRemoteEvaluator,
+  defaultStrategies,
+  type Evaluator,
+  type EvaluatorSpec,
+  type EvolutionEvent,
+  type EvolutionResult,
+  evolve,
+  type RemoteEvaluator,
+  testCommandEvaluator,
+} from '@unity/textgrad';
+import { MultiBar, Presets, type SingleBar } from 'cli-progress';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import pc from 'picocolors';
+
+interface EvolveFlags {
+  eval: string;
+  evalType: 'score' | 'tests';
+  evalFiles?: string[];
+  evalTimeout: number;
+  holdout?: string;
+  generations: number;
+  strategies?: string[];
+  bandit: BanditPolicy;
+  elites: number;
+  concurrency: number;
+  redis?: string;
+  queue?: string;
+  log: string;
+  resume: boolean;
+  seed: number;
+  config?: string;
+  out?: string;
+  json?: boolean;
+  cassette?: string;
+  cassetteMode: CassetteMode;
+  stopFile?: string;
+  budgetTokens?: number;
+  budgetCost?: number;
+  budgetTime?: number;
+  target: number;
+}
+
+const positiveInt = (name: string) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1)
+    throw new InvalidArgumentError(`${name} must be a whole number ≥ 1 (got "${value}")`);
+  return n;
+};
+const nonNegativeInt = (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`expected a whole number ≥ 0 (got "${value}")`);
+  return n;
+};
+const positiveNumber = (value: string) => {
+  const n = Number(value);
+  if (!(Number.isFinite(n) && n > 0)) throw new InvalidArgumentError(`expected a number > 0 (got "${value}")`);
+  return n;
+};
+const list = (value: string) =>
+  value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+/** `unity evolve <file> --eval "<command>"`: evolve a file with the coding model, a scoring command and a bandit. */
+export function registerEvolveCommand(program: Command): void {
+  program
+    .command('evolve')
+    .description('evolve a file: the coding model proposes variants, a command scores them, a bandit picks strategies')
+    .argument('<file>', 'the file to improve (the best variant is written back; the original is kept as <file>.orig)')
+    .requiredOption(
+      '--eval <command>',
+      'scores a candidate: run with its path as the last argument, prints 0–100 or {"score","feedback"}',
+    )
+    .addOption(
+      new Option('--eval-type <type>', 'score: last stdout line is the score; tests: pass ratio of a test run')
+        .choices(['score', 'tests'])
+        .default('score'),
+    )
+    .option(
+      '--eval-files <paths>',
+      'files copied beside the candidate for the evaluator (default: files --eval names)',
+      list,
+    )
+    .option('--eval-timeout <seconds>', 'kill an evaluation after this long', positiveNumber, 60)
+    .option('--holdout <command>', 'a second scoring command run on each new best, to catch a gamed evaluator')
+    .option('--generations <n>', 'generations to run (a resumed run counts those in the log)', nonNegativeInt, 10)
+    .option('--strategies <names>', `comma-separated subset of ${defaultStrategies.map((s) => s.name).join(',')}`, list)
+    .addOption(
+      new Option('--bandit <policy>', 'how strategies are chosen').choices([...banditPolicies]).default('thompson'),
+    )
+    .option('--elites <n>', 'best candidates kept as parents', positiveInt('--elites'), 4)
+    .option(
+      '--concurrency <n>',
+      'candidates proposed and evaluated at once (and per generation)',
+      positiveInt('--concurrency'),
+      1,
+    )
+    .option('--redis <url>', 'queue evaluations on Redis for `unity evolve-worker` processes (needs bullmq)')
+    .option('--queue <name>', 'queue name for --redis', 'unity-evolve')
+    .option('--log <file>', 'JSONL log, one line per candidate; rerun with it to resume', './logs/evolution.jsonl')
+    .option('--no-resume', 'start afresh even when the log has lines')
+    .option('--seed <n>', 'seeds every random choice', nonNegativeInt, 0)
+    .option('--config <file>', 'config file (default: $UNITY_CONFIG, else ./configs/system.yaml, else built-in)')
+    .option('--out <file>', 'write the best variant here instead of over <file>')
+    .option('--json', 'print the summary as one JSON object')
+    .option('--cassette <file>', 'record or replay the coding model’s replies (replay needs no model)')
+    .addOption(new Option('--cassette-mode <mode>', 'with --cassette').choices(['record', 'replay']).default('replay'))
+    .option('--stop-file <file>', 'end after the current generation once this file exists')
+    .option('--budget-tokens <n>', 'stop once the coder and judge used this many tokens', positiveNumber)
+    .option('--budget-cost <usd>', 'stop once calls cost this much', positiveNumber)
+    .option('--budget-time <seconds>', 'stop after this long', positiveNumber)
+    .option('--target <score>', 'stop when the best reaches this score', Number, 100)
+    .addHelpText(
+      'after',
+      '\nThe coder is the router’s `coding` role (cloud first, then local). Evaluations run in a sandbox: a temporary\n' +
+        'copy, their own process group killed at the timeout, no API keys in the environment, and as `nobody` when\n' +
+        'run as root. Ctrl-C (or the stop file) ends the run with the best so far. Exit status: 0 done, 1 error,\n' +
+        '130 interrupted (the best so far is still written).',
+    )
+    .action(async (file: string, flags: EvolveFlags) => {
+      await runEvolve(file, flags);
+    });
+}
+
+async function runEvolve(file: string, flags: EvolveFlags): Promise<void> {
+  const path = resolve(file);
+  if (!existsSync(path) || !statSync(path).isFile()) {
+    throw new UnityError({
+      code: 'FILE_NOT_FOUND',
+      message: `${file}: no such file`,
+      fix: 'give the path of the file to evolve',
+    });
+  }
+  const baseline = readFileSync(path, 'utf8');
+  const strategies = pickStrategies(flags.strategies);
+  const evaluator = await buildEvaluator(flags);
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts += 1;
+    if (interrupts > 1) process.exit(130);
+    process.stderr.write('\nunity: stopping after the candidates in flight are cancelled (Ctrl-C again to quit now)\n');
+    controller.abort(new Error('interrupted (SIGINT)'));
+  };
+  process.on('SIGINT', onSigint);
+  const coder = await buildCoder(flags);
+  const progress = new Progress(flags.generations);
+  let result: EvolutionResult;
+  try {
+    result = await evolve({
+      baseline,
+      fileName: basename(path),
+      evaluator: evaluator.main,
+      ...(evaluator.holdout ? { holdout: evaluator.holdout } : {}),
+      coder: coder.model,
+      strategies,
+      bandit: flags.bandit,
+      elites: flags.elites,
+      generations: flags.generations,
+      concurrency: flags.concurrency,
+      seed: flags.seed,
+      logFile: flags.log,
+      resume: flags.resume,
+      targetScore: flags.target,
+      signal: controller.signal,
+      ...(flags.stopFile ? { stopFile: flags.stopFile } : {}),
+      ...(flags.cassette ? { cassette: { mode: flags.cassetteMode, path: flags.cassette } } : {}),
+      budget: {
+        ...(flags.budgetTokens !== undefined ? { tokens: flags.budgetTokens } : {}),
+        ...(flags.budgetCost !== undefined ? { costUsd: flags.budgetCost } : {}),
+        ...(flags.budgetTime !== undefined ? { wallTimeMs: flags.budgetTime * 1000 } : {}),
+      },
+      onEvent: (event) => progress.on(event),
+    });
+  } finally {
+    progress.stop();
+    process.off('SIGINT', onSigint);
+    await Promise.allSettled([coder.close(), evaluator.close()]);
+  }
+  const written = writeBest(path, file, flags.out, result);
+  const summary = summarize(file, flags.log, result, written);
+  process.stdout.write(flags.json ? `${JSON.stringify(summary)}\n` : formatSummary(summary, result));
+  if (result.stopReason === 'aborted') process.exitCode = 130;
+}
+
+function pickStrategies(names: string[] | undefined) {
+  if (!names) return defaultStrategies;
+  const known = new Map(defaultStrategies.map((s) => [s.name, s]));
+  const unknown = names.filter((n) => !known.has(n));
+  if (unknown.length > 0 || names.length === 0) {
+    throw new UnityError({
+      code: 'INVALID_OPTION',
+      message: `--strategies: unknown strategy ${unknown.map((n) => `"${n}"`).join(', ') || '(none given)'}`,
+      fix: `choose from ${[...known.keys()].join(', ')}`,
+    });
+  }
+  return [...new Set(names)].map((n) => known.get(n) as (typeof defaultStrategies)[number]);
+}
+
+/** Files the evaluator needs in its sandbox: those given, or the relative paths of existing files its command names. */
+function evaluatorFiles(command: string, explicit: string[] | undefined): Record<string, string> {
+  const candidates = explicit ?? command.split(/\s+/).map((t) => t.replace(/^['"]|['"]$/g, ''));
+  const files: Record<string, string> = {};
+  for (const name of candidates) {
+    if (name === '' || isAbsolute(name) || name.startsWith('-') || name.startsWith('..')) {
+      if (explicit) {
+        throw new UnityError({
+          code: 'INVALID_OPTION',
+          message: `--eval-files: "${name}" must be a relative path inside the current folder`,
+        });
+      }
+      continue;
+    }
+    const full = resolve(name);
+    if (existsSync(full) && statSync(full).isFile()) files[name] = readFileSync(full, 'utf8');
+    else if (explicit) {
+      throw new UnityError({ code: 'FILE_NOT_FOUND', message: `--eval-files: ${name}: no such file` });
+    }
+  }
+  return files;
+}
+
+async function buildEvaluator(
+  flags: EvolveFlags,
+): Promise<{ main: Evaluator; holdout?: Evaluator; close(): Promise<void> }> {
+  const make = (command: string, files?: string[]) => {
+    const options = { command, files: evaluatorFiles(command, files), timeoutMs: flags.evalTimeout * 1000 };
+    return flags.evalType === 'tests' ? testCommandEvaluator(options) : commandEvaluator(options);
+  };
+  const local = make(flags.eval, flags.evalFiles);
+  const holdout = flags.holdout ? make(flags.holdout) : undefined;
+  if (!flags.redis) return { main: local, ...(holdout ? { holdout } : {}), close: async () => {} };
+  const runId = createHash('sha256')
+    .update(`${resolve(flags.log)}\n${flags.seed}`)
+    .digest('hex')
+    .slice(0, 16);
+  const remote: RemoteEvaluator = await createRemoteEvaluator(local.spec as EvaluatorSpec, {
+    url: flags.redis,
+    ...(flags.queue ? { queue: flags.queue } : {}),
+    runId,
+    jobTimeoutMs: flags.evalTimeout * 1000 * 10,
+  });
+  return { main: remote, ...(holdout ? { holdout } : {}), close: () => remote.close() };
+}
+
+async function buildCoder(flags: EvolveFlags): Promise<{ model: ChatModel; close(): Promise<void> }> {
+  if (flags.cassette && flags.cassetteMode === 'replay') {
+    // Replay answers from the cassette; a request it lacks fails the run with CASSETTE_MISS, never reaching a model.
+    const unused: ChatModel = { chat: () => Promise.reject(new Error('no model in replay mode')) };
+    return { model: unused, close: async () => {} };
+  }
+  const { config } = await loadConfig({
+    ...(flags.config === undefined ? {} : { path: flags.config }),
+    cwd: process.cwd(),
+    env: process.env,
+  });
+  const router = createRouter({ config, env: process.env });
+  return { model: router.forRole('coding'), close: () => router.close() };
+}
+
+interface Written {
+  to?: string;
+  backup?: string;
+}
+
+function writeBest(path: string, file: string, out: string | undefined, result: EvolutionResult): Written {
+  if (result.best.id === result.baseline.id) return {};
+  if (out) {
+    writeFileSync(resolve(out), result.best.source);
+    return { to: out };
+  }
+  const backup = `${file}.orig`;
+  // An existing backup is the older original (from an earlier run): keep it.
+  if (!existsSync(`${path}.orig`)) copyFileSync(path, `${path}.orig`);
+  writeFileSync(path, result.best.source);
+  return { to: file, backup };
+}
+
+function summarize(file: string, log: string, result: EvolutionResult, written: Written) {
+  return {
+    file,
+    baseline: result.baseline.score,
+    best: result.best.score,
+    delta: result.delta,
+    bestCandidate: result.best.id,
+    stopReason: result.stopReason,
+    generations: result.generations,
+    candidates: result.candidates,
+    failures: result.failures,
+    strategies: result.strategies,
+    tokens: result.tokens,
+    costUsd: result.costUsd,
+    warnings: result.warnings,
+    resumed: result.resumed,
+    log,
+    writtenTo: written.to ?? null,
+    backup: written.backup ?? null,
+  };
+}
+
+function formatSummary(s: ReturnType<typeof summarize>, result: EvolutionResult): string {
+  const sign = s.delta >= 0 ? '+' : '';
+  const lines = [
+    `${pc.bold('baseline')} ${s.baseline.toFixed(2)} → ${pc.bold('best')} ${s.best.toFixed(2)} (Δ ${sign}${s.delta.toFixed(2)})` +
+      `  candidate ${s.bestCandidate}; ${s.generations} generations, ${s.candidates} candidates, ${s.failures} failed`,
+    `stopped: ${s.stopReason}${s.resumed ? ' (resumed run)' : ''} · tokens ${s.tokens} · cost $${s.costUsd.toFixed(4)}`,
+    '',
+    `${'strategy'.padEnd(12)} ${'pulls'.padStart(6)} ${'mean reward'.padStart(12)} ${'successes'.padStart(10)}`,
+    ...Object.entries(result.strategies).map(
+      ([name, st]) =>
+        `${name.padEnd(12)} ${String(st.pulls).padStart(6)} ${st.meanReward.toFixed(3).padStart(12)} ${String(st.successes).padStart(10)}`,
+    ),
+    '',
+    s.writtenTo
+      ? `wrote the best variant to ${s.writtenTo}${s.backup ? ` (original kept in ${s.backup})` : ''}`
+      : 'no variant beat the baseline: nothing written',
+    `log: ${s.log}`,
+  ];
+  for (const warning of s.warnings) lines.push(pc.yellow(`warning: ${warning}`));
+  return `${lines.join('\n')}\n`;
+}
+
+/** A progress bar on stderr (when it is a terminal): one step per generation, with the best score. */
+class Progress {
+  private readonly bars = new MultiBar(
+    {
+      stream: process.stderr,
+      format: 'generation {value}/{total} |{bar}| best {best} (Δ {delta}) · {candidates} candidates',
+      hideCursor: true,
+      clearOnComplete: false,
+    },
+    Presets.shades_classic,
+  );
+  private bar: SingleBar | undefined;
+  private baseline = 0;
+  private best = 0;
+  private candidates = 0;
+  private done = 0;
+
+  constructor(private readonly total: number) {}
+
+  on(event: EvolutionEvent): void {
+    if (event.type === 'start') {
+      this.baseline = event.baselineScore;
+      this.best = event.baselineScore;
+      this.candidates = event.candidates;
+      this.done = Math.max(0, event.generation - 1);
+      this.bar = this.bars.create(this.total, this.done, this.payload());
+    } else if (event.type === 'generation') {
+      this.done = event.generation - 1;
+    } else if (event.type === 'candidate') {
+      this.candidates += 1;
+      this.best = event.line.best_score;
+    } else if (event.type === 'warning') {
+      this.log(pc.yellow(`warning: ${event.message}`));
+    } else if (event.type === 'stop' && event.reason === 'generations') {
+      this.done = this.total;
+    }
+    this.bar?.update(this.done, this.payload());
+  }
+
+  private log(text: string): void {
+    if (process.stderr.isTTY) this.bars.log(`${text}\n`);
+    else process.stderr.write(`${text}\n`);
+  }
+
+  private payload() {
+    const delta = this.best - this.baseline;
+    return {
+      best: this.best.toFixed(2),
+      delta: `${delta >= 0 ? '+' : ''}${delta.toFixed(2)}`,
+      candidates: this.candidates,
+    };
+  }
+
+  stop(): void {
+    this.bars.stop();
+  }
+}
