@@ -169,7 +169,15 @@ export class Sandbox {
         fix: 'list it with list_files, or name a file inside it',
       });
     }
-    const handle = await open(resolved.real, constants.O_RDONLY | constants.O_NOFOLLOW);
+    if (!resolved.stats.isFile()) {
+      throw new ToolError({
+        code: 'DENIED',
+        message: `${tool}: ${quotePath(input)} is not a regular file (a device, socket or pipe)`,
+        fix: 'read a regular file',
+      });
+    }
+    // O_NONBLOCK: a pipe swapped in after the check cannot hang the open.
+    const handle = await open(resolved.real, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
     return { ...resolved, handle };
   }
 

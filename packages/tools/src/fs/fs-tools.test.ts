@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -66,6 +67,11 @@ describe('read_file', () => {
     await expect(tool().execute({ path: 'nope.txt' }, {})).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await mkdir(path.join(root, 'dir'));
     await expect(tool().execute({ path: 'dir' }, {})).rejects.toThrow(/is a folder/);
+  });
+
+  it('refuses a named pipe instead of blocking on it', async () => {
+    execFileSync('mkfifo', [path.join(root, 'pipe')]);
+    await expect(tool().execute({ path: 'pipe' }, {})).rejects.toThrow(/not a regular file/);
   });
 
   it('says when the offset is past the end', async () => {
