@@ -79,6 +79,26 @@ describe('the chain', () => {
     expect(fakes.cloud.requests).toHaveLength(0);
   });
 
+  it('skips a provider the health monitor reports down, without contacting it', async () => {
+    const r = use(routerFor(fakeConfig(fakes), { health: { isUp: (id) => (id === 'minimax' ? false : undefined) } }));
+    const response = await r.chat(ask('healthy?'));
+    expect(response.provider).toBe('ollama');
+    expect(response.attempts[0]).toMatchObject({ provider: 'minimax', skipped: true, error: { code: 'UNHEALTHY' } });
+    expect(fakes.cloud.requests).toHaveLength(0);
+  });
+
+  it('loads the embedded engine for a llamacpp/ model and falls back past a missing GGUF file', async () => {
+    const config = fakeConfig(fakes, { models: { reasoning: 'llamacpp/./no-such-model.gguf' } });
+    const r = use(routerFor(config, { env: {} }));
+    const response = await r.chat(ask('embedded?'));
+    expect(response.provider).toBe('ollama');
+    expect(response.attempts.map((a) => `${a.provider}:${a.error?.code ?? 'ok'}`)).toEqual([
+      'minimax:AUTH_FAILED',
+      'llamacpp:MODEL_NOT_FOUND',
+      'ollama:ok',
+    ]);
+  });
+
   it('serves a role through forRole as a plain ChatModel', async () => {
     const config = fakeConfig(fakes, { cloud_llm: { enabled: false }, models: { coding: 'ollama_chat/llama3.2:1b' } });
     const coder = use(routerFor(config)).forRole('coding');
