@@ -1,7 +1,7 @@
 import type { Fault } from '@unity/test-kit';
 import { freePort } from '@unity/test-kit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { RouterError } from './errors';
+import { ConfigError, RouterError } from './errors';
 import type { Router } from './router';
 import type { RouterEventMap } from './router-events';
 import { ask, collect, type Fakes, fakeConfig, ollamaFirstConfig, routerFor, startFakes } from './router-fixtures';
@@ -97,6 +97,17 @@ describe('the chain', () => {
       'llamacpp:MODEL_NOT_FOUND',
       'ollama:ok',
     ]);
+  });
+
+  it('rejects a request naming a model with an unknown provider as a ConfigError', async () => {
+    const r = use(routerFor(fakeConfig(fakes)));
+    const ends: unknown[] = [];
+    r.on('request-end', (e) => ends.push(e));
+    const error = await r.chat({ ...ask('x'), model: 'anthropic/claude' }).catch((e) => e);
+    expect(ConfigError.isInstance(error)).toBe(true);
+    expect(error.message).toContain('request.model: unknown provider "anthropic"');
+    expect(ends).toEqual([]);
+    expect(fakes.cloud.requests).toHaveLength(0);
   });
 
   it('serves a role through forRole as a plain ChatModel', async () => {

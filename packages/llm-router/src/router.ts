@@ -266,13 +266,10 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
         : fail('ABORTED', 'the request was aborted by the caller', undefined, reason.callerReason);
 
     try {
-      let chain: Link[];
-      try {
-        chain = await this.chain(request, role, localOnly);
-      } catch (error) {
+      const chain = await this.chain(request, role, localOnly).catch((error: unknown) => {
         if (RouterError.isInstance(error)) finish(undefined, error);
         throw error;
-      }
+      });
       if (scope.reason) throw stopped(scope.reason, undefined);
 
       const key = this.cache ? cacheKey(cacheIdentity(request, role, localOnly)) : undefined;
@@ -413,6 +410,10 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
         `no model could answer (${chain.length} in the chain):\n${describeAttempts(attempts)}`,
         'apply the fix of any one model above',
       );
+    } catch (error) {
+      // Errors the router raised went through `fail`; anything else (a bad request.model) ends the call as it is.
+      ended = true;
+      throw error;
     } finally {
       scope.dispose();
       if (!ended) {
