@@ -195,7 +195,7 @@ export function createToolExecutor(options: ToolExecutorOptions): ToolExecutor {
       });
       aborted.catch(() => {});
       const value = await Promise.race([work, aborted]);
-      return typeof value === 'string' ? value : JSON.stringify(value, null, 2);
+      return typeof value === 'string' ? value : (JSON.stringify(value, null, 2) ?? '');
     } catch (error) {
       if (signal.aborted) throw abortError(signal.reason, call.name);
       throw error;
