@@ -64,7 +64,7 @@ describe('API key off loopback', () => {
     });
     expect(refused.status).toBe(401);
     expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('unauthorized');
-    expect(h.cloud.requests).toHaveLength(0);
+    expect(h.cloud.requestsTo('/chat/completions')).toHaveLength(0);
   });
 
   it('serves clients that send the key', async () => {
@@ -79,7 +79,7 @@ describe('API key off loopback', () => {
   });
 
   it('takes the key from the config and guards the WebSocket with it', async () => {
-    h = await startHarness({ host: '0.0.0.0', extraYaml: 'server:\n  api_key: from-config' });
+    h = await startHarness({ host: '0.0.0.0', server: { api_key: 'from-config' } });
     const port = Number(new URL(h.url).port);
     expect(await upgradeStatus(port, '/ws')).toBe(401);
     expect(await upgradeStatus(port, '/ws?api_key=wrong')).toBe(401);

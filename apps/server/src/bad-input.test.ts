@@ -4,7 +4,7 @@ import { type Harness, startHarness } from './test-harness';
 let h: Harness;
 
 beforeAll(async () => {
-  h = await startHarness({ extraYaml: 'server:\n  body_limit_bytes: 4096' });
+  h = await startHarness({ server: { body_limit_bytes: 4096 } });
 });
 afterAll(() => h.close());
 
@@ -57,7 +57,7 @@ describe('bad input', () => {
     const error = await openaiError(r);
     expect(error.code).toBe('unknown_model');
     expect(error.message).toContain('known models: unity, local, reasoning, coding, fallback');
-    expect(h.cloud.requests).toHaveLength(0);
+    expect(h.cloud.requestsTo('/chat/completions')).toHaveLength(0);
   });
 
   it('answers a body over the limit with 413', async () => {

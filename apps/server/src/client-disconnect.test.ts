@@ -49,7 +49,7 @@ describe('a client that disconnects mid-stream', () => {
     const upstream = h.cloud.requestsTo('/chat/completions');
     await until(() => upstream[0]?.aborted === true, 'the upstream request to be aborted');
     expect(upstream).toHaveLength(1);
-    expect(h.local.requests).toHaveLength(0);
+    expect(h.local.requestsTo('/api/chat')).toHaveLength(0);
     await until(() => h.server.gateway.inflight === 0, 'the gateway to forget the request');
   });
 

@@ -135,8 +135,9 @@ export const dashboardPage = `<!doctype html>
       var p = provider(String(e.provider || e.check || e.name));
       p.state = String(e.status || e.state || 'checked'); p.last = e.ts;
     }
-    if (/generation|evolution/i.test(type)) {
-      var score = typeof e.score === 'number' ? e.score : typeof e.bestScore === 'number' ? e.bestScore : e.best && typeof e.best.score === 'number' ? e.best.score : undefined;
+    if (/generation|evolution|textgrad/i.test(type)) {
+      var candidates = [e.score, e.bestScore, e.baselineScore, e.best && e.best.score, e.candidate && e.candidate.score, e.line && e.line.score];
+      var score = candidates.filter(function (v) { return typeof v === 'number'; })[0];
       if (score !== undefined) { state.evolution.push({ ts: e.ts, score: score, run: e.runId || e.run || '' }); if (state.evolution.length > 200) state.evolution.shift(); }
     }
     var line = el('div', new Date(e.ts).toLocaleTimeString() + '  ' + type + '  ' + JSON.stringify(e, function (k, v) { return k === 'type' || k === 'ts' ? undefined : v; }).slice(0, 240));

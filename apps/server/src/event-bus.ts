@@ -44,6 +44,17 @@ export class EventBus {
     return event;
   }
 
+  /**
+   * A listener for libraries that report `{ type, ... }` events through a callback (the agent loop's steps, the
+   * evolution loop's generations): each is published as `<prefix>.<type>`, e.g. `agent.tool-call`.
+   */
+  listener(prefix: string): (event: { type: string }) => void {
+    return (event) => {
+      const { type, ...payload } = event as { type: string } & Record<string, unknown>;
+      this.publish(`${prefix}.${type}`, payload);
+    };
+  }
+
   /** Subscribe; returns the unsubscribe function. */
   subscribe(listener: BusListener): () => void {
     this.listeners.add(listener);

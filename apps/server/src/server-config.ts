@@ -19,6 +19,8 @@ export const serverConfigSchema = z
       .int()
       .positive()
       .default(8 * 1024 * 1024),
+    /** How often the health monitor runs the cheap checks (the router skips a provider it finds down); 0: off. */
+    health_interval_seconds: z.number().min(0).default(5),
     /** How long in-flight streams may take to finish on SIGTERM before they are cancelled. */
     drain_timeout_seconds: z.number().positive().default(10),
   })
@@ -35,7 +37,7 @@ export function serverConfig(config: Record<string, unknown>, source: string): S
   throw new ConfigError({
     code: 'CONFIG_INVALID',
     message: `${source}: ${field}: ${issue?.message ?? 'invalid'}`,
-    fix: `fix ${field} (server: host, port, api_key_env, body_limit_bytes, drain_timeout_seconds)`,
+    fix: `fix ${field} (server: host, port, api_key, api_key_env, body_limit_bytes, health_interval_seconds, drain_timeout_seconds)`,
   });
 }
 

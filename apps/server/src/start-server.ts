@@ -1,8 +1,10 @@
-import { createRouter, loadConfig, parseModelString, type UnityConfig } from '@unity/llm-router';
+import { type CheckPlan, checksFromConfig, HealthMonitor, isResultUp } from '@unity/diagnostics';
+import { createRouter, loadConfig, parseModelString, type Router, type UnityConfig } from '@unity/llm-router';
 import { EventBus } from './event-bus';
 import { createGateway, type Gateway, type ShutdownOptions, type ShutdownResult } from './gateway';
 import type { CatalogModel } from './model-catalog';
 import { catalogFromConfig, type ServerConfig, serverConfig } from './server-config';
+import type { Readiness } from './telemetry-routes';
 
 export interface StartServerOptions {
   /** `--config`: a file that must exist (else `UNITY_CONFIG`, `./configs/system.yaml`, built-in defaults). */
@@ -32,6 +34,8 @@ export interface RunningServer {
   /** Where the config came from (a file, or `built-in defaults`). */
   readonly configSource: string;
   readonly models: readonly CatalogModel[];
+  /** The health monitor, when `server.health_interval_seconds` is above 0. */
+  readonly health: HealthMonitor | undefined;
   /** Stop accepting, let in-flight requests finish (drain timeout), cancel the rest, close the router. */
   shutdown(options?: ShutdownOptions): Promise<ShutdownResult>;
 }
@@ -43,9 +47,45 @@ function withLocalModel(config: UnityConfig, localModel: string | undefined): Un
   return { ...config, models: { ...config.models, fallback: localModel } };
 }
 
+/** The router's provider ids the config can use (`openai`, `ollama`, `llamacpp`, …). */
+function providerIds(config: UnityConfig): string[] {
+  const ids = new Set<string>();
+  if (config.cloud_llm.enabled && !config.privacy.local_only) ids.add(config.cloud_llm.provider);
+  for (const modelString of Object.values(config.models)) {
+    const ref = parseModelString(modelString);
+    ids.add(ref.kind === 'ollama' ? 'ollama' : ref.prefix);
+  }
+  return [...ids];
+}
+
+/** Ready when at least one provider is neither reported down by the health monitor nor behind an open breaker. */
+function readinessOf(ids: string[], router: Router, health: HealthMonitor | undefined): () => Readiness {
+  return () => {
+    const breakers = router.breakerStates();
+    const providers: Readiness['providers'] = {};
+    for (const id of ids) {
+      const up = health?.isUp(id);
+      const breaker = breakers[id];
+      const failing = health?.latest().find((r) => r.provider === id && !isResultUp(r));
+      providers[id] = {
+        available: up !== false && breaker !== 'open',
+        detail:
+          up === false
+            ? `health check: ${failing?.message ?? 'down'}`
+            : breaker === 'open'
+              ? 'circuit open after repeated failures'
+              : up === true
+                ? 'healthy'
+                : 'not checked yet',
+      };
+    }
+    return { ready: Object.values(providers).some((p) => p.available), providers };
+  };
+}
+
 /**
- * `unity serve`: load the config, build the router, and serve it on the OpenAI and Ollama endpoints with metrics,
- * the live event feed and the dashboard.
+ * `unity serve`: load the config, build the router (with the health monitor, so that it skips providers found down),
+ * and serve it on the OpenAI and Ollama endpoints with metrics, the live event feed and the dashboard.
  */
 export async function startServer(options: StartServerOptions): Promise<RunningServer> {
   const loaded = await loadConfig({
@@ -56,33 +96,61 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const config = withLocalModel(loaded.config, options.localModel);
   const settings: ServerConfig = serverConfig(config as Record<string, unknown>, loaded.source);
   const apiKey = settings.api_key ?? options.env[settings.api_key_env] ?? undefined;
-  const router = createRouter({ config, env: options.env });
   const bus = new EventBus();
+
+  let plan: CheckPlan | undefined;
+  let health: HealthMonitor | undefined;
+  if (settings.health_interval_seconds > 0) {
+    plan = checksFromConfig(config, { env: options.env, configFile: loaded.source });
+    health = new HealthMonitor({ checks: plan.checks, intervalMs: settings.health_interval_seconds * 1000 });
+    health.on('change', (change) =>
+      bus.publish('health.change', {
+        check: change.id,
+        title: change.title,
+        ...(change.provider ? { provider: change.provider } : {}),
+        from: change.from ?? null,
+        status: change.to,
+        message: change.result.message,
+        ...(change.result.fix ? { fix: change.result.fix } : {}),
+      }),
+    );
+    health.on('error', (error) => bus.publish('health.error', { message: String(error) }));
+  }
+  const router = createRouter({ config, env: options.env, ...(health ? { health } : {}) });
   const models = catalogFromConfig(config);
   const gateway = createGateway({
     router,
     models,
     bus,
     bodyLimit: settings.body_limit_bytes,
+    readiness: readinessOf(providerIds(config), router, health),
     ...(apiKey ? { apiKey } : {}),
     ...(options.version ? { version: options.version } : {}),
   });
+  const closeAll = async () => {
+    health?.stop();
+    await plan?.close();
+    await router.close();
+  };
   let address: string;
   try {
     address = await gateway.listen({ host: options.host ?? settings.host, port: options.port ?? settings.port });
   } catch (error) {
-    await router.close?.();
+    await closeAll();
     throw error;
   }
+  health?.start();
   const drainTimeoutMs = options.drainTimeoutMs ?? settings.drain_timeout_seconds * 1000;
   return {
     address,
     gateway,
     configSource: loaded.source,
     models,
+    health,
     async shutdown(shutdownOptions = {}) {
+      health?.stop();
       const result = await gateway.shutdown({ drainTimeoutMs, ...shutdownOptions });
-      await router.close?.();
+      await closeAll();
       return result;
     },
   };

@@ -134,3 +134,49 @@ describe('telemetry', () => {
     expect(body.requests.every((r) => r.type === 'request.end' && typeof r.provider === 'string')).toBe(true);
   });
 });
+
+describe('health monitoring', () => {
+  it('streams health changes on /ws and turns /readyz unavailable when every provider is down', async () => {
+    const monitored = await startHarness({ server: { health_interval_seconds: 0.2 } });
+    try {
+      const feed = await (async () => {
+        const events: BusEvent[] = [];
+        const socket = new WebSocket(`${monitored.url.replace('http', 'ws')}/ws`);
+        socket.onmessage = (m) => events.push(JSON.parse(String(m.data)) as BusEvent);
+        await new Promise<void>((resolve) => {
+          socket.onopen = () => resolve();
+        });
+        return { events, socket };
+      })();
+      const until = async (condition: () => boolean) => {
+        const deadline = Date.now() + 10_000;
+        while (!condition()) {
+          if (Date.now() > deadline) throw new Error('timed out');
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      };
+      await until(() =>
+        feed.events.some((e) => e.type === 'health.change' && e.provider === 'ollama' && e.status === 'ok'),
+      );
+      const ready = (await (await fetch(`${monitored.url}/readyz`)).json()) as {
+        providers: Record<string, { available: boolean; detail: string }>;
+      };
+      expect(ready.providers.ollama).toEqual({ available: true, detail: 'healthy' });
+
+      await monitored.local.refuse();
+      await monitored.cloud.refuse();
+      await until(() =>
+        feed.events.some((e) => e.type === 'health.change' && e.provider === 'ollama' && e.status === 'fail'),
+      );
+      await until(() => monitored.server.health?.isUp('openai') === false);
+      const down = await fetch(`${monitored.url}/readyz`);
+      expect(down.status).toBe(503);
+      const body = (await down.json()) as { status: string; providers: Record<string, { detail: string }> };
+      expect(body.status).toBe('unavailable');
+      expect(body.providers.ollama?.detail).toMatch(/^health check: /);
+      feed.socket.close();
+    } finally {
+      await monitored.close();
+    }
+  });
+});

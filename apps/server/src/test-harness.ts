@@ -18,8 +18,8 @@ export interface Harness {
 }
 
 export interface HarnessOptions extends Partial<StartServerOptions> {
-  /** Extra YAML appended to the config (e.g. a `server:` section). */
-  extraYaml?: string;
+  /** The config's `server:` section (default: the health monitor off, so that tests control every request). */
+  server?: Record<string, string | number>;
   /** Router settings YAML under `router:` (indented by the caller). */
   routerYaml?: string;
 }
@@ -41,7 +41,8 @@ export function harnessConfig(cloud: FakeOpenAI, local: FakeOllama, options: Har
     '  retries:',
     '    max_retries: 0',
     options.routerYaml ?? '',
-    options.extraYaml ?? '',
+    'server:',
+    ...Object.entries({ health_interval_seconds: 0, ...options.server }).map(([k, v]) => `  ${k}: ${v}`),
     '',
   ].join('\n');
 }
@@ -52,7 +53,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const dir = await mkdtemp(join(tmpdir(), 'unity-server-test-'));
   const configPath = join(dir, 'system.yaml');
   await writeFile(configPath, harnessConfig(cloud, local, options));
-  const { extraYaml: _extra, routerYaml: _router, ...rest } = options;
+  const { server: _server, routerYaml: _router, ...rest } = options;
   let server: RunningServer;
   try {
     server = await startServer({ configPath, port: 0, ...rest, env: { TEST_CLOUD_KEY: 'sk-test', ...rest.env } });

@@ -141,7 +141,7 @@ describe('unity serve (the built CLI, as a real process)', () => {
     expect(sse.endsWith('data: [DONE]\n\n')).toBe(true);
     expect(await served.exited).toBe(0);
     expect(served.stderr()).toContain('SIGTERM');
-    expect(cloud.requests[0]?.aborted).toBe(false);
+    expect(cloud.requestsTo('/chat/completions')[0]?.aborted).toBe(false);
   });
 
   it('cancels a stream still running at the drain deadline with an error event, then exits', async () => {
@@ -189,7 +189,7 @@ describe('unity serve (the built CLI, as a real process)', () => {
           options: { temperature: 0, num_predict: 12 },
           stream: false,
         });
-        expect(generated.response.length).toBeGreaterThan(0);
+        expect(generated.response?.length ?? 0).toBeGreaterThan(0);
         const response = await fetch(`${served.url}/v1/chat/completions`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
