@@ -1,8 +1,9 @@
 // The router's own cost. (1) A routed chat against a direct `openai` client call to the same fake server: goal
-// router median ≤ 1.05× direct. (2) Fallback from a refused primary (nothing listens on its port) to the local model,
+// router median ≤ 1.05× direct; the provider alone (no router) is measured too, to tell the adapter's share from the
+// router's. (2) Fallback from a refused primary (nothing listens on its port) to the local model,
 // against a direct `ollama` client call to that local model: goal ≤ 2 ms extra. The breaker is set so high that every
 // routed call really meets the refused connection; a second row shows the default breaker, which skips it at zero cost.
-import { createRouter, parseConfig } from '@unity/llm-router';
+import { createOpenAICompatibleProvider, createRouter, parseConfig } from '@unity/llm-router';
 import { FakeOllama, FakeOpenAI, freePort } from '@unity/test-kit';
 import { Ollama } from 'ollama';
 import OpenAI from 'openai';
@@ -29,13 +30,21 @@ const config = (cloudUrl: string, failureThreshold: number) =>
 
 const direct = new OpenAI({ baseURL: cloud.baseURL, apiKey: key, maxRetries: 0 });
 const routed = createRouter({ config: config(cloud.baseURL, 5), env });
+const provider = createOpenAICompatibleProvider({
+  id: 'minimax',
+  baseURL: cloud.baseURL,
+  apiKey: key,
+  flavor: 'minimax',
+});
 
 const overhead = await compare(
   {
     'openai client (direct)': () => direct.chat.completions.create({ model: 'MiniMax-M2', messages }),
+    'provider alone (no router)': () =>
+      provider.chat({ model: 'MiniMax-M2', messages, maxTokens: 4096, signal: new AbortController().signal }),
     'router.chat (cloud answers)': () => routed.chat({ messages }),
   },
-  { rounds: 400, warmup: 30 },
+  { rounds: 600, warmup: 50 },
 );
 report('routed chat vs the official openai client, same fake server', overhead, 'openai client (direct)');
 
@@ -56,9 +65,11 @@ report('fallback from a refused primary vs a direct call to the secondary', fall
 
 const m = (name: string, samples: typeof fallback) => median(samples.find((s) => s.name === name)?.times ?? []);
 const ratio = m('router.chat (cloud answers)', overhead) / m('openai client (direct)', overhead);
+const routerShare = m('router.chat (cloud answers)', overhead) / m('provider alone (no router)', overhead);
 const extra = m('router: refused primary → local', fallback) - m('ollama client (direct)', fallback);
 const extraOpen = m('router: same, default breaker', fallback) - m('ollama client (direct)', fallback);
 console.log('');
+console.log(`router median / provider-alone median (the router's own share): ${routerShare.toFixed(3)}×`);
 [
   goal('router median / direct openai median', ratio, 1.05, '×'),
   goal('fallback from a refused primary, extra median', extra, 2, ' ms'),
