@@ -219,6 +219,15 @@ describe('audit trail', () => {
     expect(text).not.toContain('question number');
   });
 
+  it('never repeats an API key the upstream quotes back in the error it throws', async () => {
+    const r = use();
+    fakes.cloud.enqueue({ fault: 'status', status: 401, message: `Incorrect API key provided: ${cloudKey}` });
+    const error = await r.chat(ask('bad key')).catch((e) => e);
+    expect(error.code).toBe('REQUEST_REFUSED');
+    expect(error.message).toContain('Incorrect API key provided: [redacted]');
+    expect(JSON.stringify(error.attempts)).not.toContain(cloudKey);
+  });
+
   it('records failures and never writes the API key, even when the upstream quotes it', async () => {
     dir = await mkdtemp(join(tmpdir(), 'unity-router-audit-'));
     const path = join(dir, 'audit.jsonl');

@@ -56,6 +56,8 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
   private readonly audit: AuditLog | undefined;
   private readonly retry: RetrySettings;
   private readonly now: () => number;
+  /** API keys in use: never repeated in a message, an event or the audit trail. */
+  private readonly secrets: string[];
   private counter = 0;
 
   constructor(private readonly options: RouterOptions) {
@@ -68,6 +70,7 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
       env: options.env ?? {},
       ...(options.providers ? { providers: options.providers } : {}),
     });
+    this.secrets = this.factory.secrets.filter((secret) => secret.length >= 8);
     const { retries, cache, audit } = config.router;
     this.retry = {
       maxRetries: retries.max_retries,
@@ -80,7 +83,7 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
     const auditPath = options.auditPath ?? (audit.enabled ? audit.path : undefined);
     if (auditPath) {
       const path = isAbsolute(auditPath) ? auditPath : resolve(options.cwd ?? process.cwd(), auditPath);
-      this.audit = new AuditLog({ path, secrets: this.factory.secrets });
+      this.audit = new AuditLog({ path, secrets: this.secrets });
     }
   }
 
@@ -121,6 +124,14 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
     await this.factory.close();
     await this.audit?.flush();
     this.cache?.clear();
+  }
+
+  /** An attempt's error for attempts, events and messages, with any API key an upstream quoted back redacted. */
+  private describe(error: unknown): NonNullable<Attempt['error']> {
+    const described = attemptError(error);
+    let message = described.message;
+    for (const secret of this.secrets) message = message.split(secret).join('[redacted]');
+    return message === described.message ? described : { ...described, message };
   }
 
   private breaker(providerId: string): CircuitBreaker {
@@ -294,7 +305,7 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
           previous = { target, error };
         };
         if (link.unavailable || !link.provider) {
-          skip(attemptError(link.unavailable));
+          skip(this.describe(link.unavailable));
           continue;
         }
         if (this.options.health?.isUp(link.providerId) === false) {
@@ -347,14 +358,14 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
 
           if (outcome.stop) {
             permit.release();
-            attempts.push({ ...target, ok: false, error: attemptError(outcome.error), ms });
+            attempts.push({ ...target, ok: false, error: this.describe(outcome.error), ms });
             throw stopped(outcome.stop, outcome.error);
           }
           const verdict = breakerVerdict(outcome.error);
           if (verdict === 'failure') permit.failure();
           else if (verdict === 'success') permit.success();
           else permit.release();
-          const error = withPullHint(link, attemptError(outcome.error));
+          const error = withPullHint(link, this.describe(outcome.error));
           const attempt: Attempt = { ...target, ok: false, error, ms, ...(outcome.sent ? {} : { skipped: true }) };
           attempts.push(attempt);
           this.emit('attempt', { requestId, ...attempt });
