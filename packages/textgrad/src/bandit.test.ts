@@ -78,6 +78,26 @@ describe('drifting rewards', () => {
   }
 });
 
+describe('pending pulls', () => {
+  it('spread a batch chosen before its rewards over several arms, and are forgotten when cleared', () => {
+    for (const bandit of [
+      new Ucb1Bandit(['a', 'b', 'c']),
+      new DiscountedUcbBandit(['a', 'b', 'c']),
+      new SlidingWindowUcbBandit(['a', 'b', 'c']),
+    ]) {
+      for (const arm of ['a', 'b', 'c']) bandit.update(arm, arm === 'a' ? 0.6 : 0.5);
+      const batch = Array.from({ length: 3 }, () => {
+        const arm = bandit.select();
+        bandit.markPending(arm);
+        return arm;
+      });
+      expect(new Set(batch).size).toBeGreaterThan(1);
+      bandit.clearPending();
+      expect(bandit.select()).toBe('a');
+    }
+  });
+});
+
 describe('createBandit', () => {
   it('builds each policy by name and passes an instance through', () => {
     for (const policy of banditPolicies) expect(createBandit(policy, ['x']).arms).toEqual(['x']);

@@ -17,6 +17,12 @@ export interface Bandit {
   /** Record a reward in [0, 1] for an arm. */
   update(arm: string, reward: number): void;
   stats(): Record<string, ArmStats>;
+  /**
+   * Count a chosen arm as pulled until `clearPending()`: the loop marks each arm it picks for a generation before its
+   * rewards are known, so deterministic policies spread one generation's candidates over several arms.
+   */
+  markPending?(arm: string): void;
+  clearPending?(): void;
 }
 
 /** The built-in policies by name. */
@@ -27,6 +33,7 @@ export const banditPolicies: readonly BanditPolicy[] = ['ucb1', 'thompson', 'dis
 /** Tracks pulls and mean rewards; policies extend it with their choice rule. */
 export abstract class BanditBase implements Bandit {
   protected readonly table = new Map<string, ArmStats>();
+  protected readonly pending = new Map<string, number>();
 
   constructor(readonly arms: readonly string[]) {
     if (arms.length === 0) throw new RangeError('a bandit needs at least one arm');
@@ -53,9 +60,22 @@ export abstract class BanditBase implements Bandit {
     return Object.fromEntries([...this.table].map(([arm, s]) => [arm, { ...s }]));
   }
 
-  /** The first arm never pulled, if any. */
+  markPending(arm: string): void {
+    this.pending.set(arm, this.waiting(arm) + 1);
+  }
+
+  clearPending(): void {
+    this.pending.clear();
+  }
+
+  /** Pulls chosen but not yet rewarded. */
+  protected waiting(arm: string): number {
+    return this.pending.get(arm) ?? 0;
+  }
+
+  /** The first arm never pulled nor pending, if any. */
   protected untried(): string | undefined {
-    for (const [arm, s] of this.table) if (s.pulls === 0) return arm;
+    for (const [arm, s] of this.table) if (s.pulls + this.waiting(arm) === 0) return arm;
     return undefined;
   }
 }
@@ -66,10 +86,10 @@ export class Ucb1Bandit extends BanditBase {
     const fresh = this.untried();
     if (fresh !== undefined) return fresh;
     let total = 0;
-    for (const s of this.table.values()) total += s.pulls;
+    for (const [arm, s] of this.table) total += s.pulls + this.waiting(arm);
     return argmax(this.arms, (arm) => {
       const s = this.table.get(arm) as ArmStats;
-      return s.meanReward + Math.sqrt((2 * Math.log(total)) / s.pulls);
+      return s.meanReward + Math.sqrt((2 * Math.log(total)) / (s.pulls + this.waiting(arm)));
     });
   }
 }
@@ -120,11 +140,12 @@ export class DiscountedUcbBandit extends BanditBase {
     const fresh = this.untried();
     if (fresh !== undefined) return fresh;
     let total = 0;
-    for (const w of this.weight.values()) total += w;
+    for (const [arm, w] of this.weight) total += w + this.waiting(arm);
     return argmax(this.arms, (arm) => {
-      const n = this.weight.get(arm) as number;
+      const n = (this.weight.get(arm) as number) + this.waiting(arm);
       if (n < 1e-12) return Number.POSITIVE_INFINITY;
-      return (this.sum.get(arm) as number) / n + 2 * Math.sqrt((this.exploration * Math.log(total)) / n);
+      const mean = (this.sum.get(arm) as number) / Math.max(1e-12, this.weight.get(arm) as number);
+      return mean + 2 * Math.sqrt((this.exploration * Math.log(total)) / n);
     });
   }
 
@@ -165,12 +186,14 @@ export class SlidingWindowUcbBandit extends BanditBase {
   select(): string {
     const fresh = this.untried();
     if (fresh !== undefined) return fresh;
-    const notInWindow = this.arms.find((a) => this.count.get(a) === 0);
+    const notInWindow = this.arms.find((a) => (this.count.get(a) as number) + this.waiting(a) === 0);
     if (notInWindow !== undefined) return notInWindow;
-    const total = Math.min(this.recent.length, this.window);
+    let total = Math.min(this.recent.length, this.window);
+    for (const arm of this.arms) total += this.waiting(arm);
     return argmax(this.arms, (arm) => {
-      const n = this.count.get(arm) as number;
-      return (this.sum.get(arm) as number) / n + 2 * Math.sqrt((this.exploration * Math.log(total)) / n);
+      const counted = this.count.get(arm) as number;
+      const mean = counted === 0 ? 0 : (this.sum.get(arm) as number) / counted;
+      return mean + 2 * Math.sqrt((this.exploration * Math.log(total)) / (counted + this.waiting(arm)));
     });
   }
 

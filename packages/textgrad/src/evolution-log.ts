@@ -90,19 +90,14 @@ export class EvolutionLog {
     writeSync(this.textsFd, `${JSON.stringify({ id, ...candidate })}\n`);
   }
 
+  /** True when some logged candidate (the baseline included) has exactly this text. */
+  hasText(source: string): boolean {
+    for (const stored of this.loadTexts().values()) if (stored.source === source) return true;
+    return false;
+  }
+
   loadCandidate(id: string): StoredCandidate {
-    if (!this.texts) {
-      this.texts = new Map();
-      for (const entry of readJsonLines(this.candidatesPath, (json, line) => {
-        const parsed = storedSchema.safeParse(json);
-        if (!parsed.success) throw invalidLine(this.candidatesPath, line, 'not a candidate text');
-        return parsed.data;
-      })) {
-        const { id: entryId, ...stored } = entry;
-        this.texts.set(entryId, stored);
-      }
-    }
-    const stored = this.texts.get(id);
+    const stored = this.loadTexts().get(id);
     if (!stored) {
       throw new EvolutionError({
         code: 'FILE_INVALID',
@@ -111,6 +106,19 @@ export class EvolutionLog {
       });
     }
     return stored;
+  }
+
+  private loadTexts(): Map<string, StoredCandidate> {
+    if (!this.texts) {
+      this.texts = new Map();
+      const entries = readJsonLines(this.candidatesPath, (json, line) => {
+        const parsed = storedSchema.safeParse(json);
+        if (!parsed.success) throw invalidLine(this.candidatesPath, line, 'not a candidate text');
+        return parsed.data;
+      });
+      for (const { id, ...stored } of entries) this.texts.set(id, stored);
+    }
+    return this.texts;
   }
 
   append(line: LogLine): void {

@@ -213,6 +213,19 @@ describe('evolve', () => {
     expect(result.generations).toBe(3);
   });
 
+  it('refuses to resume a log whose run evolved another file', async () => {
+    const { dir, script } = evaluatorFolder();
+    await evolve(baseOptions(dir, script, { generations: 1 }));
+    const error = await evolve(baseOptions(dir, script, { baseline: 'export const value = 99;\n' })).catch((e) => e);
+    expect(EvolutionError.isInstance(error) && error.code).toBe('FILE_INVALID');
+    expect(error.message).toContain('belongs to another run');
+    const fresh = await evolve(
+      baseOptions(dir, script, { baseline: 'export const value = 99;\n', resume: false, generations: 1 }),
+    );
+    expect(fresh.resumed).toBe(false);
+    expect(fresh.baseline.score).toBe(0);
+  });
+
   it('ends after the current generation when the stop file appears, with the best so far', async () => {
     const { dir, script } = evaluatorFolder();
     const stopFile = join(dir, 'STOP');

@@ -314,6 +314,13 @@ class EvolutionRun {
         fix: 'move the file away to start a fresh run',
       });
     }
+    if (!log.hasText(this.options.baseline)) {
+      throw new EvolutionError({
+        code: 'FILE_INVALID',
+        message: `the log ${log.path} belongs to another run: neither its baseline nor any of its candidates is the given baseline`,
+        fix: 'give another log file (--log), or start afresh over this one (resume: false / --no-resume)',
+      });
+    }
     this.baseline = { id: 'baseline', generation: 0, score: first.score, ...log.loadCandidate('baseline') };
     this.best = this.baseline;
     this.population.offer(this.baseline);
@@ -404,14 +411,17 @@ class EvolutionRun {
 
   /** Every choice of a generation is made up front from its starting state and a per-candidate seeded stream. */
   private plan(generation: number): Plan[] {
-    return Array.from({ length: this.offspring }, (_, k) => {
+    const plans = Array.from({ length: this.offspring }, (_, k) => {
       const random = createRandom(this.seed, 'plan', generation, k);
       const arm = this.bandit.select(random);
+      this.bandit.markPending?.(arm);
       const strategy = this.strategies.find((s) => s.name === arm) as Strategy;
       const parent = this.population.tournament(random);
       const other = this.population.other(parent, random, this.baseline);
       return { id: `${generation}-${k}`, k, strategy, parent, other };
     });
+    this.bandit.clearPending?.();
+    return plans;
   }
 
   private async runGeneration(generation: number, plans: Plan[], committed: LogLine[]): Promise<void> {

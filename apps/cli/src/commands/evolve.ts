@@ -67,6 +67,12 @@ const positiveNumber = (value: string) => {
   if (!(Number.isFinite(n) && n > 0)) throw new InvalidArgumentError(`expected a number > 0 (got "${value}")`);
   return n;
 };
+const score = (value: string) => {
+  const n = Number(value);
+  if (!(value.trim() !== '' && n >= 0 && n <= 100))
+    throw new InvalidArgumentError(`expected a score 0–100 (got "${value}")`);
+  return n;
+};
 const list = (value: string) =>
   value
     .split(',')
@@ -121,7 +127,7 @@ export function registerEvolveCommand(program: Command): void {
     .option('--budget-tokens <n>', 'stop once the coder and judge used this many tokens', positiveNumber)
     .option('--budget-cost <usd>', 'stop once calls cost this much', positiveNumber)
     .option('--budget-time <seconds>', 'stop after this long', positiveNumber)
-    .option('--target <score>', 'stop when the best reaches this score', Number, 100)
+    .option('--target <score>', 'stop when the best reaches this score', score, 100)
     .addHelpText(
       'after',
       '\nThe coder is the router’s `coding` role (cloud first, then local). Evaluations run in a sandbox: a temporary\n' +
