@@ -173,6 +173,9 @@ describe.each([
     ['an error inside the stream before any token', { fault: 'stream-error', chunks: 0 } as Fault],
     ['malformed JSON in the stream', { fault: 'malformed-json' } as Fault],
     ['HTTP 503', { fault: 'status', status: 503 } as Fault],
+    ['HTTP 429', { fault: 'status', status: 429 } as Fault],
+    ['HTTP 404 model not found', { fault: 'status', status: 404 } as Fault],
+    ['an error reported under HTTP 200', { fault: 'base-resp' } as Fault],
   ])('stream: %s before the first token falls back invisibly', async (_label, fault) => {
     const r = use(routerFor(configFor()));
     primary().enqueue(fault);
@@ -186,6 +189,15 @@ describe.each([
 
   // Ollama's error line is sent with the chunks before it in one write; its provider rejects that whole network
   // chunk, so no token reaches the router and it falls back invisibly. The cloud's SSE error event is tested here.
+  it('stream: a refused key ends the request before any token, without falling back', async () => {
+    const r = use(routerFor(configFor()));
+    primary().enqueue({ fault: 'status', status: 401 });
+    const { events, thrown } = await collect(r.stream(ask('key')));
+    expect(events).toEqual([]);
+    expect(RouterError.isInstance(thrown) && thrown.code).toBe('REQUEST_REFUSED');
+    expect(secondaryRequests()).toHaveLength(0);
+  });
+
   const afterCommit: [string, Fault][] = [
     ['a cut after two chunks', { fault: 'cut-after-chunks', chunks: 2, reply: { text: 'one two three four' } }],
   ];
