@@ -84,12 +84,20 @@ describe('CommandPolicy', () => {
     'git -c core.pager=sh log',
     'git --exec-path=. status',
     'tar -I ./evil -xf a.tar',
+    'git rebase -x ./evil.sh main',
+    'git rebase --exec=./evil.sh main',
+    'git grep -O./evil.sh foo',
+    'git grep --open-files-in-pager=./evil.sh foo',
+    'sort --compress-program=./evil.sh a.txt',
+    'date -s 2030-01-01',
   ])('denies a dangerous flag: %s', async (command) => {
     expect(await check(command)).toMatchObject({ action: 'deny' });
   });
 
-  it('allows git -c after the subcommand, where it is a harmless option', async () => {
+  it('allows flags that are harmless where they stand: git log -c, git clean -x, git cherry-pick -x', async () => {
     expect(await check('git log -c')).toMatchObject({ action: 'allow' });
+    expect(await check('git clean -fdx')).toMatchObject({ action: 'allow' });
+    expect(await check('git cherry-pick -x abc123')).toMatchObject({ action: 'allow' });
   });
 
   it('denies arguments naming paths outside the root, through .., absolute paths, symlinks or ~', async () => {
@@ -121,6 +129,8 @@ describe('CommandPolicy', () => {
     });
     expect(await check('./build.sh')).toMatchObject({ action: 'approve' });
     expect(await check('git push origin main')).toMatchObject({ action: 'approve' });
+    expect(await check('git bisect run ./test.sh')).toMatchObject({ action: 'approve' });
+    expect(await check('git difftool HEAD~1')).toMatchObject({ action: 'approve' });
   });
 
   it('denies unknown programs outright when configured so, and honours a custom allow list', async () => {

@@ -93,6 +93,8 @@ export const DEFAULT_DENY = [
 const DANGEROUS_FLAGS: Record<string, readonly string[]> = {
   find: ['-exec', '-execdir', '-ok', '-okdir', '-delete', '-fprint', '-fprint0', '-fprintf', '-fls'],
   rg: ['--pre', '--pre-glob'],
+  sort: ['--compress-program'],
+  date: ['-s', '--set'],
   curl: [
     '-o',
     '--output',
@@ -141,20 +143,30 @@ const DANGEROUS_FLAGS: Record<string, readonly string[]> = {
 
 /** git options before the subcommand that run programs or rewrite configuration. */
 const GIT_GLOBAL_DENY = ['-c', '--config-env', '--exec-path', '--upload-pack', '--receive-pack'];
-/** git subcommands that reach the network or change configuration: they need approval. */
+/** git subcommands that reach the network, change configuration or run other programs: they need approval. */
 const GIT_APPROVE = [
+  'archive',
+  'bisect',
   'clone',
   'config',
+  'credential',
+  'daemon',
+  'difftool',
   'fetch',
+  'filter-branch',
+  'ls-remote',
+  'mergetool',
   'pull',
   'push',
   'remote',
-  'submodule',
-  'daemon',
   'send-email',
-  'credential',
-  'filter-branch',
+  'submodule',
 ];
+/** Options of git subcommands that run a program given on the command line. */
+const GIT_SUBCOMMAND_DENY: Record<string, readonly string[]> = {
+  rebase: ['-x', '--exec'],
+  grep: ['-O', '--open-files-in-pager'],
+};
 /** Programs whose first operand is a pattern or a script, not a path. */
 const PATTERN_FIRST = new Set(['grep', 'egrep', 'fgrep', 'rg', 'sed']);
 
@@ -262,6 +274,12 @@ export class CommandPolicy {
       if (bad !== undefined)
         return { action: 'deny', reason: `"git ${bad}" can change how git runs programs; refused` };
       const sub = firstOperand === -1 ? undefined : args[firstOperand];
+      const subArgs = firstOperand === -1 ? [] : args.slice(firstOperand + 1);
+      const denied = (sub && GIT_SUBCOMMAND_DENY[sub]) || [];
+      const runs = subArgs.find((arg) => denied.some((flag) => flagMatches(arg, flag)));
+      if (runs !== undefined) {
+        return { action: 'deny', reason: `"git ${sub} ${runs}" runs another program; refused` };
+      }
       if (sub && GIT_APPROVE.includes(sub))
         gitNeedsApproval = `"git ${sub}" reaches the network or changes configuration`;
     }
