@@ -72,6 +72,11 @@ describe.skipIf(!hasChromium)('the dashboard in headless Chromium', () => {
     expect(await page.locator('#providers tbody').textContent()).toMatch(/ollama\s*available/);
     expect(await page.locator('#latency-chart path').count()).toBeGreaterThan(0);
 
+    h.server.gateway.bus.publish('evolution.start', { baselineScore: 0.5 });
+    h.server.gateway.bus.publish('evolution.best', { candidate: { id: 'c1', score: 0.8125 } });
+    await page.locator('#evolution-note', { hasText: 'last 0.813' }).waitFor({ timeout: 10_000 });
+    expect(await page.locator('#evolution-chart path').count()).toBe(1);
+
     const file = join(shots, 'dashboard.png');
     await page.screenshot({ path: file, fullPage: true });
     expect((await stat(file)).size).toBeGreaterThan(10_000);
