@@ -90,6 +90,10 @@ describe('CommandPolicy', () => {
     'git grep --open-files-in-pager=./evil.sh foo',
     'sort --compress-program=./evil.sh a.txt',
     'date -s 2030-01-01',
+    'grep -R secret .',
+    'grep -rR secret .',
+    'rg -L secret',
+    'find -L . -name x',
   ])('denies a dangerous flag: %s', async (command) => {
     expect(await check(command)).toMatchObject({ action: 'deny' });
   });

@@ -91,8 +91,13 @@ export const DEFAULT_DENY = [
 
 /** Flags that turn an otherwise harmless program into one that runs commands or writes files anywhere. */
 const DANGEROUS_FLAGS: Record<string, readonly string[]> = {
-  find: ['-exec', '-execdir', '-ok', '-okdir', '-delete', '-fprint', '-fprint0', '-fprintf', '-fls'],
-  rg: ['--pre', '--pre-glob'],
+  // Following links would walk out of the workspace through a symlinked folder.
+  find: ['-exec', '-execdir', '-ok', '-okdir', '-delete', '-fprint', '-fprint0', '-fprintf', '-fls', '-L', '-follow'],
+  rg: ['--pre', '--pre-glob', '-L', '--follow'],
+  grep: ['-R', '--dereference-recursive'],
+  egrep: ['-R', '--dereference-recursive'],
+  fgrep: ['-R', '--dereference-recursive'],
+  tree: ['-l'],
   sort: ['--compress-program'],
   date: ['-s', '--set'],
   curl: [

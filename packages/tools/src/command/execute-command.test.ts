@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ToolContext } from '../define-tool';
 import { Sandbox } from '../sandbox';
 import { executeCommandTool } from './execute-command';
@@ -34,6 +34,11 @@ function isGone(pid: number): boolean {
   } catch {
     return true;
   }
+}
+
+/** The kernel finishes a killed process's exit a moment after its pipes close: wait (bounded) for it to be gone. */
+async function expectGone(pid: number): Promise<void> {
+  await vi.waitFor(() => expect(isGone(pid)).toBe(true), { timeout: 5_000, interval: 20 });
 }
 
 describe('execute_command', () => {
@@ -123,14 +128,14 @@ describe('execute_command', () => {
     expect(error?.message).toMatch(/timeout_ms=4000; its process group was killed/);
     const pid = Number(/grandchild=(\d+)/.exec(error?.message ?? '')?.[1]);
     expect(pid).toBeGreaterThan(0);
-    expect(isGone(pid)).toBe(true);
+    await expectGone(pid);
   });
 
   it('kills background processes left behind when the program exits', async () => {
     const text = await tool().execute({ command: `sh -c 'sleep 100 & echo bg=$!'` }, approveAll);
     const pid = Number(/bg=(\d+)/.exec(text)?.[1]);
     expect(pid).toBeGreaterThan(0);
-    expect(isGone(pid)).toBe(true);
+    await expectGone(pid);
   });
 
   it('kills the process group when the call is aborted', async () => {
