@@ -94,7 +94,8 @@ export class ChatExchange {
     try {
       outcome = stream ? await this.stream(request) : await this.complete(request);
     } catch (error) {
-      outcome = { status: 500, attempts: [], error: toGatewayError(error) };
+      // A bug on our side: the client still gets an answer rather than a hung connection.
+      outcome = this.reply.raw.headersSent ? this.abandon(error) : this.fail(error);
     }
     this.finish(stream, outcome);
   }
@@ -203,6 +204,12 @@ export class ChatExchange {
     });
     this.reply.raw.end(body);
     return { status: gatewayError.status, attempts, error: gatewayError };
+  }
+
+  /** End a response already under way after an unexpected failure, without a clean end. */
+  private abandon(error: unknown): Outcome {
+    this.reply.raw.destroy();
+    return { status: 500, attempts: attemptsOf(error), error: toGatewayError(error) };
   }
 
   private finish(stream: boolean, outcome: Outcome): void {

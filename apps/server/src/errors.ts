@@ -19,6 +19,8 @@ export type GatewayErrorCode =
   | 'LISTEN_FAILED'
   /** Every provider the router tried failed (the message names each attempt). */
   | 'UPSTREAM_FAILED'
+  /** A bug in the gateway (not an upstream's or the client's failure). */
+  | 'INTERNAL_ERROR'
   /** The gateway is draining for shutdown. */
   | 'SHUTTING_DOWN'
   /** No such route. */

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import websocket from '@fastify/websocket';
 import { describeError } from '@unity/core';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -95,12 +96,17 @@ function asGatewayError(error: FastifyError): GatewayError {
   const status = error.statusCode ?? 500;
   if (status < 500) return new GatewayError({ code: 'INVALID_REQUEST', status, message: error.message });
   return new GatewayError({
-    code: 'UPSTREAM_FAILED',
+    code: 'INTERNAL_ERROR',
     status: 500,
     message: `internal error: ${error.message}`,
     cause: error,
   });
 }
+
+/** This package's version (src/ and dist/ both sit one level below package.json). */
+const serverVersion = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
 /** Router events worth a live event of their own (attempts travel inside each `request.end`). */
 const forwardedRouterEvents = ['retry', 'fallback', 'breaker', 'cache-hit', 'compacted', 'audit-error'];
@@ -149,7 +155,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const inflight = new InflightRequests();
   const catalog = new ModelCatalog(options.models);
   const keyCheck = options.apiKey ? new ApiKeyCheck(options.apiKey) : undefined;
-  const version = options.version ?? '0.1.0';
+  const version = options.version ?? serverVersion;
   const deps: ExchangeDeps & { catalog: ModelCatalog; version: string } = {
     router: options.router,
     metrics,

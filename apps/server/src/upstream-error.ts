@@ -1,4 +1,4 @@
-import { describeError } from '@unity/core';
+import { describeError, UnityError } from '@unity/core';
 import { GatewayError } from './errors';
 import type { GatewayAttempt } from './gateway-router';
 
@@ -30,6 +30,14 @@ function statusFor(error: unknown, attempts: GatewayAttempt[]): number {
 /** Any failure of a chat request as a GatewayError with a status and a message naming each attempt. */
 export function toGatewayError(error: unknown): GatewayError {
   if (GatewayError.isInstance(error)) return error;
+  if (!UnityError.isInstance(error)) {
+    return new GatewayError({
+      code: 'INTERNAL_ERROR',
+      status: 500,
+      message: `internal error: ${describeError(error)}`,
+      cause: error,
+    });
+  }
   const attempts = attemptsOf(error);
   const status = statusFor(error, attempts);
   return new GatewayError({

@@ -1,0 +1,62 @@
+// The gateway's defences against a misbehaving router, which the real router (tested everywhere else) never is:
+// these use minimal router objects on purpose.
+import { afterEach, describe, expect, it } from 'vitest';
+import { createGateway, type Gateway } from './gateway';
+import type { GatewayRouter } from './gateway-router';
+
+let gateway: Gateway | undefined;
+afterEach(async () => {
+  await gateway?.shutdown({ drainTimeoutMs: 100 });
+  gateway = undefined;
+});
+
+async function serve(router: GatewayRouter): Promise<string> {
+  gateway = createGateway({ router, models: [{ id: 'unity', route: {}, local: false }], processMetrics: false });
+  return gateway.listen({ port: 0 });
+}
+
+const chat = (url: string, stream: boolean) =>
+  fetch(`${url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'unity', stream, messages: [{ role: 'user', content: 'x' }] }),
+  });
+
+describe('createGateway with a misbehaving router', () => {
+  it('answers a router bug with 500 internal_error instead of hanging', async () => {
+    const url = await serve({
+      chat: async () => {
+        throw new TypeError('x is not a function');
+      },
+      stream: () => ({
+        [Symbol.asyncIterator]: () => ({
+          next: async () => {
+            throw new TypeError('y is undefined');
+          },
+        }),
+      }),
+    });
+    const r = await chat(url, false);
+    expect(r.status).toBe(500);
+    expect(((await r.json()) as { error: { code: string; message: string } }).error).toMatchObject({
+      code: 'internal_error',
+      message: 'internal error: x is not a function',
+    });
+    expect((await chat(url, true)).status).toBe(500);
+  });
+
+  it('ends a stream that stops without finishing with an error, not a clean end', async () => {
+    const url = await serve({
+      chat: async () => {
+        throw new Error('unused');
+      },
+      async *stream() {
+        yield { type: 'text-delta' as const, text: 'partial' };
+      },
+    });
+    const text = await (await chat(url, true)).text();
+    expect(text).toContain('"content":"partial"');
+    expect(text).toContain('the model stream ended without finishing');
+    expect(text).not.toContain('[DONE]');
+  });
+});
