@@ -282,6 +282,17 @@ describe('evolve', () => {
     expect(result.best.score).toBeGreaterThanOrEqual(result.baseline.score);
   });
 
+  it('stops at the wall-time budget, dropping the candidates in flight and keeping the best so far', async () => {
+    const { dir, script } = evaluatorFolder({ delayMs: 300 });
+    const result = await evolve(baseOptions(dir, script, { generations: 100, budget: { wallTimeMs: 2500 } }));
+    expect(result.stopReason).toBe('wall-time');
+    expect(result.generations).toBeLessThan(100);
+    const lines = readLines(join(dir, 'evolution.jsonl'));
+    expect(lines.filter((l) => l.generation <= result.generations)).toHaveLength(1 + result.generations * 2);
+    expect(lines.length).toBeLessThan(1 + (result.generations + 1) * 2);
+    expect(result.best.score).toBeGreaterThanOrEqual(result.baseline.score);
+  });
+
   it('stops when the token budget is spent', async () => {
     const { dir, script } = evaluatorFolder();
     const result = await evolve(baseOptions(dir, script, { generations: 50, budget: { tokens: 1000 } }));

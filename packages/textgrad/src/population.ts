@@ -10,10 +10,6 @@ export class Population {
 
   constructor(private readonly size: number) {}
 
-  get elites(): readonly Candidate[] {
-    return this.members;
-  }
-
   /** Offer a scored candidate; true when it earned a place. */
   offer(candidate: Candidate): boolean {
     const worst = this.members.at(-1);

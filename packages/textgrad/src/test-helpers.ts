@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { ChatModel, ChatRequest, ChatResponse } from '@unity/core';
 import { createRandom, randomInt } from './random';
 
-export const usage = { inputTokens: 100, outputTokens: 20, totalTokens: 120 };
+const usage = { inputTokens: 100, outputTokens: 20, totalTokens: 120 };
 
 export function reply(content: string): ChatResponse {
   return { content, toolCalls: [], usage: { ...usage }, finishReason: 'stop', model: 'scripted' };
