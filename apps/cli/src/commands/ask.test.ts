@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FakeOllama, FakeOpenAI, freePort } from '@unity/test-kit';
+import { FakeOllama, FakeOpenAI, freePort, sharedModelPath } from '@unity/test-kit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 const bin = new URL('../../bin/unity.js', import.meta.url).pathname;
@@ -122,6 +122,24 @@ describe('unity ask (built binary against fake upstreams)', () => {
     expect(run.stderr).toContain('ollama serve');
     expect(run.stderr).toContain('ollama pull qwen2.5-coder:7b');
     expect(run.stderr).not.toMatch(/\n\s+at /);
+    expect(cloud.requests).toHaveLength(0);
+  });
+
+  const model = sharedModelPath();
+  it.skipIf(!model)('answers with a model from the store when nothing configured can, and says so', async () => {
+    const store = join(dir, 'store');
+    await mkdir(store, { recursive: true });
+    await symlink(model!, join(store, 'stories260K.gguf'));
+    const nowhere = join(dir, 'nowhere-embedded.yaml');
+    await writeFile(nowhere, configYaml(cloud.baseURL, `http://127.0.0.1:${await freePort()}`));
+    const run = await unity(['ask', 'Once upon a time', '--config', nowhere, '--json'], {
+      env: { UNITY_MODELS_DIR: store },
+    });
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain('using the embedded engine with stories260K from the model store');
+    const response = JSON.parse(run.stdout);
+    expect(response.provider).toBe('llamacpp');
+    expect(response.content.length).toBeGreaterThan(0);
     expect(cloud.requests).toHaveLength(0);
   });
 

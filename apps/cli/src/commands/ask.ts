@@ -3,14 +3,18 @@ import { UnityError } from '@unity/core';
 import {
   type Attempt,
   createRouter,
+  findDefaultStoreModel,
   loadConfig,
+  RouterError,
   type RouterRequest,
   type RouterResponse,
   type RouterRole,
   type RouterStreamEvent,
   routerRoles,
+  type UnityConfig,
 } from '@unity/llm-router';
 import { type Command, Option } from 'commander';
+import { modelsDir } from './models';
 
 interface AskFlags {
   config?: string;
@@ -52,7 +56,8 @@ export function registerAskCommand(program: Command): void {
     .addHelpText(
       'after',
       '\nThe answer goes to stdout; a note on stderr says when a fallback answered. API keys are read from the\n' +
-        'variable the config names (MINIMAX_API_KEY by default), Ollama from ollama.host or OLLAMA_HOST.\n' +
+        'variable the config names (MINIMAX_API_KEY by default), Ollama from ollama.host or OLLAMA_HOST. When no\n' +
+        'configured model can answer, a model in the store (`unity models pull`) is run in-process, and stderr says so.\n' +
         'Exit status: 0 answered, 1 nothing could answer (each failure and its fix on stderr), 130 interrupted.',
     )
     .action(async (promptArg: string, flags: AskFlags) => {
@@ -69,7 +74,6 @@ export function registerAskCommand(program: Command): void {
         cwd: process.cwd(),
         env: process.env,
       });
-      const router = createRouter({ config, env: process.env });
       const controller = new AbortController();
       const onSigint = () => controller.abort(new Error('interrupted (SIGINT)'));
       process.once('SIGINT', onSigint);
@@ -84,9 +88,24 @@ export function registerAskCommand(program: Command): void {
         ...(flags.localOnly ? { localOnly: true } : {}),
       };
       try {
-        const response = await (flags.stream && !flags.json
-          ? streamAnswer(router.stream(request))
-          : router.chat(request));
+        let response: RouterResponse;
+        try {
+          response = await answer(config, request, flags);
+        } catch (error) {
+          // Nothing configured answered (no key, no Ollama): a model in the store still can, and we say so.
+          const stored = embeddable(error)
+            ? await findDefaultStoreModel(modelsDir({})).catch(() => undefined)
+            : undefined;
+          if (!stored) throw error;
+          process.stderr.write(
+            `unity: no configured model could answer; using the embedded engine with ${stored.name} from the model store (${stored.path})\n`,
+          );
+          response = await answer(embeddedConfig(config, `llamacpp/${stored.path}`), request, flags).catch(
+            (embedded: unknown) => {
+              throw alsoFailed(error as RouterError, stored.name, embedded);
+            },
+          );
+        }
         if (flags.json) process.stdout.write(`${JSON.stringify(response, null, 2)}\n`);
         else if (!flags.stream) process.stdout.write(withNewline(response.content));
         const note = fallbackNote(response);
@@ -100,9 +119,50 @@ export function registerAskCommand(program: Command): void {
         throw error;
       } finally {
         process.off('SIGINT', onSigint);
-        await router.close();
       }
     });
+}
+
+/** One routed answer: streamed to stdout as it comes, or whole. */
+async function answer(config: UnityConfig, request: RouterRequest, flags: AskFlags): Promise<RouterResponse> {
+  const router = createRouter({ config, env: process.env });
+  try {
+    return await (flags.stream && !flags.json ? streamAnswer(router.stream(request)) : router.chat(request));
+  } finally {
+    await router.close();
+  }
+}
+
+/** Every model failed before answering (not a refused request, not a stream broken after its first token). */
+function embeddable(error: unknown): boolean {
+  return RouterError.isInstance(error) && (error.code === 'ALL_PROVIDERS_FAILED' || error.code === 'NO_PROVIDER');
+}
+
+/** The first failure, with the embedded engine's failure added: the user needs both fixes. */
+function alsoFailed(first: RouterError, name: string, embedded: unknown): unknown {
+  if (controllerAborted(embedded)) return embedded;
+  const body = first.fix ? first.message.slice(0, first.message.lastIndexOf('\nFix: ')) : first.message;
+  const detail = RouterError.isInstance(embedded)
+    ? embedded.attempts.map((a) => a.error?.message).join('; ')
+    : String(embedded);
+  return new RouterError({
+    code: first.code,
+    message: `${body}\nthe embedded engine with ${name} from the model store failed too: ${detail}`,
+    ...(first.fix ? { fix: first.fix } : {}),
+    attempts: [...first.attempts, ...(RouterError.isInstance(embedded) ? embedded.attempts : [])],
+    cause: embedded,
+  });
+}
+
+const controllerAborted = (error: unknown) => RouterError.isInstance(error) && error.code === 'ABORTED';
+
+/** The config with one model for every role: a GGUF file run in-process. */
+function embeddedConfig(config: UnityConfig, model: string): UnityConfig {
+  return {
+    ...config,
+    cloud_llm: { ...config.cloud_llm, enabled: false },
+    models: { reasoning: model, coding: model, fallback: model },
+  };
 }
 
 /** Write text as it arrives; a failure after the first token ends the line and is thrown as the router's error. */
