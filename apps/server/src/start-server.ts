@@ -1,5 +1,12 @@
 import { type CheckPlan, checksFromConfig, HealthMonitor, isResultUp } from '@unity/diagnostics';
-import { createRouter, loadConfig, parseModelString, type Router, type UnityConfig } from '@unity/llm-router';
+import {
+  createRouter,
+  loadConfig,
+  modelPrefixes,
+  parseModelString,
+  type Router,
+  type UnityConfig,
+} from '@unity/llm-router';
 import { EventBus } from './event-bus';
 import { createGateway, type Gateway, type ShutdownOptions, type ShutdownResult } from './gateway';
 import type { CatalogModel } from './model-catalog';
@@ -16,7 +23,8 @@ export interface StartServerOptions {
   host?: string;
   port?: number;
   /**
-   * Serve a local model too: `llamacpp/<file.gguf>` or `llamacpp/<store name>` (or any model string). It is listed
+   * Serve a local model too: `llamacpp/<file.gguf>`, `llamacpp/<store name>` (the prefix may be left out) or any
+   * model string. It is listed
    * under its model string and becomes the router's last local fallback (`models.fallback`), so a machine without
    * Ollama or a cloud key still answers.
    */
@@ -40,11 +48,21 @@ export interface RunningServer {
   shutdown(options?: ShutdownOptions): Promise<ShutdownResult>;
 }
 
+/**
+ * `--local-model` as a model string: one with a known provider prefix as it is, anything else (a store name, a path
+ * to a .gguf file) for the embedded engine: `llamacpp/<it>`.
+ */
+export function localModelString(value: string): string {
+  const prefix = value.slice(0, value.indexOf('/'));
+  return prefix !== '' && prefix in modelPrefixes ? value : `llamacpp/${value}`;
+}
+
 /** Apply `--local-model` to the config: the model becomes the last local fallback. */
 function withLocalModel(config: UnityConfig, localModel: string | undefined): UnityConfig {
   if (!localModel) return config;
-  parseModelString(localModel, '--local-model');
-  return { ...config, models: { ...config.models, fallback: localModel } };
+  const modelString = localModelString(localModel);
+  parseModelString(modelString, '--local-model');
+  return { ...config, models: { ...config.models, fallback: modelString } };
 }
 
 /** The router's provider ids the config can use (`openai`, `ollama`, `llamacpp`, …). */

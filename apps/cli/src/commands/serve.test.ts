@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeOllama, FakeOpenAI, sharedModelPath } from '@unity/test-kit';
@@ -173,12 +173,17 @@ describe('unity serve (the built CLI, as a real process)', () => {
     );
   }
   it.skipIf(!model || !engine)(
-    'serves a local GGUF model on the Ollama and OpenAI endpoints with --local-model',
+    'serves a model from the store on the Ollama and OpenAI endpoints with --local-model',
     async () => {
+      const store = join(dir, 'store');
+      await mkdir(store);
+      await copyFile(model as string, join(store, 'tiny-stories.gguf'));
+      const storeConfig = join(dir, 'with-store.yaml');
+      await writeFile(storeConfig, `${await readFile(configPath, 'utf8')}llamacpp:\n  store_dir: ${store}\n`);
       await cloud.refuse();
       try {
-        const localModel = `llamacpp/${model}`;
-        const served = await serve(['--config', configPath, '--local-model', localModel], {
+        const localModel = 'llamacpp/tiny-stories';
+        const served = await serve(['--config', storeConfig, '--local-model', 'tiny-stories'], {
           OLLAMA_HOST: 'http://127.0.0.1:9',
         });
         const ollama = new Ollama({ host: served.url });

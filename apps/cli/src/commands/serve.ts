@@ -29,7 +29,7 @@ export function registerServeCommand(program: Command): void {
     .option('--config <file>', 'config file (default: $UNITY_CONFIG, ./configs/system.yaml, built-in defaults)')
     .option('--host <host>', 'address to listen on; off loopback an API key is required (default: 127.0.0.1)')
     .option('--port <port>', 'port to listen on (default: 8787)', parsePort)
-    .option('--local-model <model>', 'also serve a local GGUF model: llamacpp/<file.gguf> or llamacpp/<store name>')
+    .option('--local-model <model>', 'also serve a GGUF model: a model-store name, or llamacpp/<file.gguf>')
     .option(
       '--drain-timeout <seconds>',
       'on SIGTERM, how long in-flight requests may finish (default: 10)',
