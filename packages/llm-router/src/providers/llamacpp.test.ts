@@ -154,6 +154,17 @@ describe.skipIf(!modelPath)('llamacpp provider with the shared model', () => {
     expect(replies.map((r) => r.usage.outputTokens)).toEqual([5, 5]);
   });
 
+  it('frees its sequence at the finish event even when the consumer never closes the stream', async () => {
+    // Read each stream up to `finish` by hand and drop it without return(), as a router may; 2 sequences, 3 streams.
+    for (let i = 0; i < 3; i++) {
+      const iterator = provider.stream(request(story, { maxTokens: 4 }))[Symbol.asyncIterator]();
+      for (let step = await iterator.next(); !step.done && step.value.type !== 'finish'; step = await iterator.next()) {
+        // text deltas
+      }
+    }
+    expect((await provider.chat(request(story, { maxTokens: 2 }))).usage.outputTokens).toBe(2);
+  });
+
   it('serves more concurrent requests than it has sequences, queueing the rest', async () => {
     events.length = 0;
     const replies = await Promise.all(

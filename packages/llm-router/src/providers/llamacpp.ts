@@ -74,6 +74,8 @@ interface Prepared {
   trimLeading: boolean;
 }
 
+type FinishEvent = Extract<StreamEvent, { type: 'finish' }>;
+
 const defaultThreads = () => Math.max(1, Math.floor(availableParallelism() / 2));
 
 /**
@@ -278,7 +280,7 @@ export function createLlamaCppProvider(options: LlamaCppProviderOptions): Provid
     prompt: Prepared,
     request: ProviderRequest,
     signal: AbortSignal,
-  ): AsyncGenerator<StreamEvent> {
+  ): AsyncGenerator<StreamEvent, FinishEvent> {
     const queue = new TextQueue();
     let leading = prompt.trimLeading;
     const done = generate(slot, prompt, request, signal, {
@@ -302,7 +304,7 @@ export function createLlamaCppProvider(options: LlamaCppProviderOptions): Provid
     done.catch(() => undefined);
     for await (const text of queue) yield { type: 'text-delta', text };
     const result = await done;
-    yield {
+    return {
       type: 'finish',
       finishReason: finishReasonOf(result.stopReason),
       usage: usageOf(e, prompt, result.outputTokens),
@@ -317,7 +319,7 @@ export function createLlamaCppProvider(options: LlamaCppProviderOptions): Provid
     request: ProviderRequest,
     offered: OfferedTools,
     signal: AbortSignal,
-  ): AsyncGenerator<StreamEvent> {
+  ): AsyncGenerator<StreamEvent, FinishEvent> {
     let grammar: Awaited<ReturnType<typeof e.model.llama.createGrammarForJsonSchema>>;
     try {
       grammar = await e.model.llama.createGrammarForJsonSchema(toolReplySchema(offered) as never);
@@ -350,12 +352,10 @@ export function createLlamaCppProvider(options: LlamaCppProviderOptions): Provid
       const model = request.model || modelName;
       if ('answer' in reply) {
         if (reply.answer) yield { type: 'text-delta', text: reply.answer };
-        yield { type: 'finish', finishReason: 'stop', usage, model };
-      } else {
-        yield { type: 'tool-call', toolCall: reply };
-        yield { type: 'finish', finishReason: 'tool_calls', usage, model };
+        return { type: 'finish', finishReason: 'stop', usage, model };
       }
-      return;
+      yield { type: 'tool-call', toolCall: reply };
+      return { type: 'finish', finishReason: 'tool_calls', usage, model };
     }
     throw error(
       'BAD_RESPONSE',
@@ -384,8 +384,9 @@ export function createLlamaCppProvider(options: LlamaCppProviderOptions): Provid
     const controller = new AbortController();
     const forward = () => controller.abort(request.signal.reason);
     request.signal.addEventListener('abort', forward, { once: true });
+    let finish: FinishEvent;
     try {
-      yield* offered
+      finish = yield* offered
         ? toolStream(slot, e, prompt, request, offered, controller.signal)
         : textStream(slot, e, prompt, request, controller.signal);
     } catch (cause) {
@@ -397,6 +398,8 @@ export function createLlamaCppProvider(options: LlamaCppProviderOptions): Provid
       controller.abort();
       e.pool.release(slot);
     }
+    // After the sequence went back to the pool: a consumer may stop reading at `finish` without closing the stream.
+    yield finish;
   }
 
   return {

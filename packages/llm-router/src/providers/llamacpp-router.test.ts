@@ -1,0 +1,78 @@
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FakeOpenAI, sharedModelPath } from '@unity/test-kit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { parseConfig } from '../config';
+import { createRouter, type Router } from '../router';
+
+const modelPath = sharedModelPath();
+if (!modelPath)
+  console.warn('skipping the router-to-embedded-model tests: ../shared/models/stories260K.gguf is absent');
+
+const key = 'sk-test-embedded';
+
+describe.skipIf(!modelPath)('the router falling back to the embedded model', () => {
+  let cloud: FakeOpenAI;
+  let store: string;
+  let router: Router;
+
+  beforeAll(async () => {
+    cloud = await FakeOpenAI.start({ apiKey: key });
+    store = await mkdtemp(join(tmpdir(), 'unity-store-router-'));
+    await copyFile(modelPath as string, join(store, 'stories260K.gguf'));
+    const config = parseConfig(
+      stringify({
+        cloud_llm: { enabled: true, provider: 'minimax', model: 'MiniMax-M2', base_url: cloud.baseURL },
+        // By store name for two roles, by path for the third: both resolve to the same file.
+        models: {
+          reasoning: 'llamacpp/stories260K',
+          coding: 'llamacpp/stories260K',
+          fallback: `llamacpp/${modelPath}`,
+        },
+        llamacpp: { store_dir: store, threads: 1, context_size: 512 },
+        router: { retries: { max_retries: 0 } },
+      }),
+      'embedded.yaml',
+    );
+    router = createRouter({ config, env: { MINIMAX_API_KEY: key } });
+  });
+  afterAll(async () => {
+    await router?.close();
+    await cloud?.close();
+    await rm(store, { recursive: true, force: true });
+  });
+
+  it('answers from the store model when the cloud returns 503', async () => {
+    cloud.enqueue({ fault: 'status', status: 503 });
+    const response = await router.chat({
+      messages: [{ role: 'user', content: 'Once upon a time, there was a little' }],
+      temperature: 0,
+      maxTokens: 12,
+    });
+    expect(response.provider).toBe('llamacpp');
+    expect(response.content).toMatch(/^\s?girl named Lily/);
+    expect(response.attempts.map((a) => [a.provider, a.ok, a.error?.code])).toEqual([
+      ['minimax', false, 'SERVER_ERROR'],
+      ['llamacpp', true, undefined],
+    ]);
+  });
+
+  it('streams the embedded model’s tokens after the cloud fails before its first token', async () => {
+    cloud.enqueue({ fault: 'status', status: 503 });
+    let text = '';
+    let deltas = 0;
+    for await (const event of router.stream({
+      messages: [{ role: 'user', content: 'Once upon a time' }],
+      maxTokens: 30,
+    })) {
+      if (event.type === 'text-delta') {
+        text += event.text;
+        deltas++;
+      }
+    }
+    expect(deltas).toBeGreaterThan(5);
+    expect(text.length).toBeGreaterThan(0);
+  });
+});
