@@ -25,6 +25,11 @@ describe('commandEvaluator', () => {
     expect(await evaluator.evaluate('hello', context)).toEqual({ score: 5, feedback: 'len 5' });
   });
 
+  it('reads a score printed in colour (FORCE_COLOR)', async () => {
+    const evaluator = commandEvaluator({ command: `printf '\\033[33m62.5\\033[39m\\n' #` });
+    expect(await evaluator.evaluate('x', context)).toEqual({ score: 62.5 });
+  });
+
   it('fails a candidate whose evaluator prints nothing, naming the exit code and stderr', async () => {
     const error = await failure('echo boom >&2; exit 3 #');
     expect(error.code).toBe('EVALUATION_FAILED');

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { stripAnsi } from './ansi';
 import { EvolutionError } from './errors';
 import type { Evaluation, Evaluator, EvaluatorSpec } from './evaluator';
 import { runSandboxed, type SandboxOptions, type SandboxResult } from './sandbox';
@@ -39,7 +40,9 @@ export function commandEvaluator(options: CommandEvaluatorOptions): Evaluator {
 /** Read the score from a finished evaluator process (exported for tests and custom evaluators). */
 export function parseScoreOutput(result: SandboxResult, command: string): Evaluation {
   failOnTimeout(result, command);
-  const lines = result.stdout.split('\n').map((l) => l.trim());
+  const lines = stripAnsi(result.stdout)
+    .split('\n')
+    .map((l) => l.trim());
   const last = lines.filter((l) => l !== '').at(-1);
   if (last === undefined) throw noScore(result, command, 'printed nothing on stdout');
   if (last.startsWith('{')) {

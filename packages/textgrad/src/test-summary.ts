@@ -1,3 +1,5 @@
+import { stripAnsi } from './ansi';
+
 /** Counts read from a test runner's output. */
 export interface TestSummary {
   passed: number;
@@ -6,7 +8,6 @@ export interface TestSummary {
   failures: string[];
 }
 
-const ansi = /\u001b\[[0-9;]*[A-Za-z]/g;
 const tapCount = /^\s*(?:#|ℹ)\s+(pass|fail)\s+(\d+)\s*$/;
 const countPair = /(\d+)\s+(passed|passing|failed|failing|errors?)\b/gi;
 const failureLine =
@@ -18,7 +19,7 @@ const failureLine =
  * counting TAP `ok`/`not ok` lines. Undefined when the output holds none of these.
  */
 export function parseTestSummary(output: string): TestSummary | undefined {
-  const lines = output.replace(ansi, '').split(/\r?\n/);
+  const lines = stripAnsi(output).split(/\r?\n/);
   const failures = lines.filter((l) => failureLine.test(l)).map((l) => l.trim());
   const uniqueFailures = [...new Set(failures)].slice(0, 30);
 
