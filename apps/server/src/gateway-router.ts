@@ -36,6 +36,8 @@ export interface GatewayAttempt {
   ok: boolean;
   error?: { code: string; message: string } | undefined;
   ms: number;
+  /** True when nothing was sent (breaker open, no key, provider reported down). */
+  skipped?: boolean;
 }
 
 /** The router's answer: the chat response plus who served it and how. */

@@ -128,6 +128,15 @@ describe('telemetry', () => {
     expect(text).toMatch(/unity_router_cache_hits_total 1/);
   });
 
+  it('answers 503 when every provider is skipped without a request (breakers open)', async () => {
+    h.local.enqueue({ fault: 'status', status: 500 });
+    const failed = await client.chat.completions.create({ model: 'local', messages: ask('break it') }).catch((e) => e);
+    expect(failed.status).toBe(502);
+    const skipped = await client.chat.completions.create({ model: 'local', messages: ask('again') }).catch((e) => e);
+    expect(skipped.status).toBe(503);
+    expect(skipped.headers.get('x-unity-attempts')).toBe('ollama_chat/qwen2.5-coder:7b CIRCUIT_OPEN');
+  });
+
   it('lists the last requests and who served them on /audit', async () => {
     const body = (await (await fetch(`${h.url}/audit?limit=2`)).json()) as { requests: BusEvent[] };
     expect(body.requests).toHaveLength(2);

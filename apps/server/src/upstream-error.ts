@@ -21,6 +21,8 @@ function statusFor(error: unknown, attempts: GatewayAttempt[]): number {
     return 503;
   }
   if (codes.every((c) => c === 'BAD_REQUEST' || c === 'UNSUPPORTED')) return 400;
+  // Nothing was even sent (no key, breakers open, providers reported down): unavailable, not a bad gateway.
+  if (attempts.every((a) => a.ok || a.skipped)) return 503;
   const last = codes[codes.length - 1];
   if (last === 'RATE_LIMITED') return 429;
   if (last === 'TIMEOUT') return 504;
