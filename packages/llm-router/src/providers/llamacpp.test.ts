@@ -175,6 +175,51 @@ describe.skipIf(!modelPath)('llamacpp provider with the shared model', () => {
     expect(events.some((e) => e.type === 'queued')).toBe(true);
   });
 
+  it('drops a queued request whose caller aborts while it waits, and serves the rest', async () => {
+    const controller = new AbortController();
+    const single = createLlamaCppProvider({
+      modelPath: modelPath as string,
+      contextSize: 512,
+      sequences: 1,
+      // Abort the second request once it sits in the queue (the event comes just before it starts waiting).
+      onEvent: (e) => {
+        if (e.type === 'queued' && e.waiting === 1) setImmediate(() => controller.abort());
+      },
+    });
+    try {
+      await single.capabilities?.('stories260K');
+      const first = single.chat(request(story, { maxTokens: 200 }));
+      const waiting = single.chat(request(story, { maxTokens: 5, signal: controller.signal }));
+      const third = single.chat(request(story, { maxTokens: 5 }));
+      expect((await providerError(waiting)).code).toBe('ABORTED');
+      expect((await first).usage.outputTokens).toBe(200);
+      expect((await third).usage.outputTokens).toBe(5);
+    } finally {
+      await single.close?.();
+    }
+  });
+
+  it('formats the conversation with the chat wrapper node-llama-cpp resolves when promptFormat is template', async () => {
+    const templated = createLlamaCppProvider({
+      modelPath: modelPath as string,
+      contextSize: 512,
+      promptFormat: 'template',
+    });
+    const messages: ChatMessage[] = [
+      { role: 'system', content: 'You tell stories.' },
+      { role: 'user', content: 'Tell me a story.' },
+    ];
+    try {
+      const plain = await provider.chat(request(messages, { maxTokens: 5 }));
+      const reply = await templated.chat(request(messages, { maxTokens: 5 }));
+      expect(reply.usage.outputTokens).toBe(5);
+      // The wrapper adds its role markup around the same two messages.
+      expect(reply.usage.inputTokens).toBeGreaterThan(plain.usage.inputTokens);
+    } finally {
+      await templated.close?.();
+    }
+  });
+
   it('refuses a prompt longer than the context instead of cutting it', async () => {
     const error = await providerError(provider.chat(request('Once upon a time '.repeat(200))));
     expect(error.code).toBe('UNSUPPORTED');
