@@ -237,6 +237,16 @@ describe('unity evolve (built binary, replayed coder, real evaluator processes)'
   });
 });
 
+describe('unity evolve-worker', () => {
+  it('exits 1 naming the URL and the fix when Redis cannot be reached', async () => {
+    const run = await unity(['evolve-worker', '--redis', 'redis://127.0.0.1:1']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('cannot reach Redis at redis://127.0.0.1:1');
+    expect(run.stderr).toContain('Fix: start Redis');
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
 async function redisReachable(): Promise<boolean> {
   const { hostname, port } = new URL(redisUrl);
   return new Promise((resolve) => {
