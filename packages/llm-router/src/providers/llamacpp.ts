@@ -3,7 +3,7 @@ import { availableParallelism, freemem } from 'node:os';
 import { basename } from 'node:path';
 import type { ChatResponse, FinishReason, ToolCall, ToolDefinition, Usage } from '@unity/core';
 import { describeError } from '@unity/core';
-import type { LlamaGrammar, LlamaModel, LlamaText, Token } from 'node-llama-cpp';
+import type { ChatHistoryItem, ChatWrapper, LlamaGrammar, LlamaModel, LlamaText, Token } from 'node-llama-cpp';
 import { ProviderError, type ProviderErrorCode } from '../errors';
 import { readGgufHeader, summarizeGguf } from '../model-store/gguf-header';
 import { ModelStoreError } from '../model-store/model-store-error';
@@ -61,11 +61,11 @@ export interface LlamaCppProviderOptions {
 }
 
 interface Engine {
-  lib: NodeLlamaCpp;
   model: LlamaModel;
   pool: SequencePool;
   contextSize: number;
-  format: 'template' | 'plain';
+  /** The model's chat wrapper for the `template` format; undefined for `plain`. */
+  wrapper: ChatWrapper | undefined;
 }
 
 interface Prepared {
@@ -113,7 +113,7 @@ export function createLlamaCppProvider(options: LlamaCppProviderOptions): Provid
     }
   }
 
-  /** The checks that need no engine: the file exists, is GGUF, fits in memory. Returns its architecture. */
+  /** The checks that need no engine: the file exists, is GGUF, fits in memory. Returns the header's facts. */
   async function inspectFile(): Promise<{ architecture: string; hasChatTemplate: boolean }> {
     let size: number;
     try {
@@ -172,12 +172,12 @@ export function createLlamaCppProvider(options: LlamaCppProviderOptions): Provid
         threads: settings.threads,
       });
       const format = options.promptFormat ?? 'auto';
+      const templated = format === 'template' || (format === 'auto' && file.hasChatTemplate);
       const engine: Engine = {
-        lib,
         model,
         pool: new SequencePool(lib, context),
         contextSize: context.contextSize,
-        format: format === 'auto' ? (file.hasChatTemplate ? 'template' : 'plain') : format,
+        wrapper: templated ? lib.resolveChatWrapper(model) : undefined,
       };
       options.onEvent?.({
         type: 'model-loaded',
@@ -212,12 +212,9 @@ export function createLlamaCppProvider(options: LlamaCppProviderOptions): Provid
     let stop: (string | LlamaText)[] = [...(request.stop ?? [])];
     let trimLeading = false;
     const bos = e.model.tokens.bos != null ? 'trimLeadingSpace' : undefined;
-    if (e.format === 'template') {
-      const wrapper = e.lib.resolveChatWrapper(e.model);
-      const state = wrapper.generateContextState({
-        chatHistory: buildWrapperHistory(request.messages, offered) as Parameters<
-          typeof wrapper.generateContextState
-        >[0]['chatHistory'],
+    if (e.wrapper) {
+      const state = e.wrapper.generateContextState({
+        chatHistory: buildWrapperHistory(request.messages, offered) as ChatHistoryItem[],
       });
       tokens = state.contextText.tokenize(e.model.tokenizer, bos);
       stop = [...stop, ...state.stopGenerationTriggers];
