@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ChatRequest } from '@unity/core';
 import type { FastifyReply } from 'fastify';
-import type { ChatWire, WireContext } from './chat-wire';
+import type { ChatWire } from './chat-wire';
 import { GatewayError } from './errors';
 import type { EventBus } from './event-bus';
 import type { GatewayAttempt, GatewayChatResponse, GatewayRouter, GatewayStreamEvent } from './gateway-router';
@@ -123,7 +123,6 @@ export class ChatExchange {
     const iterator = this.deps.serving.run(serving, () => this.deps.router.stream(request)[Symbol.asyncIterator]());
     const pull = () => this.deps.serving.run(serving, () => iterator.next());
     const out = new ResponseStream(this.reply.raw);
-    const ctx: WireContext = {};
     let outcome: Outcome | undefined;
     try {
       let next: IteratorResult<GatewayStreamEvent>;
@@ -136,14 +135,13 @@ export class ChatExchange {
       const ttftMs = performance.now() - this.startedAt;
       const served =
         !next.done && next.value.type === 'finish' ? servedByResponse(next.value.response) : servedByStream(serving);
-      if (served.model) ctx.servedModel = served.model;
       out.start(200, {
         'content-type': this.wire.streamContentType,
         'cache-control': 'no-cache',
         'x-request-id': this.id,
         ...servedHeaders(served),
       });
-      if (this.wire.streamStart) await out.write(this.wire.streamStart(ctx));
+      if (this.wire.streamStart) await out.write(this.wire.streamStart());
       for (;;) {
         if (next.done) {
           // The router promised a `finish` or an `error`: an end without either is a failure, said as one.
@@ -152,22 +150,21 @@ export class ChatExchange {
             status: 502,
             message: 'the model stream ended without finishing',
           });
-          out.end(this.wire.streamError(error, ctx));
+          out.end(this.wire.streamError(error));
           return { status: 200, attempts: served.attempts, ttftMs, error };
         }
         const event = next.value;
         if (event.type === 'error') {
           const error = this.reasonOr(event.error);
-          out.end(this.wire.streamError(error, ctx));
+          out.end(this.wire.streamError(error));
           return { status: 200, attempts: attemptsOf(event.error), ttftMs, error };
         }
         if (event.type === 'finish') {
-          ctx.servedModel = event.response.model;
-          out.end(this.wire.streamEvent(event, ctx));
+          out.end(this.wire.streamEvent(event));
           outcome = { status: 200, response: event.response, attempts: event.response.attempts, ttftMs };
           return outcome;
         }
-        const text = this.wire.streamEvent(event, ctx);
+        const text = this.wire.streamEvent(event);
         if (text !== '') await out.write(text);
         if (out.clientGone) return { status: 499, attempts: served.attempts, ttftMs };
         try {

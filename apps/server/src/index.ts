@@ -1,4 +1,4 @@
-export type { ChatWire, WireContext } from './chat-wire';
+export type { ChatWire } from './chat-wire';
 export { GatewayError, type GatewayErrorCode, type GatewayErrorOptions } from './errors';
 export { type BusEvent, type BusListener, EventBus, type EventBusOptions } from './event-bus';
 export {

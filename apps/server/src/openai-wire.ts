@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ChatMessage, ChatRequest, FinishReason, ToolCall } from '@unity/core';
 import { z } from 'zod';
-import type { ChatWire, WireContext } from './chat-wire';
+import type { ChatWire } from './chat-wire';
 import type { GatewayError } from './errors';
 import type { GatewayChatResponse, GatewayStreamEvent } from './gateway-router';
 
@@ -182,12 +182,12 @@ export function openaiWire(body: OpenAIChatBody): ChatWire {
   const created = Math.floor(Date.now() / 1000);
   const includeUsage = body.stream_options?.include_usage === true;
   let toolIndex = 0;
-  const chunk = (ctx: WireContext, delta: Record<string, unknown>, finish: string | null = null) =>
+  const chunk = (delta: Record<string, unknown>, finish: string | null = null) =>
     `data: ${JSON.stringify({
       id,
       object: 'chat.completion.chunk',
       created,
-      model: ctx.servedModel ?? body.model,
+      model: body.model,
       choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
     })}\n\n`;
   return {
@@ -197,7 +197,7 @@ export function openaiWire(body: OpenAIChatBody): ChatWire {
       id,
       object: 'chat.completion',
       created,
-      model: r.model,
+      model: body.model,
       choices: [
         {
           index: 0,
@@ -213,23 +213,23 @@ export function openaiWire(body: OpenAIChatBody): ChatWire {
       ],
       usage: wireUsage(r),
     }),
-    streamStart: (ctx) => chunk(ctx, { role: 'assistant', content: '' }),
-    streamEvent: (event: GatewayStreamEvent, ctx) => {
+    streamStart: () => chunk({ role: 'assistant', content: '' }),
+    streamEvent: (event: GatewayStreamEvent) => {
       switch (event.type) {
         case 'text-delta':
-          return chunk(ctx, { content: event.text });
+          return chunk({ content: event.text });
         case 'reasoning-delta':
-          return chunk(ctx, { reasoning_content: event.text });
+          return chunk({ reasoning_content: event.text });
         case 'tool-call':
-          return chunk(ctx, { tool_calls: [{ index: toolIndex++, ...wireToolCall(event.toolCall) }] });
+          return chunk({ tool_calls: [{ index: toolIndex++, ...wireToolCall(event.toolCall) }] });
         case 'finish': {
-          let out = chunk(ctx, {}, finishReason(event.response.finishReason));
+          let out = chunk({}, finishReason(event.response.finishReason));
           if (includeUsage) {
             out += `data: ${JSON.stringify({
               id,
               object: 'chat.completion.chunk',
               created,
-              model: event.response.model,
+              model: body.model,
               choices: [],
               usage: wireUsage(event.response),
             })}\n\n`;
