@@ -226,6 +226,18 @@ describe.skipIf(!modelPath)('llamacpp provider with the shared model', () => {
     expect(error.message).toMatch(/the prompt is \d+ tokens, more than the context of 512 tokens/);
   });
 
+  it('constrains a JSON response to the requested schema', async () => {
+    const schema = {
+      type: 'object',
+      properties: { title: { type: 'string' }, happy: { type: 'boolean' } },
+      required: ['title', 'happy'],
+    };
+    const reply = await provider.chat(request('A story title:', { responseFormat: { type: 'json', schema } }));
+    const value = JSON.parse(reply.content);
+    expect(typeof value.title).toBe('string');
+    expect(typeof value.happy).toBe('boolean');
+  });
+
   it('returns a grammar-constrained call of an offered tool as a real ToolCall', async () => {
     const reply = await toolProvider.chat(request('What is the weather in Paris?', { tools: [weather] }));
     expect(reply.finishReason).toBe('tool_calls');

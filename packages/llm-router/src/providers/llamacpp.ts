@@ -271,6 +271,22 @@ export function createLlamaCppProvider(options: LlamaCppProviderOptions): Provid
     return { text: result.response, stopReason: result.metadata.stopReason, outputTokens };
   }
 
+  /** A grammar for `responseFormat: { type: 'json', schema? }`: the schema's, or any JSON. */
+  async function jsonGrammar(e: Engine, schema: Record<string, unknown> | undefined): Promise<LlamaGrammar> {
+    try {
+      return schema
+        ? await e.model.llama.createGrammarForJsonSchema(schema as never)
+        : await e.model.llama.getGrammarFor('json');
+    } catch (cause) {
+      throw error(
+        'UNSUPPORTED',
+        `the response schema cannot be turned into a grammar: ${describeError(cause)}`,
+        'simplify the schema (objects of strings, numbers, booleans, enums and arrays)',
+        cause,
+      );
+    }
+  }
+
   async function* textStream(
     slot: Slot,
     e: Engine,
@@ -280,7 +296,9 @@ export function createLlamaCppProvider(options: LlamaCppProviderOptions): Provid
   ): AsyncGenerator<StreamEvent, FinishEvent> {
     const queue = new TextQueue();
     let leading = prompt.trimLeading;
+    const grammar = request.responseFormat ? await jsonGrammar(e, request.responseFormat.schema) : undefined;
     const done = generate(slot, prompt, request, signal, {
+      ...(grammar ? { grammar } : {}),
       onText: (text) => {
         const chunk = leading ? text.trimStart() : text;
         if (chunk) {
