@@ -11,6 +11,8 @@ export type ModelStoreErrorCode =
   | 'INVALID_SOURCE'
   /** The server refused the download (non-2xx) or the transfer broke off; a `.part` file is kept for resuming. */
   | 'DOWNLOAD_FAILED'
+  /** Another pull of the same file is running (its lock file names its process). */
+  | 'LOCKED'
   /** No bytes arrived for longer than the stall timeout. */
   | 'TIMEOUT'
   /** The downloaded bytes do not have the expected sha256; nothing was kept. */

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -224,6 +225,21 @@ describe('pullModel', () => {
     const error = await failure(pullModel(`http://127.0.0.1:${await freePort()}/m.gguf`, { dir }));
     expect(error.code).toBe('DOWNLOAD_FAILED');
     expect(error.message).toContain('cannot reach');
+  });
+
+  it('refuses to pull a file another running pull holds the lock of', async () => {
+    await writeFile(join(dir, 'stories260K.gguf.part.lock'), String(process.pid));
+    const error = await failure(pullModel(modelUrl(), { dir }));
+    expect(error.code).toBe('LOCKED');
+    expect(error.message).toContain(`another pull of stories260K is running (process ${process.pid}`);
+    expect(server.requests).toEqual([]);
+  });
+
+  it('takes over the lock of a pull whose process is gone, and removes it when done', async () => {
+    const { pid } = spawnSync(process.execPath, ['-e', '']);
+    await writeFile(join(dir, 'stories260K.gguf.part.lock'), String(pid));
+    await pullModel(modelUrl(), { dir, sha256: modelSha });
+    expect(await readdir(dir)).toEqual(['stories260K.gguf']);
   });
 
   it('does not download a model the store already holds', async () => {

@@ -1,6 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat, truncate } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -124,6 +124,59 @@ export async function pullModel(source: string, options: PullOptions): Promise<P
     return { name, path, url, bytes: present, sha256, resumed: false, alreadyPresent: true };
   }
 
+  const unlock = await lock(`${part}.lock`, name);
+  try {
+    return await fetchIntoPlace({ url, name, path, part, expected }, options);
+  } finally {
+    await unlock();
+  }
+}
+
+/**
+ * Take the pull's lock file (`<file>.part.lock`, holding the process id), so that two pulls of one file never append to
+ * the same `.part`. A lock whose process is gone is taken over.
+ */
+async function lock(lockPath: string, name: string): Promise<() => Promise<void>> {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const handle = await open(lockPath, 'wx');
+      await handle.writeFile(String(process.pid));
+      await handle.close();
+      return () => rm(lockPath, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const pid = Number((await readFile(lockPath, 'utf8').catch(() => '')).trim());
+      if (pid > 0 && isRunning(pid)) {
+        throw new ModelStoreError({
+          code: 'LOCKED',
+          message: `another pull of ${name} is running (process ${pid}, lock file ${lockPath})`,
+          fix: `wait for it to finish, or stop process ${pid}`,
+        });
+      }
+      await rm(lockPath, { force: true });
+    }
+  }
+  throw new ModelStoreError({
+    code: 'LOCKED',
+    message: `cannot take the lock file ${lockPath}: another pull keeps recreating it`,
+    fix: 'wait for the other pull to finish',
+  });
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function fetchIntoPlace(
+  target: { url: string; name: string; path: string; part: string; expected: string | undefined },
+  options: PullOptions,
+): Promise<PullResult> {
+  const { url, name, path, part, expected } = target;
   const resumedFrom = await fileSize(part);
   const { bytes, hash, resumed } = await download(url, part, resumedFrom, options);
   const sha256 = hash.digest('hex');
