@@ -245,6 +245,8 @@ async function download(
     });
   };
 
+  // Hash what an earlier attempt left before asking for the rest, so a long hash never counts as a stalled transfer.
+  const earlier = startAt > 0 ? await hashFile(part) : undefined;
   try {
     armStall();
     let response: Response;
@@ -262,7 +264,7 @@ async function download(
     if (response.status === 416 && startAt > 0 && rangeTotal === startAt) {
       // The earlier attempt had already received every byte.
       await response.body?.cancel();
-      return { bytes: startAt, hash: await hashFile(part), resumed: true };
+      return { bytes: startAt, hash: earlier ?? createHash('sha256'), resumed: true };
     }
     const resumed = response.status === 206 && startAt > 0 && contentRange?.startsWith(`bytes ${startAt}-`) === true;
     if (!response.ok || (response.status === 206 && !resumed) || response.status === 416) {
@@ -290,7 +292,7 @@ async function download(
       if (startAt > 0) await truncate(part, 0);
     }
     total = Number.isFinite(rangeTotal) ? rangeTotal : Number.isFinite(length) ? received + length : undefined;
-    const hash = resumed ? await hashFile(part) : createHash('sha256');
+    const hash = (resumed && earlier) || createHash('sha256');
     const resumedFromBytes = received;
     options.onProgress?.({ receivedBytes: received, totalBytes: total, resumedFromBytes });
     if (!response.body) throw fail(new Error('the response has no body'), `download of ${url} failed`);
