@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { registerAskCommand } from './commands/ask';
-import { registerModelsCommand } from './commands/models';
 import { registerDoctorCommand } from './commands/doctor';
 import { registerDomainsCommand } from './commands/domains';
 import { registerEvolveCommand } from './commands/evolve';
 import { registerEvolveWorkerCommand } from './commands/evolve-worker';
 import { registerMcpCommand } from './commands/mcp';
+import { registerModelsCommand } from './commands/models';
 import { registerRunCommand } from './commands/run';
 import { registerServeCommand } from './commands/serve';
 
@@ -21,13 +21,13 @@ export function buildProgram(): Command {
     .version(version, '-v, --version', 'print the version')
     .showHelpAfterError('(run `unity --help` for usage)')
     .configureHelp({ sortSubcommands: true });
-  registerModelsCommand(program);
   registerAskCommand(program);
   registerDoctorCommand(program);
   registerDomainsCommand(program);
   registerEvolveCommand(program);
   registerEvolveWorkerCommand(program);
   registerMcpCommand(program);
+  registerModelsCommand(program);
   registerRunCommand(program);
   registerServeCommand(program);
   return program;
