@@ -1,3 +1,4 @@
+export { raceAbort } from './abort';
 export type { ChatModel, ChatRequest, ChatResponse } from './chat-model';
 export { describeError, hasErrorMarker, UnityError, type UnityErrorOptions } from './errors';
 export {
@@ -14,3 +15,10 @@ export {
   type Usage,
   type UserMessage,
 } from './messages';
+export {
+  OutputCapture,
+  type ProcessGroupOptions,
+  type ProcessGroupResult,
+  runProcessGroup,
+  scrubSecrets,
+} from './process-group';

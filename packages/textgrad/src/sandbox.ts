@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process';
 import { chown, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, normalize, sep } from 'node:path';
+import { runProcessGroup, scrubSecrets } from '@unity/core';
 import { EvolutionError } from './errors';
 
 /** Who the sandboxed process runs as: `auto` drops to `nobody` (65534) when the caller is root. */
@@ -45,17 +45,13 @@ export interface SandboxResult {
   truncated: boolean;
 }
 
-const secretName = /(^|_)(KEY|TOKEN|SECRET)S?$|PASSWORD|PASSWD|CREDENTIAL|API_?KEY|PRIVATE/i;
 /** Variables that would tell a candidate where the caller's project is. */
 const locationNames = new Set(['PWD', 'OLDPWD', 'INIT_CWD', 'npm_config_local_prefix', 'npm_package_json']);
 
 /** The environment a sandboxed evaluator gets: no secrets, no hint of the caller's folders. */
 export function scrubEnv(env: Record<string, string | undefined>, home: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(env)) {
-    if (value === undefined || secretName.test(name) || locationNames.has(name) || name.startsWith('npm_')) continue;
-    out[name] = value;
-  }
+  const out = scrubSecrets(env);
+  for (const name of Object.keys(out)) if (locationNames.has(name) || name.startsWith('npm_')) delete out[name];
   out.HOME = home;
   out.TMPDIR = home;
   return out;
@@ -88,7 +84,7 @@ export async function runSandboxed(run: SandboxRun, options: SandboxOptions = {}
   }
 }
 
-function execute(
+async function execute(
   run: SandboxRun,
   candidatePath: string,
   dir: string,
@@ -99,94 +95,30 @@ function execute(
     env: Record<string, string | undefined> | undefined;
   },
 ): Promise<SandboxResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('/bin/sh', ['-c', `${run.command} "$@"`, 'sh', candidatePath], {
+  let result: Awaited<ReturnType<typeof runProcessGroup>>;
+  try {
+    result = await runProcessGroup(['/bin/sh', '-c', `${run.command} "$@"`, 'sh', candidatePath], {
       cwd: dir,
-      detached: true,
       env: scrubEnv(o.env ?? process.env, dir),
-      stdio: ['ignore', 'pipe', 'pipe'],
-      ...(o.user ? { uid: o.user.uid, gid: o.user.gid } : {}),
+      timeoutMs: o.timeoutMs,
+      headBytes: 0,
+      tailBytes: o.maxOutputBytes,
+      mergeStderr: false,
+      truncationNote: false,
+      ...(o.user ?? {}),
+      ...(run.signal ? { signal: run.signal } : {}),
     });
-    const stdout = new TailBuffer(o.maxOutputBytes);
-    const stderr = new TailBuffer(o.maxOutputBytes);
-    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
-    let timedOut = false;
-    let abortedByCaller = false;
-    const killGroup = () => {
-      if (child.pid === undefined) return;
-      try {
-        process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        // The group is already gone.
-      }
-    };
-    const timer = setTimeout(() => {
-      timedOut = true;
-      killGroup();
-    }, o.timeoutMs);
-    const onAbort = () => {
-      abortedByCaller = true;
-      killGroup();
-    };
-    run.signal?.addEventListener('abort', onAbort, { once: true });
-    // Strays that outlive the shell would keep the pipes open: kill the group as soon as the shell exits.
-    child.on('exit', killGroup);
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      run.signal?.removeEventListener('abort', onAbort);
-      reject(
-        new EvolutionError({
-          code: 'EVALUATION_FAILED',
-          message: `could not start the evaluator command "${run.command}": ${error.message}`,
-          fix: 'check that /bin/sh exists and the command is installed',
-          cause: error,
-        }),
-      );
+  } catch (error) {
+    throw new EvolutionError({
+      code: 'EVALUATION_FAILED',
+      message: `could not start the evaluator command "${run.command}": ${(error as Error).message}`,
+      fix: 'check that /bin/sh exists and the command is installed',
+      cause: error,
     });
-    child.on('close', (exitCode, exitSignal) => {
-      clearTimeout(timer);
-      run.signal?.removeEventListener('abort', onAbort);
-      if (abortedByCaller) return reject(aborted());
-      resolve({
-        exitCode,
-        exitSignal,
-        stdout: stdout.text(),
-        stderr: stderr.text(),
-        timedOut,
-        truncated: stdout.truncated || stderr.truncated,
-      });
-    });
-  });
-}
-
-/** Keeps the last `limit` bytes of a stream. */
-class TailBuffer {
-  private chunks: Buffer[] = [];
-  private size = 0;
-  truncated = false;
-
-  constructor(private readonly limit: number) {}
-
-  push(chunk: Buffer): void {
-    this.chunks.push(chunk);
-    this.size += chunk.length;
-    if (this.size > this.limit * 2) this.compact();
   }
-
-  private compact(): void {
-    const all = Buffer.concat(this.chunks);
-    if (all.length > this.limit) {
-      this.truncated = true;
-      this.chunks = [all.subarray(all.length - this.limit)];
-      this.size = this.limit;
-    }
-  }
-
-  text(): string {
-    this.compact();
-    return Buffer.concat(this.chunks).toString('utf8');
-  }
+  if (result.aborted) throw aborted();
+  const { exitCode, exitSignal, stdout, stderr, timedOut, truncated } = result;
+  return { exitCode, exitSignal, stdout, stderr, timedOut, truncated };
 }
 
 function resolveUser(user: SandboxUser): { uid: number; gid: number } | undefined {

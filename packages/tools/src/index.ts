@@ -6,14 +6,8 @@ export {
   DEFAULT_DENY,
   type PolicyDecision,
   parseCommand,
-  scrubEnv,
 } from './command/command-policy';
-export {
-  type CommandOutcome,
-  type ExecuteCommandOptions,
-  executeCommandTool,
-  runCommand,
-} from './command/execute-command';
+export { type ExecuteCommandOptions, executeCommandTool } from './command/execute-command';
 export { defineTool, parseToolArguments, type Tool, type ToolContext, toToolDefinition } from './define-tool';
 export { ToolError, type ToolErrorCode } from './errors';
 export { listFilesTool } from './fs/list-files';

@@ -175,19 +175,6 @@ const GIT_SUBCOMMAND_DENY: Record<string, readonly string[]> = {
 /** Programs whose first operand is a pattern or a script, not a path. */
 const PATTERN_FIRST = new Set(['grep', 'egrep', 'fgrep', 'rg', 'sed']);
 
-const SECRET_NAME = /(_KEY|_TOKEN|_SECRET)$|PASSWORD|SECRET/i;
-
-/** A copy of `env` without secrets: *_KEY, *_TOKEN, *_SECRET, *PASSWORD*, *SECRET* and the names given. */
-export function scrubEnv(env: NodeJS.ProcessEnv, extra: readonly string[] = []): NodeJS.ProcessEnv {
-  const named = new Set(extra.map((n) => n.toUpperCase()));
-  const clean: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(env)) {
-    if (value === undefined || SECRET_NAME.test(name) || named.has(name.toUpperCase())) continue;
-    clean[name] = value;
-  }
-  return clean;
-}
-
 function flagMatches(arg: string, flag: string): boolean {
   if (arg === flag) return true;
   if (flag.startsWith('--')) return arg.startsWith(`${flag}=`);

@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
+import { type ProcessGroupResult, runProcessGroup, scrubSecrets } from '@unity/core';
 import { z } from 'zod';
 import { defineTool } from '../define-tool';
 import { ToolError } from '../errors';
 import type { Sandbox } from '../sandbox';
-import { CommandPolicy, type CommandPolicyOptions, scrubEnv } from './command-policy';
-import { OutputCapture } from './output-capture';
+import { CommandPolicy, type CommandPolicyOptions } from './command-policy';
 
 export interface ExecuteCommandOptions {
   policy?: CommandPolicyOptions;
@@ -19,89 +18,6 @@ export interface ExecuteCommandOptions {
   tailBytes?: number;
   /** Time between SIGTERM and SIGKILL to the process group. Default 2,000 ms. */
   killGraceMs?: number;
-}
-
-export interface CommandOutcome {
-  exitCode: number | null;
-  signal: NodeJS.Signals | null;
-  output: string;
-  timedOut: boolean;
-  pid: number | undefined;
-}
-
-function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
-  if (pid === undefined) return;
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // the group is gone already
-  }
-}
-
-/**
- * Run argv (no shell) in its own process group, with output captured head + tail. At the timeout, or when `signal`
- * aborts, the whole group gets SIGTERM, then SIGKILL after the grace period; when the program exits, whatever it
- * left running in its group is killed too, so no process outlives the call.
- */
-export function runCommand(
-  argv: readonly string[],
-  options: {
-    cwd: string;
-    env: NodeJS.ProcessEnv;
-    timeoutMs: number;
-    headBytes: number;
-    tailBytes: number;
-    killGraceMs: number;
-    signal?: AbortSignal;
-  },
-): Promise<CommandOutcome> {
-  return new Promise((resolve, reject) => {
-    const capture = new OutputCapture(options.headBytes, options.tailBytes);
-    const child = spawn(argv[0] as string, argv.slice(1), {
-      cwd: options.cwd,
-      env: options.env,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let timedOut = false;
-    let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-    let graceTimer: NodeJS.Timeout | undefined;
-    const terminate = () => {
-      killGroup(child.pid, 'SIGTERM');
-      graceTimer ??= setTimeout(() => killGroup(child.pid, 'SIGKILL'), options.killGraceMs);
-    };
-    const timer = setTimeout(() => {
-      timedOut = true;
-      terminate();
-    }, options.timeoutMs);
-    const onAbort = () => terminate();
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    child.stdout?.on('data', (chunk: Buffer) => capture.push(chunk));
-    child.stderr?.on('data', (chunk: Buffer) => capture.push(chunk));
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      clearTimeout(graceTimer);
-      options.signal?.removeEventListener('abort', onAbort);
-      reject(error);
-    });
-    child.on('exit', (code, signal) => {
-      exit = { code, signal };
-      // Background processes the command started would keep the pipes open: end them with it.
-      killGroup(child.pid, 'SIGKILL');
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      clearTimeout(graceTimer);
-      options.signal?.removeEventListener('abort', onAbort);
-      resolve({
-        exitCode: exit?.code ?? code,
-        signal: exit?.signal ?? signal,
-        output: capture.text(),
-        timedOut,
-        pid: child.pid,
-      });
-    });
-  });
 }
 
 const schema = z.object({
@@ -160,11 +76,11 @@ export function executeCommandTool(sandbox: Sandbox, options: ExecuteCommandOpti
         }
       }
       const timeoutMs = Math.min(timeout_ms ?? defaultTimeoutMs, maxTimeoutMs);
-      let outcome: CommandOutcome;
+      let outcome: ProcessGroupResult;
       try {
-        outcome = await runCommand(decision.argv, {
+        outcome = await runProcessGroup(decision.argv, {
           cwd: folder.real,
-          env: scrubEnv(baseEnv, policy.scrubNames),
+          env: scrubSecrets(baseEnv, policy.scrubNames),
           timeoutMs,
           headBytes: options.headBytes ?? 20_000,
           tailBytes: options.tailBytes ?? 10_000,
@@ -186,12 +102,12 @@ export function executeCommandTool(sandbox: Sandbox, options: ExecuteCommandOpti
       if (outcome.timedOut) {
         throw new ToolError({
           code: 'TIMEOUT',
-          message: `execute_command: ${JSON.stringify(command)} did not finish within timeout_ms=${timeoutMs}; its process group was killed. Output so far:\n${outcome.output}`,
+          message: `execute_command: ${JSON.stringify(command)} did not finish within timeout_ms=${timeoutMs}; its process group was killed. Output so far:\n${outcome.stdout}`,
           fix: 'raise timeout_ms, or run something quicker',
         });
       }
-      const status = outcome.exitCode !== null ? `exit code ${outcome.exitCode}` : `killed by ${outcome.signal}`;
-      return `${status}\n${outcome.output}`;
+      const status = outcome.exitCode !== null ? `exit code ${outcome.exitCode}` : `killed by ${outcome.exitSignal}`;
+      return `${status}\n${outcome.stdout}`;
     },
   });
 }
