@@ -5,6 +5,7 @@ import {
   type ChatResponse,
   describeError,
   emptyUsage,
+  raceAbort,
   type ToolCall,
   UnityError,
 } from '@unity/core';
@@ -20,25 +21,6 @@ import { StuckDetector, type StuckPattern } from './stuck-detector';
 import type { AgentToolResult } from './tool-executor';
 
 export const defaultMaxIterations = 1000;
-
-/** Settles with the promise, or rejects as soon as `signal` aborts, whether or not the work honours the signal. */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
-}
 
 /** Results in the order of the calls; a call the executor returned nothing for becomes a failed result. */
 function resultsInOrder(calls: ToolCall[], results: AgentToolResult[]): AgentToolResult[] {
@@ -151,7 +133,7 @@ export async function runAgent(options: AgentOptions): Promise<AgentResult> {
       const offered = final ? [] : definitions;
       emit({ type: 'model-call', ...step(), messages: messages.length, tools: offered.length });
       const callStarted = performance.now();
-      const response: ChatResponse = await untilAborted(
+      const response: ChatResponse = await raceAbort(
         options.model.chat({
           ...options.request,
           messages: [...messages],
@@ -211,7 +193,7 @@ export async function runAgent(options: AgentOptions): Promise<AgentResult> {
       if (spent) return finish(spent);
 
       for (const call of calls) emit({ type: 'tool-call', ...step(), call });
-      const results = resultsInOrder(calls, await untilAborted(options.tools.execute(calls, { signal }), signal));
+      const results = resultsInOrder(calls, await raceAbort(options.tools.execute(calls, { signal }), signal));
       const patterns: StuckPattern[] = [];
       calls.forEach((call, i) => {
         const result = results[i] as AgentToolResult;

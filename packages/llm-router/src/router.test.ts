@@ -1,7 +1,9 @@
+import { emptyUsage } from '@unity/core';
 import type { Fault } from '@unity/test-kit';
 import { freePort } from '@unity/test-kit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, RouterError } from './errors';
+import type { Provider } from './provider';
 import type { Router } from './router';
 import type { RouterEventMap } from './router-events';
 import { ask, collect, type Fakes, fakeConfig, ollamaFirstConfig, routerFor, startFakes } from './router-fixtures';
@@ -298,5 +300,29 @@ describe('failures of every model', () => {
         reason: expect.objectContaining({ code: 'SERVER_ERROR' }),
       },
     ]);
+  });
+});
+
+describe('stream clean-up', () => {
+  it("closes the provider's stream after its finish event, so the provider's own clean-up runs", async () => {
+    let cleanedUp = false;
+    const provider: Provider = {
+      id: 'ollama',
+      kind: 'ollama',
+      remote: false,
+      chat: () => Promise.reject(new Error('stream only')),
+      async *stream() {
+        try {
+          yield { type: 'text-delta', text: 'hi' };
+          yield { type: 'finish', finishReason: 'stop', usage: emptyUsage(), model: 'm' };
+        } finally {
+          cleanedUp = true;
+        }
+      },
+    };
+    const r = use(routerFor(fakeConfig(fakes, { cloud_llm: { enabled: false } }), { providers: { ollama: provider } }));
+    const { text } = await collect(r.stream(ask('x')));
+    expect(text).toBe('hi');
+    expect(cleanedUp).toBe(true);
   });
 });

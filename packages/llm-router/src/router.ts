@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { isAbsolute, resolve } from 'node:path';
-import type { ChatModel, ChatResponse, ToolCall } from '@unity/core';
+import { type ChatModel, type ChatResponse, raceAbort, type ToolCall } from '@unity/core';
 import { attemptError, describeAttempts } from './attempt-report';
 import { type AuditEntry, AuditLog } from './audit-log';
 import { CircuitBreaker } from './circuit-breaker';
@@ -9,7 +9,7 @@ import { type Attempt, ProviderError, RouterError, type RouterErrorCode } from '
 import { compactToFit, estimateTokens, promptBudget } from './prompt-budget';
 import type { Provider, ProviderRequest } from './provider';
 import { ProviderFactory, type ResolvedModel } from './provider-factory';
-import { AbortReason, RequestScope, raceAbort } from './request-scope';
+import { AbortReason, RequestScope } from './request-scope';
 import { cacheKey, canonicalJson, ResponseCache, sha256 } from './response-cache';
 import { Backoff, breakerVerdict, decideAfterFailure, type RetrySettings } from './retry-policy';
 import type { RouterEventMap, Target } from './router-events';
@@ -525,11 +525,10 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
           yield event;
         }
       } finally {
-        if (!done) {
-          // The consumer stopped, or the attempt failed: make sure the upstream request is cancelled.
-          if (!signal.aborted) controller.abort(new AbortReason('consumer-stopped'));
-          iterator.return?.().catch(() => {});
-        }
+        // The consumer stopped, or the attempt failed: make sure the upstream request is cancelled.
+        if (!done && !signal.aborted) controller.abort(new AbortReason('consumer-stopped'));
+        // Always close the provider's stream, after a finish too, so that its own clean-up (finally blocks) runs.
+        iterator.return?.().catch(() => {});
       }
     } catch (error) {
       const reason = signal.aborted ? (signal.reason as AbortReason) : undefined;

@@ -1,3 +1,4 @@
+import { raceAbort } from '@unity/core';
 import { z } from 'zod';
 import { EvolutionError } from './errors';
 import type { Evaluation, Evaluator, EvaluatorSpec } from './evaluator';
@@ -102,7 +103,8 @@ export async function createRemoteEvaluator(
         { runId: options.runId, candidateId: context.candidateId, fileName: context.fileName, source, spec },
         { jobId, attempts: 1, removeOnComplete: { age: 24 * 3600 }, removeOnFail: { age: 24 * 3600 } },
       );
-      const raw = await untilAborted(job.waitUntilFinished(events, jobTimeoutMs), context.signal).catch((error) => {
+      const waiting = job.waitUntilFinished(events, jobTimeoutMs);
+      const raw = await (context.signal ? raceAbort(waiting, context.signal, aborted) : waiting).catch((error) => {
         if (EvolutionError.isInstance(error)) throw error;
         throw new EvolutionError({
           code: 'QUEUE_FAILED',
@@ -126,24 +128,6 @@ export async function createRemoteEvaluator(
       return evaluation;
     },
   };
-}
-
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(aborted());
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
 }
 
 function aborted(): EvolutionError {

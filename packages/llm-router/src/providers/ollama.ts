@@ -1,4 +1,11 @@
-import type { ChatMessage, ChatResponse, FinishReason, ToolCall, Usage } from '@unity/core';
+import {
+  type ChatMessage,
+  type ChatResponse,
+  type FinishReason,
+  raceAbort,
+  type ToolCall,
+  type Usage,
+} from '@unity/core';
 import { Ollama, type ChatRequest as OllamaChatRequest, type Message as OllamaMessage } from 'ollama';
 import { Agent, Response, fetch as undiciFetch } from 'undici';
 import { z } from 'zod';
@@ -150,7 +157,9 @@ export function createOllamaProvider(options: OllamaProviderOptions): Provider {
         if (capabilityCache.get(model) === loading) capabilityCache.delete(model);
       });
     }
-    return signal ? raceAbort(cached, signal, context(model)) : cached;
+    return signal
+      ? raceAbort(cached, signal, (reason) => transportError(context(model), reason, signal, { afterHeaders: false }))
+      : cached;
   };
 
   const prepare = async (request: ProviderRequest, ctx: FailureContext, stream: boolean) => {
@@ -425,24 +434,6 @@ function contextLengthOf(info: Record<string, unknown>): { contextLength?: numbe
       ? direct
       : Object.entries(info).find(([key, v]) => key.endsWith('.context_length') && typeof v === 'number')?.[1];
   return typeof value === 'number' && value > 0 ? { contextLength: value } : {};
-}
-
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal, ctx: FailureContext): Promise<T> {
-  if (signal.aborted) return Promise.reject(transportError(ctx, signal.reason, signal, { afterHeaders: false }));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(transportError(ctx, signal.reason, signal, { afterHeaders: false }));
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }
 
 function toUsage(part: ChatPart): Usage {
