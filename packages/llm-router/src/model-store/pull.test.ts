@@ -6,6 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { freePort, sharedModelPath } from '@unity/test-kit';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildGguf } from './gguf-fixture';
@@ -263,6 +264,39 @@ describe('resolvePullSource', () => {
     expect(() => resolvePullSource('hf:owner/repo')).toThrow('hf: sources name an owner, a repository and a file');
     expect(() => resolvePullSource('ftp://host/m.gguf')).toThrow('the ftp: protocol is not supported');
     expect(() => resolvePullSource('https://host/model.bin')).toThrow('does not end in .gguf');
-    expect(() => resolvePullSource('stories260K')).toThrow('neither a URL nor an hf: reference');
+    expect(() => resolvePullSource('stories260K')).toThrow('neither a URL nor an hf: reference, and no such file');
+  });
+
+  it('takes the path or file: URL of an existing local file', async () => {
+    const file = join(dir, 'm.gguf');
+    await writeFile(file, modelBytes);
+    const expected = { url: pathToFileURL(file).href, fileName: 'm.gguf', localPath: file };
+    expect(resolvePullSource(file)).toEqual(expected);
+    expect(resolvePullSource(pathToFileURL(file).href)).toEqual(expected);
+  });
+});
+
+describe('pullModel from a local file', () => {
+  it('copies a local GGUF into the store, verifying its sha256', async () => {
+    const source = join(dir, 'elsewhere.gguf');
+    await writeFile(source, modelBytes);
+    const store = join(dir, 'store');
+    const result = await pullModel(source, { dir: store, sha256: modelSha });
+    expect(result).toMatchObject({
+      name: 'elsewhere',
+      bytes: modelBytes.length,
+      sha256: modelSha,
+      alreadyPresent: false,
+    });
+    expect(await readdir(store)).toEqual(['elsewhere.gguf']);
+    expect(await readFile(source)).toEqual(modelBytes);
+  });
+
+  it('refuses a local file that is not GGUF and leaves nothing in the store', async () => {
+    const source = join(dir, 'notes.gguf');
+    await writeFile(source, 'just text');
+    const store = join(dir, 'store');
+    expect((await failure(pullModel(source, { dir: store }))).code).toBe('NOT_GGUF');
+    expect(await readdir(store)).toEqual([]);
   });
 });

@@ -1,10 +1,11 @@
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, stat, truncate } from 'node:fs/promises';
-import { join } from 'node:path';
+import { createReadStream, createWriteStream, existsSync } from 'node:fs';
+import { copyFile, mkdir, open, readFile, rename, rm, stat, truncate } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describeError } from '@unity/core';
 import { isGgufFile } from './gguf-header';
 import { ModelStoreError } from './model-store-error';
@@ -46,9 +47,13 @@ export interface PullResult {
   alreadyPresent: boolean;
 }
 
-/** `hf:owner/repo/path/file.gguf` → its Hugging Face download URL; an http(s) URL as is. Names the file to save. */
-export function resolvePullSource(source: string): { url: string; fileName: string } {
+/**
+ * `hf:owner/repo/path/file.gguf` → its Hugging Face download URL; an http(s) URL as is; a `file:` URL or the path of an
+ * existing local file → that file, to be copied in (`localPath`). Names the file to save.
+ */
+export function resolvePullSource(source: string): { url: string; fileName: string; localPath?: string } {
   let url: URL;
+  let localPath: string | undefined;
   if (source.startsWith('hf:')) {
     const parts = source.slice(3).split('/').filter(Boolean);
     if (parts.length < 3) throw invalidSource(source, 'hf: sources name an owner, a repository and a file');
@@ -56,13 +61,20 @@ export function resolvePullSource(source: string): { url: string; fileName: stri
     url = new URL(
       `https://huggingface.co/${owner}/${repo}/resolve/main/${file.map((p) => encodeURIComponent(p)).join('/')}`,
     );
+  } else if (source.startsWith('file:')) {
+    localPath = fileURLToPath(source);
+    url = pathToFileURL(localPath);
   } else {
     try {
       url = new URL(source);
     } catch {
-      throw invalidSource(source, 'it is neither a URL nor an hf: reference');
+      if (!existsSync(source)) {
+        throw invalidSource(source, 'it is neither a URL nor an hf: reference, and no such file exists');
+      }
+      localPath = resolve(source);
+      url = pathToFileURL(localPath);
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    if (!localPath && url.protocol !== 'http:' && url.protocol !== 'https:') {
       throw invalidSource(source, `the ${url.protocol} protocol is not supported`);
     }
   }
@@ -70,14 +82,14 @@ export function resolvePullSource(source: string): { url: string; fileName: stri
   if (!/^[^/\\]+\.gguf$/i.test(fileName) || fileName.startsWith('.')) {
     throw invalidSource(source, `its file name "${fileName}" does not end in .gguf`);
   }
-  return { url: url.href, fileName };
+  return localPath ? { url: url.href, fileName, localPath } : { url: url.href, fileName };
 }
 
 function invalidSource(source: string, why: string): ModelStoreError {
   return new ModelStoreError({
     code: 'INVALID_SOURCE',
     message: `cannot pull "${source}": ${why}`,
-    fix: 'give an http(s) URL of a .gguf file or hf:<owner>/<repo>/<file>.gguf',
+    fix: 'give an http(s) URL of a .gguf file, hf:<owner>/<repo>/<file>.gguf, or the path of a local .gguf file',
   });
 }
 
@@ -101,7 +113,7 @@ async function hashFile(path: string, hash: Hash = createHash('sha256')): Promis
  * a wrong checksum or a non-GGUF file deletes it.
  */
 export async function pullModel(source: string, options: PullOptions): Promise<PullResult> {
-  const { url, fileName } = resolvePullSource(source);
+  const { url, fileName, localPath } = resolvePullSource(source);
   const name = fileName.replace(/\.gguf$/i, '');
   const path = join(options.dir, fileName);
   const part = `${path}.part`;
@@ -126,7 +138,7 @@ export async function pullModel(source: string, options: PullOptions): Promise<P
 
   const unlock = await lock(`${part}.lock`, name);
   try {
-    return await fetchIntoPlace({ url, name, path, part, expected }, options);
+    return await fetchIntoPlace({ url, name, path, part, expected, localPath }, options);
   } finally {
     await unlock();
   }
@@ -173,12 +185,13 @@ function isRunning(pid: number): boolean {
 }
 
 async function fetchIntoPlace(
-  target: { url: string; name: string; path: string; part: string; expected: string | undefined },
+  target: { url: string; name: string; path: string; part: string; expected: string | undefined; localPath?: string },
   options: PullOptions,
 ): Promise<PullResult> {
-  const { url, name, path, part, expected } = target;
-  const resumedFrom = await fileSize(part);
-  const { bytes, hash, resumed } = await download(url, part, resumedFrom, options);
+  const { url, name, path, part, expected, localPath } = target;
+  const { bytes, hash, resumed } = localPath
+    ? await copyLocal(localPath, part)
+    : await download(url, part, await fileSize(part), options);
   const sha256 = hash.digest('hex');
   if (expected && sha256 !== expected) {
     await rm(part, { force: true });
@@ -198,6 +211,21 @@ async function fetchIntoPlace(
   }
   await rename(part, path);
   return { name, path, url, bytes, sha256, resumed, alreadyPresent: false };
+}
+
+/** A local file is copied in (to the `.part` file, so that it goes through the same checks as a download). */
+async function copyLocal(localPath: string, part: string): Promise<{ bytes: number; hash: Hash; resumed: false }> {
+  try {
+    await copyFile(localPath, part);
+  } catch (error) {
+    throw new ModelStoreError({
+      code: 'DOWNLOAD_FAILED',
+      message: `cannot copy ${localPath} into the store: ${describeError(error)}`,
+      fix: 'check that the file exists and is readable',
+      cause: error,
+    });
+  }
+  return { bytes: await fileSize(part), hash: await hashFile(part), resumed: false };
 }
 
 async function download(
