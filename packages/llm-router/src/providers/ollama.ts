@@ -7,7 +7,7 @@ import {
   type Usage,
 } from '@unity/core';
 import { Ollama, type ChatRequest as OllamaChatRequest, type Message as OllamaMessage } from 'ollama';
-import { Agent, Response, fetch as undiciFetch } from 'undici';
+import { Agent } from 'undici';
 import { z } from 'zod';
 import { ProviderError } from '../errors';
 import type { ModelCapabilities, Provider, ProviderRequest, StreamEvent } from '../provider';
@@ -25,6 +25,7 @@ import {
 } from './http-errors';
 import { isLoopbackUrl } from './loopback';
 import { splitThinkTags, ThinkTagSplitter } from './think-tags';
+import { createUndiciFetch } from './undici-fetch';
 
 export interface OllamaProviderOptions {
   /** The provider's name in attempts, events and errors (e.g. `ollama`). */
@@ -84,6 +85,7 @@ export function createOllamaProvider(options: OllamaProviderOptions): Provider {
   const headersTimeoutMs = options.headersTimeoutMs ?? defaultHeadersTimeoutMs;
   const timeoutName = `headersTimeoutMs = ${headersTimeoutMs}`;
   const agent = new Agent({ headersTimeout: headersTimeoutMs, bodyTimeout: headersTimeoutMs });
+  const send = createUndiciFetch(agent);
   const capabilityCache = new Map<string, Promise<ModelCapabilities>>();
 
   const context = (model: string): FailureContext => ({
@@ -104,11 +106,7 @@ export function createOllamaProvider(options: OllamaProviderOptions): Provider {
       const signals = [signal, init.signal ?? undefined].filter((s): s is AbortSignal => s !== undefined);
       let response: Response;
       try {
-        response = await undiciFetch(input, {
-          ...(init as Record<string, unknown>),
-          signal: signals.length > 1 ? AbortSignal.any(signals) : signals[0],
-          dispatcher: agent,
-        });
+        response = await send(input, { ...init, signal: signals.length > 1 ? AbortSignal.any(signals) : signals[0] });
       } catch (error) {
         throw transportError(ctx, error, signal ?? new AbortController().signal, { afterHeaders: false, timeoutName });
       }

@@ -1,6 +1,7 @@
 import type { ChatMessage, ChatResponse, FinishReason, ToolCall, Usage } from '@unity/core';
 import { emptyUsage } from '@unity/core';
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
+import { Agent, interceptors } from 'undici';
 import { z } from 'zod';
 import { ProviderError, type ProviderErrorCode } from '../errors';
 import type { Provider, ProviderRequest, StreamEvent } from '../provider';
@@ -17,6 +18,7 @@ import {
 } from './http-errors';
 import { isLoopbackUrl } from './loopback';
 import { splitThinkTags, ThinkTagSplitter } from './think-tags';
+import { createUndiciFetch } from './undici-fetch';
 
 export interface OpenAICompatibleProviderOptions {
   /** The provider's name in attempts, events and errors (e.g. `minimax`). */
@@ -49,6 +51,8 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
   const flavor = options.flavor;
   const minimax = flavor === 'minimax';
   const keyName = options.apiKeyVariable ?? (minimax ? 'MINIMAX_API_KEY' : 'the API key variable');
+  // The router bounds every attempt with its own timeouts (through the signal), so undici's are off.
+  const agent = new Agent({ headersTimeout: 0, bodyTimeout: 0 });
   const client = new OpenAI({
     baseURL: options.baseURL,
     apiKey: options.apiKey ?? 'unused',
@@ -58,6 +62,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
     webhookSecret: null,
     logLevel: 'off',
     maxRetries: 0,
+    fetch: createUndiciFetch(agent.compose(interceptors.redirect({ maxRedirections: 5 }))),
     defaultHeaders: { ...options.headers, ...(options.apiKey ? {} : { Authorization: null }) },
   });
 
@@ -134,6 +139,10 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
     id: options.id,
     kind: 'openai-compatible',
     remote: options.remote ?? !isLoopbackUrl(options.baseURL),
+
+    async close() {
+      await agent.close();
+    },
 
     async chat(request: ProviderRequest): Promise<ChatResponse> {
       const ctx = context(request.model);
