@@ -26,13 +26,21 @@ export class ModelCatalog {
     this.byId = new Map(models.map((m) => [m.id, m]));
   }
 
+  private find(id: string): CatalogModel | undefined {
+    return this.byId.get(id) ?? this.list().find((m) => m.route.model?.slice(m.route.model.indexOf('/') + 1) === id);
+  }
+
   list(): CatalogModel[] {
     return [...this.byId.values()];
   }
 
-  /** The model for a requested name (an Ollama-style `:latest` tag is ignored), or a 404 listing the known ones. */
+  /**
+   * The model for a requested name, or a 404 listing the known ones. An Ollama-style `:latest` tag is ignored, and a
+   * bare model name (`MiniMax-M2`, `qwen2.5-coder:7b`) finds the configured model string it ends (`minimax/MiniMax-M2`),
+   * so an app keeps the model name it sent before its base URL pointed here.
+   */
   resolve(id: string): CatalogModel {
-    const found = this.byId.get(id) ?? (id.endsWith(':latest') ? this.byId.get(id.slice(0, -7)) : undefined);
+    const found = this.find(id) ?? (id.endsWith(':latest') ? this.find(id.slice(0, -7)) : undefined);
     if (found) return found;
     const known = [...this.byId.keys()];
     throw new GatewayError({

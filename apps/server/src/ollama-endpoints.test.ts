@@ -18,6 +18,16 @@ beforeEach(() => {
 const ask = (content: string) => [{ role: 'user', content }];
 
 describe('Ollama endpoints, with the official ollama client over real HTTP', () => {
+  it('answers to the bare local model name (qwen2.5-coder:7b), serving it from that model', async () => {
+    const raw = await fetch(`${h.url}/api/chat`, {
+      method: 'POST',
+      body: JSON.stringify({ model: 'qwen2.5-coder:7b', messages: ask('hi'), stream: false }),
+    });
+    expect(raw.status).toBe(200);
+    expect(raw.headers.get('x-unity-model')).toBe('ollama_chat/qwen2.5-coder:7b');
+    expect(h.cloud.requestsTo('/chat/completions')).toHaveLength(0);
+  });
+
   it('streams /api/chat as NDJSON by default, ending with done and counts', async () => {
     h.cloud.enqueue({ text: 'alpha beta gamma', usage: { promptTokens: 3, completionTokens: 3 } });
     const parts: string[] = [];

@@ -120,6 +120,13 @@ describe('OpenAI endpoints, with the official openai client over real HTTP', () 
     expect(sent.messages.find((m) => m.role === 'tool')).toMatchObject({ tool_call_id: 'call_1', content: 'hi' });
   });
 
+  it('answers to the bare model name an app sent before, routing it to that configured model', async () => {
+    const { response } = await client.chat.completions
+      .create({ model: 'MiniMax-M2', messages: ask('hi') })
+      .withResponse();
+    expect(response.headers.get('x-unity-model')).toBe('openai/MiniMax-M2');
+  });
+
   it('lists the configured models', async () => {
     const models = await client.models.list();
     expect(models.data.map((m) => m.id)).toEqual([
