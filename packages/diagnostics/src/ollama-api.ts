@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { type ProbeResult, probeJson } from './http-probe';
 
 /** A pulled model as `/api/tags` lists it. */
@@ -16,8 +17,20 @@ export interface OllamaShow {
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; failure: Exclude<ProbeResult, { kind: 'ok' }> };
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+const versionSchema = z.object({ version: z.string() });
+const tagsSchema = z.object({
+  models: z.array(
+    z.object({
+      name: z.string(),
+      size: z.number().optional(),
+      details: z.object({ quantization_level: z.string().optional() }).partial().optional(),
+    }),
+  ),
+});
+const showSchema = z.object({
+  capabilities: z.array(z.string()).optional(),
+  model_info: z.record(z.string(), z.unknown()).optional(),
+});
 
 /** `qwen2.5-coder` → `qwen2.5-coder:latest`, as Ollama names an untagged model. */
 export function withTag(model: string): string {
@@ -35,8 +48,8 @@ function malformed(status: number, what: string): Parsed<never> {
 export async function ollamaVersion(host: string, timeoutMs: number, signal?: AbortSignal): Promise<Parsed<string>> {
   const result = await probeJson(join(host, '/api/version'), { timeoutMs, signal });
   if (result.kind !== 'ok') return { ok: false, failure: result };
-  const version = isRecord(result.body) ? result.body.version : undefined;
-  return typeof version === 'string' ? { ok: true, value: version } : malformed(result.status, '{"version": string}');
+  const parsed = versionSchema.safeParse(result.body);
+  return parsed.success ? { ok: true, value: parsed.data.version } : malformed(result.status, '{"version": string}');
 }
 
 /** `/api/tags` (pulled models) or `/api/ps` (loaded models). */
@@ -48,19 +61,16 @@ export async function ollamaModels(
 ): Promise<Parsed<OllamaTag[]>> {
   const result = await probeJson(join(host, path), { timeoutMs, signal });
   if (result.kind !== 'ok') return { ok: false, failure: result };
-  const models = isRecord(result.body) ? result.body.models : undefined;
-  if (!Array.isArray(models)) return malformed(result.status, '{"models": [...]}');
-  const tags: OllamaTag[] = [];
-  for (const m of models) {
-    if (!isRecord(m) || typeof m.name !== 'string') return malformed(result.status, 'models with a name');
-    const details = isRecord(m.details) ? m.details : {};
-    tags.push({
+  const parsed = tagsSchema.safeParse(result.body);
+  if (!parsed.success) return malformed(result.status, '{"models": [{"name": string, …}]}');
+  return {
+    ok: true,
+    value: parsed.data.models.map((m) => ({
       name: m.name,
-      size: typeof m.size === 'number' ? m.size : 0,
-      ...(typeof details.quantization_level === 'string' ? { quantization: details.quantization_level } : {}),
-    });
-  }
-  return { ok: true, value: tags };
+      size: m.size ?? 0,
+      ...(m.details?.quantization_level ? { quantization: m.details.quantization_level } : {}),
+    })),
+  };
 }
 
 export async function ollamaShow(
@@ -71,14 +81,14 @@ export async function ollamaShow(
 ): Promise<Parsed<OllamaShow>> {
   const result = await probeJson(join(host, '/api/show'), { method: 'POST', body: { model }, timeoutMs, signal });
   if (result.kind !== 'ok') return { ok: false, failure: result };
-  if (!isRecord(result.body)) return malformed(result.status, 'an object');
-  const { capabilities, model_info: info } = result.body;
-  const contextKey = isRecord(info) ? Object.keys(info).find((k) => k.endsWith('.context_length')) : undefined;
-  const contextLength = contextKey && isRecord(info) ? info[contextKey] : undefined;
+  const parsed = showSchema.safeParse(result.body);
+  if (!parsed.success) return malformed(result.status, '{"capabilities": [string], "model_info": {…}}');
+  const { capabilities, model_info: info = {} } = parsed.data;
+  const contextLength = Object.entries(info).find(([key]) => key.endsWith('.context_length'))?.[1];
   return {
     ok: true,
     value: {
-      ...(Array.isArray(capabilities) ? { capabilities: capabilities.filter((c) => typeof c === 'string') } : {}),
+      ...(capabilities ? { capabilities } : {}),
       ...(typeof contextLength === 'number' ? { contextLength } : {}),
     },
   };
