@@ -19,6 +19,6 @@ export type {
 } from './gateway-router';
 export { GatewayMetrics } from './metrics';
 export { type CatalogModel, ModelCatalog, type ModelRoute } from './model-catalog';
-export { catalogFromConfig, type ServerConfig, serverConfig, serverConfigSchema } from './server-config';
+export { catalogFromConfig, type ServerConfig, serverConfigSchema } from './server-config';
 export { type RunningServer, type StartServerOptions, startServer } from './start-server';
 export type { Readiness } from './telemetry-routes';

@@ -1,11 +1,13 @@
 import { ConfigError, parseConfig } from '@unity/llm-router';
 import { describe, expect, it } from 'vitest';
-import { catalogFromConfig, serverConfig } from './server-config';
+import { catalogFromConfig, serverConfigSchema } from './server-config';
 import { localModelString } from './start-server';
 
-describe('serverConfig', () => {
+describe('serverConfigSchema', () => {
+  const sections = { server: serverConfigSchema };
+
   it('fills the defaults of the server section', () => {
-    expect(serverConfig({}, 'built-in defaults')).toMatchObject({
+    expect(parseConfig('', 'built-in defaults', sections).server).toMatchObject({
       host: '127.0.0.1',
       port: 8787,
       api_key_env: 'UNITY_API_KEY',
@@ -14,16 +16,16 @@ describe('serverConfig', () => {
     });
   });
 
-  it('names the file and field of a bad value', () => {
+  it('names the file, line and field of a bad value', () => {
     const error = (() => {
       try {
-        serverConfig({ server: { port: 'eighty' } }, 'configs/system.yaml');
+        parseConfig('server:\n  port: eighty\n', 'configs/system.yaml', sections);
       } catch (e) {
         return e;
       }
     })();
     expect(ConfigError.isInstance(error)).toBe(true);
-    expect((error as Error).message).toMatch(/^configs\/system.yaml: server.port: /);
+    expect((error as Error).message).toMatch(/^configs\/system.yaml:2: server.port: expected number, got "eighty"/);
   });
 });
 

@@ -1,8 +1,11 @@
-import { ConfigError, parseModelString } from '@unity/llm-router';
+import { parseModelString } from '@unity/llm-router';
 import { z } from 'zod';
 import type { CatalogModel } from './model-catalog';
 
-/** The `server:` section of the Unity config (every field optional). */
+/**
+ * The `server:` section of the Unity config (every field optional), validated by `loadConfig({ sections: { server:
+ * serverConfigSchema } })` so that errors name the file, line and field.
+ */
 export const serverConfigSchema = z
   .strictObject({
     host: z.string().min(1).default('127.0.0.1'),
@@ -27,19 +30,6 @@ export const serverConfigSchema = z
   .prefault({});
 
 export type ServerConfig = z.output<typeof serverConfigSchema>;
-
-/** Read and validate `server:` from a loaded config; errors name the file and field. */
-export function serverConfig(config: Record<string, unknown>, source: string): ServerConfig {
-  const result = serverConfigSchema.safeParse(config.server ?? {});
-  if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  const field = ['server', ...(issue?.path ?? []).map(String)].join('.');
-  throw new ConfigError({
-    code: 'CONFIG_INVALID',
-    message: `${source}: ${field}: ${issue?.message ?? 'invalid'}`,
-    fix: `fix ${field} (server: host, port, api_key, api_key_env, body_limit_bytes, health_interval_seconds, drain_timeout_seconds)`,
-  });
-}
 
 interface ModelsConfig {
   cloud_llm: { enabled: boolean; provider: string; model: string };

@@ -10,7 +10,7 @@ import {
 import { EventBus } from './event-bus';
 import { createGateway, type Gateway, type ShutdownOptions, type ShutdownResult } from './gateway';
 import type { CatalogModel } from './model-catalog';
-import { catalogFromConfig, type ServerConfig, serverConfig } from './server-config';
+import { catalogFromConfig, type ServerConfig, serverConfigSchema } from './server-config';
 import type { Readiness } from './telemetry-routes';
 
 export interface StartServerOptions {
@@ -58,7 +58,7 @@ export function localModelString(value: string): string {
 }
 
 /** Apply `--local-model` to the config: the model becomes the last local fallback. */
-function withLocalModel(config: UnityConfig, localModel: string | undefined): UnityConfig {
+function withLocalModel<C extends UnityConfig>(config: C, localModel: string | undefined): C {
   if (!localModel) return config;
   const modelString = localModelString(localModel);
   parseModelString(modelString, '--local-model');
@@ -110,9 +110,10 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     ...(options.configPath !== undefined ? { path: options.configPath } : {}),
     ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
     env: options.env,
+    sections: { server: serverConfigSchema },
   });
   const config = withLocalModel(loaded.config, options.localModel);
-  const settings: ServerConfig = serverConfig(config as Record<string, unknown>, loaded.source);
+  const settings: ServerConfig = config.server;
   const apiKey = settings.api_key ?? options.env[settings.api_key_env] ?? undefined;
   const bus = new EventBus();
 

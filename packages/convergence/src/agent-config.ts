@@ -1,117 +1,97 @@
+import { z } from 'zod';
 import type { AgentOptions } from './agent-options';
-import type { AgentBudget, TokenPrice } from './budget';
-import { ConvergenceError } from './errors';
+import type { AgentBudget } from './budget';
 import type { StuckOptions } from './stuck-detector';
 
 /** The loop's settings as a config file holds them (the seed's `configs/system.yaml`, plus an optional `agent:`). */
 export type AgentSettings = Pick<AgentOptions, 'maxIterations' | 'convergenceWarnings' | 'stuck' | 'budget'>;
 
-type Path = string;
+const count = z.number().int().positive();
 
-/** Readers of untyped config values that fail with a `ConvergenceError` naming `source` and the path. */
-function readers(source: string) {
-  const invalid = (path: Path, expected: string, got: unknown): never => {
-    throw new ConvergenceError({
-      code: 'INVALID_OPTIONS',
-      message: `${source}: ${path}: expected ${expected}, got ${JSON.stringify(got) ?? String(got)}`,
-      fix: `set ${path} to ${expected}, or remove it for the default`,
-    });
-  };
-  const section = (value: unknown, path: Path): Record<string, unknown> | undefined => {
-    if (value === undefined || value === null) return undefined;
-    if (typeof value !== 'object' || Array.isArray(value)) invalid(path, 'a mapping', value);
-    return value as Record<string, unknown>;
-  };
-  const only = (map: Record<string, unknown>, path: Path, keys: readonly string[]): void => {
-    for (const key of Object.keys(map)) {
-      if (keys.includes(key)) continue;
-      throw new ConvergenceError({
-        code: 'INVALID_OPTIONS',
-        message: `${source}: ${path}.${key}: unknown setting (known: ${keys.join(', ')})`,
-        fix: `rename it to one of the known settings, or remove it`,
-      });
-    }
-  };
-  const number = (value: unknown, path: Path, kind: 'integer' | 'positive' | 'non-negative'): number | undefined => {
-    if (value === undefined) return undefined;
-    const ok =
-      typeof value === 'number' &&
-      Number.isFinite(value) &&
-      (kind === 'integer' ? Number.isInteger(value) && value > 0 : kind === 'positive' ? value > 0 : value >= 0);
-    if (!ok) invalid(path, kind === 'integer' ? 'a positive integer' : `a ${kind} number`, value);
-    return value as number;
-  };
-  return { invalid, section, only, number };
+/**
+ * The `agent:` section of the Unity config: `stuck: {repeated_call, repeated_failure, alternation_steps,
+ * empty_replies}` (or `stuck: false`) and `budget: {max_tokens, max_seconds, max_cost, prices: {<model>:
+ * {input_per_1k, output_per_1k}}}`. Give it to the router's `loadConfig({ sections: { agent: agentConfigSection } })`
+ * so that its errors name the file, line and field like the rest of the config.
+ */
+export const agentConfigSection = z
+  .strictObject({
+    stuck: z
+      .union([
+        z.literal(false),
+        z.strictObject({
+          repeated_call: count.optional(),
+          repeated_failure: count.optional(),
+          alternation_steps: count.optional(),
+          empty_replies: count.optional(),
+        }),
+      ])
+      .optional(),
+    budget: z
+      .strictObject({
+        max_tokens: count.optional(),
+        max_seconds: z.number().positive().optional(),
+        max_cost: z.number().positive().optional(),
+        prices: z
+          .record(
+            z.string(),
+            z.strictObject({
+              input_per_1k: z.number().nonnegative().default(0),
+              output_per_1k: z.number().nonnegative().default(0),
+            }),
+          )
+          .optional(),
+      })
+      .refine((budget) => budget.max_cost === undefined || Object.keys(budget.prices ?? {}).length > 0, {
+        path: ['prices'],
+        message: 'max_cost needs prices per 1k tokens for at least one model',
+        params: { fix: 'add agent.budget.prices.<model>: {input_per_1k, output_per_1k}, or remove max_cost' },
+      })
+      .optional(),
+  })
+  .optional();
+
+export type AgentConfigSection = z.output<typeof agentConfigSection>;
+
+/** The parts of a loaded config the loop reads. */
+export interface AgentConfigSource {
+  cloud_llm?: { max_iterations?: number };
+  convergence_warnings?: number[];
+  agent?: AgentConfigSection;
 }
 
 /**
- * The agent loop's settings from a loaded config: `cloud_llm.max_iterations`, `convergence_warnings`, and the optional
- * `agent:` section (`stuck: {repeated_call, repeated_failure, alternation_steps, empty_replies}` or `stuck: false`,
- * `budget: {max_tokens, max_seconds, max_cost, prices: {<model>: {input_per_1k, output_per_1k}}}`). An invalid value
- * is a `ConvergenceError` naming `source` (the config file) and its path.
+ * The agent loop's settings from a loaded, validated config: `cloud_llm.max_iterations`, `convergence_warnings` and
+ * the `agent:` section (see `agentConfigSection`).
  */
-export function agentSettingsFromConfig(config: Record<string, unknown>, source = 'config'): AgentSettings {
-  const { invalid, section, only, number } = readers(source);
+export function agentSettingsFromConfig(config: AgentConfigSource): AgentSettings {
   const settings: AgentSettings = {};
-  const cloud = section(config.cloud_llm, 'cloud_llm');
-  const maxIterations = number(cloud?.max_iterations, 'cloud_llm.max_iterations', 'integer');
-  if (maxIterations !== undefined) settings.maxIterations = maxIterations;
-  const warnings = config.convergence_warnings;
-  if (warnings !== undefined) {
-    const list: unknown[] = Array.isArray(warnings)
-      ? warnings
-      : invalid('convergence_warnings', 'a list of tool-call counts', warnings);
-    settings.convergenceWarnings = list.map((n, i) => number(n, `convergence_warnings[${i}]`, 'integer') as number);
+  if (config.cloud_llm?.max_iterations !== undefined) settings.maxIterations = config.cloud_llm.max_iterations;
+  if (config.convergence_warnings !== undefined) settings.convergenceWarnings = config.convergence_warnings;
+  const { stuck, budget } = config.agent ?? {};
+  if (stuck === false) settings.stuck = false;
+  else if (stuck) {
+    const options: StuckOptions = {};
+    if (stuck.repeated_call !== undefined) options.repeatedCall = stuck.repeated_call;
+    if (stuck.repeated_failure !== undefined) options.repeatedFailure = stuck.repeated_failure;
+    if (stuck.alternation_steps !== undefined) options.alternationSteps = stuck.alternation_steps;
+    if (stuck.empty_replies !== undefined) options.emptyReplies = stuck.empty_replies;
+    settings.stuck = options;
   }
-  const agent = section(config.agent, 'agent');
-  if (!agent) return settings;
-  only(agent, 'agent', ['stuck', 'budget']);
-  if (agent.stuck === false) settings.stuck = false;
-  else {
-    const stuck = section(agent.stuck, 'agent.stuck');
-    if (stuck) {
-      const keys = {
-        repeated_call: 'repeatedCall',
-        repeated_failure: 'repeatedFailure',
-        alternation_steps: 'alternationSteps',
-        empty_replies: 'emptyReplies',
-      } as const;
-      only(stuck, 'agent.stuck', Object.keys(keys));
-      const options: StuckOptions = {};
-      for (const [key, option] of Object.entries(keys)) {
-        const value = number(stuck[key], `agent.stuck.${key}`, 'integer');
-        if (value !== undefined) options[option] = value;
-      }
-      settings.stuck = options;
+  if (budget) {
+    const limits: AgentBudget = {};
+    if (budget.max_tokens !== undefined) limits.maxTokens = budget.max_tokens;
+    if (budget.max_seconds !== undefined) limits.maxTimeMs = budget.max_seconds * 1000;
+    if (budget.max_cost !== undefined) limits.maxCost = budget.max_cost;
+    if (budget.prices) {
+      limits.prices = Object.fromEntries(
+        Object.entries(budget.prices).map(([model, p]) => [
+          model,
+          { inputPer1k: p.input_per_1k, outputPer1k: p.output_per_1k },
+        ]),
+      );
     }
-  }
-  const budgetSection = section(agent.budget, 'agent.budget');
-  if (budgetSection) {
-    only(budgetSection, 'agent.budget', ['max_tokens', 'max_seconds', 'max_cost', 'prices']);
-    const budget: AgentBudget = {};
-    const maxTokens = number(budgetSection.max_tokens, 'agent.budget.max_tokens', 'integer');
-    const maxSeconds = number(budgetSection.max_seconds, 'agent.budget.max_seconds', 'positive');
-    const maxCost = number(budgetSection.max_cost, 'agent.budget.max_cost', 'positive');
-    if (maxTokens !== undefined) budget.maxTokens = maxTokens;
-    if (maxSeconds !== undefined) budget.maxTimeMs = maxSeconds * 1000;
-    if (maxCost !== undefined) budget.maxCost = maxCost;
-    const prices = section(budgetSection.prices, 'agent.budget.prices');
-    if (prices) {
-      budget.prices = {};
-      for (const [model, value] of Object.entries(prices)) {
-        const path = `agent.budget.prices.${model}`;
-        const price = section(value, path) ?? invalid(path, 'a mapping {input_per_1k, output_per_1k}', value);
-        only(price, path, ['input_per_1k', 'output_per_1k']);
-        budget.prices[model] = {
-          inputPer1k: number(price.input_per_1k ?? 0, `${path}.input_per_1k`, 'non-negative'),
-          outputPer1k: number(price.output_per_1k ?? 0, `${path}.output_per_1k`, 'non-negative'),
-        } as TokenPrice;
-      }
-    }
-    if (budget.maxCost !== undefined && Object.keys(budget.prices ?? {}).length === 0) {
-      invalid('agent.budget.prices', 'prices per 1k tokens for at least one model when max_cost is set', undefined);
-    }
-    settings.budget = budget;
+    settings.budget = limits;
   }
   return settings;
 }

@@ -1,5 +1,11 @@
 export { type ActivitySummaryOptions, summariseActivity } from './activity-summary';
-export { type AgentSettings, agentSettingsFromConfig } from './agent-config';
+export {
+  type AgentConfigSection,
+  type AgentConfigSource,
+  type AgentSettings,
+  agentConfigSection,
+  agentSettingsFromConfig,
+} from './agent-config';
 export type { AgentEvent, AgentEventType, AgentListener } from './agent-events';
 export { defaultMaxIterations, runAgent } from './agent-loop';
 export { type AgentOptions, validateAgentOptions } from './agent-options';

@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { cloudApiKeyEnv, defaultConfig, loadConfig, ollamaHost, parseConfig } from './config';
 import { ConfigError } from './errors';
 
@@ -161,5 +162,28 @@ describe('settings taken from the environment', () => {
     expect(ollamaHost(defaultConfig, { OLLAMA_HOST: '10.0.0.5:11434' })).toBe('http://10.0.0.5:11434');
     const configured = parseConfig('ollama:\n  host: http://gpu-box:11434\n');
     expect(ollamaHost(configured, { OLLAMA_HOST: 'elsewhere:1' })).toBe('http://gpu-box:11434');
+  });
+});
+
+describe('extra config sections', () => {
+  const sections = { agent: z.strictObject({ max_steps: z.number().int().positive().default(7) }).prefault({}) };
+
+  it('validates another package’s section with the router’s, defaults included', () => {
+    expect(parseConfig('agent:\n  max_steps: 3\n', 'c.yaml', sections).agent).toEqual({ max_steps: 3 });
+    expect(parseConfig('', 'c.yaml', sections).agent).toEqual({ max_steps: 7 });
+  });
+
+  it('reports a bad value in that section with the file, line and field', () => {
+    const error = configError(() =>
+      parseConfig('cloud_llm:\n  enabled: true\nagent:\n  max_steps: "many"\n', 'c.yaml', sections),
+    );
+    expect(error.message).toContain('c.yaml:4: agent.max_steps: expected number, got "many"');
+  });
+
+  it('applies the sections to the built-in defaults when there is no file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'unity-sections-'));
+    const { config, source } = await loadConfig({ cwd: dir, sections });
+    expect(source).toBe('built-in defaults');
+    expect(config.agent.max_steps).toBe(7);
   });
 });

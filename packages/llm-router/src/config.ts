@@ -5,7 +5,18 @@ import type { z } from 'zod';
 import { type UnityConfig, unityConfigSchema } from './config-schema';
 import { ConfigError } from './errors';
 
-export interface LoadConfigOptions {
+/**
+ * Schemas of further top-level sections (`agent:`, `server:` …) that other packages read from the same file. They are
+ * validated with the router's own sections, so their errors name the file, line and field too.
+ */
+export type ConfigSections = Record<string, z.ZodType>;
+
+/** The config with the given extra sections, parsed by their schemas. */
+export type ConfigWith<S extends ConfigSections> = UnityConfig & { [K in keyof S]: z.output<S[K]> };
+
+export interface LoadConfigOptions<S extends ConfigSections = Record<never, z.ZodType>> {
+  /** Extra sections to validate along with the router's. */
+  sections?: S;
   /** An explicit file (`--config`): it must exist. */
   path?: string;
   /** Where relative paths and `./configs/system.yaml` are resolved (default: process.cwd()). */
@@ -14,8 +25,8 @@ export interface LoadConfigOptions {
   env?: Record<string, string | undefined>;
 }
 
-export interface LoadedConfig {
-  config: UnityConfig;
+export interface LoadedConfig<C extends UnityConfig = UnityConfig> {
+  config: C;
   /** The file the config came from, or `built-in defaults`. */
   source: string;
 }
@@ -30,7 +41,10 @@ export const defaultConfigPath = join('configs', 'system.yaml');
  * the built-in defaults (equal to the seed's). A file that is named but missing is an error; so is any invalid value,
  * reported with its file, line and field.
  */
-export async function loadConfig(options: LoadConfigOptions = {}): Promise<LoadedConfig> {
+export async function loadConfig<S extends ConfigSections = Record<never, z.ZodType>>(
+  options: LoadConfigOptions<S> = {},
+): Promise<LoadedConfig<ConfigWith<S>>> {
+  const { sections } = options;
   const cwd = options.cwd ?? process.cwd();
   const named = options.path ?? options.env?.UNITY_CONFIG;
   if (named !== undefined && named !== '') {
@@ -44,7 +58,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
         cause: error,
       });
     });
-    return { config: parseConfig(text, named), source: named };
+    return { config: parseConfig(text, named, sections), source: named };
   }
   const fallback = join(cwd, defaultConfigPath);
   const text = await readFile(fallback, 'utf8').catch((error: NodeJS.ErrnoException) => {
@@ -56,15 +70,23 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
       cause: error,
     });
   });
-  if (text === undefined) return { config: defaultConfig, source: 'built-in defaults' };
-  return { config: parseConfig(text, defaultConfigPath), source: defaultConfigPath };
+  if (text === undefined) {
+    const config = (sections ? parseConfig('', 'built-in defaults', sections) : defaultConfig) as ConfigWith<S>;
+    return { config, source: 'built-in defaults' };
+  }
+  return { config: parseConfig(text, defaultConfigPath, sections), source: defaultConfigPath };
 }
 
 /**
- * Parse and validate YAML text as a Unity config. `file` names it in errors: every problem is reported as
- * `file:line: field: what is wrong`, with the fix.
+ * Parse and validate YAML text as a Unity config, with any extra `sections`. `file` names it in errors: every problem
+ * is reported as `file:line: field: what is wrong`, with the fix.
  */
-export function parseConfig(text: string, file = 'config'): UnityConfig {
+export function parseConfig<S extends ConfigSections = Record<never, z.ZodType>>(
+  text: string,
+  file = 'config',
+  sections?: S,
+): ConfigWith<S> {
+  const schema = sections ? unityConfigSchema.extend(sections) : unityConfigSchema;
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
   if (doc.errors.length > 0) {
@@ -85,9 +107,9 @@ export function parseConfig(text: string, file = 'config'): UnityConfig {
       fix: 'start from the seed layout: cloud_llm:, models:, diagnostics:',
     });
   }
-  const result = unityConfigSchema.safeParse(raw);
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => describeIssue(issue, raw, file, doc, lineCounter));
+  const result = schema.safeParse(raw);
+  if (result.success) return result.data as ConfigWith<S>;
+  const problems = result.error.issues.map((issue) => describeIssue(issue, raw, file, doc, lineCounter, schema));
   const [first, ...rest] = problems;
   throw new ConfigError({
     code: 'CONFIG_INVALID',
@@ -123,6 +145,7 @@ function describeIssue(
   file: string,
   doc: ReturnType<typeof parseDocument>,
   lineCounter: LineCounter,
+  schema: z.ZodType,
 ): Problem {
   const path = issue.path.map(String);
   let field = path.join('.');
@@ -147,7 +170,7 @@ function describeIssue(
     case 'unrecognized_keys': {
       const key = issue.keys[0]!;
       keyPath = [...path, key];
-      const known = Object.keys(shapeAt(path)).join(', ');
+      const known = Object.keys(shapeAt(schema, path)).join(', ');
       message = `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}`;
       fix = `remove or rename ${issue.keys.length > 1 ? 'them' : 'it'}${known ? ` (known keys: ${known})` : ''}`;
       field = field || '(top level)';
@@ -203,8 +226,8 @@ function valueAt(raw: unknown, path: string[]): unknown {
 }
 
 /** The keys the schema knows at `path` (for "known keys" in an unknown-key error). */
-function shapeAt(path: string[]): Record<string, unknown> {
-  let schema: unknown = unityConfigSchema;
+function shapeAt(root: z.ZodType, path: string[]): Record<string, unknown> {
+  let schema: unknown = root;
   for (const key of path) {
     schema = unwrap(schema);
     const shape = (schema as { shape?: Record<string, unknown> }).shape;

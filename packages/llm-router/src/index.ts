@@ -21,6 +21,8 @@ export {
   type CircuitBreakerOptions,
 } from './circuit-breaker';
 export {
+  type ConfigSections,
+  type ConfigWith,
   cloudApiKeyEnv,
   defaultConfig,
   defaultConfigPath,

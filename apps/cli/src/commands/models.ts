@@ -99,7 +99,10 @@ export function registerModelsCommand(program: Command): void {
   models
     .command('pull')
     .description('download a GGUF model into the store, resuming an interrupted download')
-    .argument('<source>', 'an http(s) URL of a .gguf file, hf:<owner>/<repo>/<file>.gguf, or a local .gguf file to copy in')
+    .argument(
+      '<source>',
+      'an http(s) URL of a .gguf file, hf:<owner>/<repo>/<file>.gguf, or a local .gguf file to copy in',
+    )
     .option('--dir <dir>', 'the model store (default: $UNITY_MODELS_DIR or ~/.unity/models)')
     .option('--sha256 <hex>', 'expected sha256 of the file: a download that differs is deleted')
     .option('--force', 'download again even if the store already holds the model')
@@ -144,7 +147,9 @@ export function registerModelsCommand(program: Command): void {
         return;
       }
       if (found.length === 0) {
-        process.stdout.write(`no models in ${dir}; pull one with: unity models pull <URL | hf:owner/repo/file.gguf | path/to/file.gguf>\n`);
+        process.stdout.write(
+          `no models in ${dir}; pull one with: unity models pull <URL | hf:owner/repo/file.gguf | path/to/file.gguf>\n`,
+        );
         return;
       }
       const rows = [

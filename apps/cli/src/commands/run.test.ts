@@ -211,7 +211,7 @@ describe('unity run (built binary, as a real process)', () => {
     const config = await writeConfig('agent:\n  budget: { max_seconds: ten }');
     const out = await unity(['run', 'x', '--config', config, '--root', root]);
     expect(out.code).toBe(1);
-    expect(out.stderr).toContain('agent.budget.max_seconds: expected a positive number, got "ten"');
+    expect(out.stderr).toMatch(/system\.yaml:\d+: agent\.budget\.max_seconds: expected number, got "ten"/);
   });
 
   describe('--domain', () => {

@@ -5,6 +5,7 @@ import {
   type AgentOptions,
   type AgentResult,
   type AgentToolExecutor,
+  agentConfigSection,
   agentSettingsFromConfig,
   runAgent,
   type StopReason,
@@ -209,12 +210,13 @@ export function registerRunCommand(program: Command): void {
     .action(async (taskArg: string, flags: RunFlags) => {
       const fromStdin = taskArg === '-';
       const task = fromStdin ? await readStdin() : taskArg;
-      const { config, source } = await loadConfig({
+      const { config } = await loadConfig({
         ...(flags.config === undefined ? {} : { path: flags.config }),
         cwd: process.cwd(),
         env: process.env,
+        sections: { agent: agentConfigSection },
       });
-      const settings = agentSettingsFromConfig(config as Record<string, unknown>, source);
+      const settings = agentSettingsFromConfig(config);
       const root = resolve(flags.root);
       const router = createRouter({ config, env: process.env });
       const controller = new AbortController();
