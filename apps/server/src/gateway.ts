@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import websocket from '@fastify/websocket';
-import { describeError } from '@unity/core';
+import { describeError, isLoopbackHost } from '@unity/core';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { ApiKeyCheck, isLoopback } from './api-key';
+import { ApiKeyCheck } from './api-key';
 import type { ExchangeDeps } from './chat-exchange';
 import { registerDashboardRoute } from './dashboard-route';
 import { GatewayError } from './errors';
@@ -220,7 +220,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       return inflight.size;
     },
     async listen({ host = defaultHost, port = defaultPort } = {}) {
-      if (!isLoopback(host) && !keyCheck) {
+      if (!isLoopbackHost(host) && !keyCheck) {
         throw new GatewayError({
           code: 'API_KEY_REQUIRED',
           status: 500,

@@ -1,6 +1,8 @@
 export { raceAbort } from './abort';
+export { canonicalJson, sha256Hex } from './canonical-json';
 export type { ChatModel, ChatRequest, ChatResponse } from './chat-model';
 export { describeError, hasErrorMarker, UnityError, type UnityErrorOptions } from './errors';
+export { isLoopbackHost } from './loopback';
 export {
   type AssistantMessage,
   addUsage,

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { cacheKey, canonicalJson, ResponseCache } from './response-cache';
+import { cacheKey, ResponseCache } from './response-cache';
 
 describe('ResponseCache', () => {
   it('returns what was stored under the same key', () => {
@@ -38,7 +38,7 @@ describe('cacheKey', () => {
     expect(cacheKey(a)).toMatch(/^[0-9a-f]{64}$/);
   });
 
-  it('drops undefined fields', () => {
-    expect(canonicalJson({ a: 1, b: undefined })).toBe('{"a":1}');
+  it('ignores undefined fields', () => {
+    expect(cacheKey({ a: 1, b: undefined })).toBe(cacheKey({ a: 1 }));
   });
 });

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { canonicalJson, sha256Hex } from '@unity/core';
 import { LRUCache } from 'lru-cache';
 
 export interface ResponseCacheOptions {
@@ -37,19 +37,5 @@ export class ResponseCache<V extends object> {
 
 /** sha256 of the canonical JSON of `value` (object keys sorted, undefined fields dropped). */
 export function cacheKey(value: unknown): string {
-  return sha256(canonicalJson(value));
-}
-
-export function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
-}
-
-/** JSON with object keys in sorted order, so that equal values serialise equally. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => {
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
-    const sorted: Record<string, unknown> = {};
-    for (const k of Object.keys(v).sort()) sorted[k] = (v as Record<string, unknown>)[k];
-    return sorted;
-  });
+  return sha256Hex(canonicalJson(value));
 }

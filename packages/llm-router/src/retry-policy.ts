@@ -58,7 +58,15 @@ export function isClientError(error: unknown): boolean {
   return ProviderError.isInstance(error) && (error.code === 'BAD_REQUEST' || error.code === 'AUTH_FAILED');
 }
 
-const unreachableCodes = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+const unreachableCodes = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ETIMEDOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
 
 /** Nothing is listening there, or the name does not resolve: retrying at once rarely helps. */
 function isUnreachable(error: ProviderError): boolean {

@@ -1,12 +1,11 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ChatMessage, ToolDefinition } from '@unity/core';
+import { type ChatMessage, canonicalJson, sha256Hex, type ToolDefinition } from '@unity/core';
 import { textToolCall } from '@unity/test-kit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEntry } from './audit-log';
 import { RouterError } from './errors';
-import { canonicalJson, sha256 } from './response-cache';
 import type { Router, RouterOptions } from './router';
 import type { RouterEventMap } from './router-events';
 import {
@@ -207,7 +206,7 @@ describe('audit trail', () => {
     await r.close();
     const entries = await readAudit(path);
     expect(entries).toHaveLength(25);
-    const expectedHash = sha256(canonicalJson({ messages: ask(prompts[3]!).messages, tools: undefined }));
+    const expectedHash = sha256Hex(canonicalJson({ messages: ask(prompts[3]!).messages, tools: undefined }));
     const entry = entries.find((e) => e.promptSha256 === expectedHash);
     expect(entry).toMatchObject({ ok: true, provider: 'minimax', model: 'MiniMax-M2', kind: 'chat', cached: false });
     expect(entry?.attempts).toEqual([

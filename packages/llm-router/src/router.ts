@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { isAbsolute, resolve } from 'node:path';
-import { type ChatModel, type ChatResponse, raceAbort, type ToolCall } from '@unity/core';
+import { type ChatModel, type ChatResponse, canonicalJson, raceAbort, sha256Hex, type ToolCall } from '@unity/core';
 import { attemptError, describeAttempts } from './attempt-report';
 import { type AuditEntry, AuditLog } from './audit-log';
 import { CircuitBreaker } from './circuit-breaker';
@@ -10,7 +10,7 @@ import { compactToFit, estimateTokens, promptBudget } from './prompt-budget';
 import type { Provider, ProviderRequest } from './provider';
 import { ProviderFactory, type ResolvedModel } from './provider-factory';
 import { AbortReason, RequestScope } from './request-scope';
-import { cacheKey, canonicalJson, ResponseCache, sha256 } from './response-cache';
+import { cacheKey, ResponseCache } from './response-cache';
 import { Backoff, breakerVerdict, decideAfterFailure, type RetrySettings } from './retry-policy';
 import type { RouterEventMap, Target } from './router-events';
 import type { RoleModel, RouterRequest, RouterResponse, RouterStreamEvent } from './router-types';
@@ -657,8 +657,8 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
         ms: Math.round(a.ms * 1000) / 1000,
         ...(a.skipped ? { skipped: true } : {}),
       })),
-      promptSha256: sha256(canonicalJson({ messages: request.messages, tools: request.tools })),
-      ...(answer ? { answerSha256: sha256(answer) } : {}),
+      promptSha256: sha256Hex(canonicalJson({ messages: request.messages, tools: request.tools })),
+      ...(answer ? { answerSha256: sha256Hex(answer) } : {}),
       ...(includeText ? { prompt: request.messages, ...(response ? { answer: response.content } : {}) } : {}),
     };
     audit.write(entry).catch((cause: unknown) => this.emit('audit-error', { requestId, error: cause }));

@@ -1,7 +1,6 @@
-import { createHash } from 'node:crypto';
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { ChatModel, ChatRequest, ChatResponse } from '@unity/core';
+import { type ChatModel, type ChatRequest, type ChatResponse, canonicalJson, sha256Hex } from '@unity/core';
 import { z } from 'zod';
 import { clip } from './command-evaluator';
 import { EvolutionError } from './errors';
@@ -30,9 +29,7 @@ const entrySchema = z.object({
 /** The key a request is recorded under: a SHA-256 of its scope and its content (the abort signal aside). */
 export function cassetteKey(scope: string, request: ChatRequest): string {
   const { signal: _signal, ...content } = request;
-  return createHash('sha256')
-    .update(canonicalJson({ scope, ...content }))
-    .digest('hex');
+  return sha256Hex(canonicalJson({ scope, ...content }));
 }
 
 /**
@@ -126,17 +123,4 @@ export class Cassette {
       this.recorded.set(entry.key, list);
     });
   }
-}
-
-function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(
-          Object.keys(v as object)
-            .sort()
-            .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
-            .map((k) => [k, (v as Record<string, unknown>)[k]]),
-        )
-      : v,
-  );
 }

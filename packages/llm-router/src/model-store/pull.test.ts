@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -29,6 +29,8 @@ class ModelServer {
   stallAfter: number | undefined;
   /** Answer Range requests with the whole file and 200, as servers without Range support do. */
   ignoreRange = false;
+  /** Send the next whole-file answer chunked, without Content-Length. */
+  chunked = false;
   private readonly server: Server;
 
   constructor(private readonly files: Record<string, Buffer>) {
@@ -65,6 +67,9 @@ class ModelServer {
         'content-range': `bytes ${start}-${body.length - 1}/${body.length}`,
         'accept-ranges': 'bytes',
       });
+    } else if (this.chunked) {
+      this.chunked = false;
+      res.writeHead(200, { 'transfer-encoding': 'chunked' });
     } else {
       res.writeHead(200, { 'content-length': body.length, 'accept-ranges': 'bytes' });
     }
@@ -236,11 +241,31 @@ describe('pullModel', () => {
     expect(server.requests).toEqual([]);
   });
 
+  it('treats a fresh, still empty lock file as held (its pull has not written its pid yet)', async () => {
+    await writeFile(join(dir, 'stories260K.gguf.part.lock'), '');
+    expect((await failure(pullModel(modelUrl(), { dir }))).code).toBe('LOCKED');
+  });
+
+  it('takes over an empty lock file left long ago', async () => {
+    const lock = join(dir, 'stories260K.gguf.part.lock');
+    await writeFile(lock, '');
+    const old = new Date(Date.now() - 60_000);
+    await utimes(lock, old, old);
+    await pullModel(modelUrl(), { dir, sha256: modelSha });
+    expect(await readdir(dir)).toEqual(['stories260K.gguf']);
+  });
+
   it('takes over the lock of a pull whose process is gone, and removes it when done', async () => {
     const { pid } = spawnSync(process.execPath, ['-e', '']);
     await writeFile(join(dir, 'stories260K.gguf.part.lock'), String(pid));
     await pullModel(modelUrl(), { dir, sha256: modelSha });
     expect(await readdir(dir)).toEqual(['stories260K.gguf']);
+  });
+
+  it('downloads a chunked answer that has no Content-Length', async () => {
+    server.chunked = true;
+    const result = await pullModel(modelUrl(), { dir, sha256: modelSha });
+    expect(result).toMatchObject({ bytes: modelBytes.length, sha256: modelSha });
   });
 
   it('does not download a model the store already holds', async () => {

@@ -158,11 +158,14 @@ async function lock(lockPath: string, name: string): Promise<() => Promise<void>
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const pid = Number((await readFile(lockPath, 'utf8').catch(() => '')).trim());
-      if (pid > 0 && isRunning(pid)) {
+      // An empty lock file is one another pull has just created and not yet written its pid into: held, unless old.
+      const justCreated =
+        !(pid > 0) && Date.now() - ((await stat(lockPath).catch(() => undefined))?.mtimeMs ?? 0) < 10_000;
+      if (justCreated || (pid > 0 && isRunning(pid))) {
         throw new ModelStoreError({
           code: 'LOCKED',
-          message: `another pull of ${name} is running (process ${pid}, lock file ${lockPath})`,
-          fix: `wait for it to finish, or stop process ${pid}`,
+          message: `another pull of ${name} is running (${pid > 0 ? `process ${pid}` : 'just started'}, lock file ${lockPath})`,
+          fix: pid > 0 ? `wait for it to finish, or stop process ${pid}` : 'wait for it to finish',
         });
       }
       await rm(lockPath, { force: true });
@@ -313,7 +316,9 @@ async function download(
               : 'try again later',
       });
     }
-    const length = Number(response.headers.get('content-length'));
+    // No Content-Length (a chunked response) means an unknown size, not 0.
+    const lengthHeader = response.headers.get('content-length');
+    const length = lengthHeader === null ? Number.NaN : Number(lengthHeader);
     if (!resumed) {
       // A fresh download, or a server that ignored the Range header and sent the whole file: start from zero.
       received = 0;

@@ -148,8 +148,10 @@ const connectionCodes = new Set([
   'UND_ERR_SOCKET',
   'UND_ERR_CLOSED',
   'UND_ERR_CONNECT_TIMEOUT',
+  // A TCP connect that timed out: the host is unreachable, not slow to answer.
+  'ETIMEDOUT',
 ]);
-const timeoutCodes = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
+const timeoutCodes = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
 /** The first `code` found along an error's cause chain (`ECONNREFUSED`, `UND_ERR_SOCKET` …). */
 export function errorCodeOf(error: unknown): string | undefined {

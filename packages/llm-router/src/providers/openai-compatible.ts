@@ -123,7 +123,10 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
       return httpStatusError(ctx, error.status, apiErrorMessage(error), error.headers);
     }
     if (error instanceof APIConnectionTimeoutError) {
-      return transportError(ctx, Object.assign(error, { code: 'ETIMEDOUT' }), signal, { afterHeaders: false });
+      // The client's own request timeout: no answer in time, like undici's headers timeout.
+      return transportError(ctx, Object.assign(error, { code: 'UND_ERR_HEADERS_TIMEOUT' }), signal, {
+        afterHeaders: false,
+      });
     }
     if (error instanceof APIConnectionError) {
       return transportError(ctx, error.cause ?? error, signal, { afterHeaders: false });
