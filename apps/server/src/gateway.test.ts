@@ -1,5 +1,6 @@
 // The gateway's defences against a misbehaving router, which the real router (tested everywhere else) never is:
 // these use minimal router objects on purpose.
+import { createRouter, defaultConfig } from '@unity/llm-router';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createGateway, type Gateway } from './gateway';
 import type { GatewayRouter } from './gateway-router';
@@ -58,5 +59,24 @@ describe('createGateway with a misbehaving router', () => {
     expect(text).toContain('"content":"partial"');
     expect(text).toContain('the model stream ended without finishing');
     expect(text).not.toContain('[DONE]');
+  });
+});
+
+describe('createGateway over a long-lived router', () => {
+  it('removes every listener it added to the router when it shuts down', async () => {
+    const router = createRouter({ config: defaultConfig, env: {} });
+    const counts = () => Object.fromEntries(router.eventNames().map((name) => [name, router.listenerCount(name)]));
+    const before = counts();
+    try {
+      for (let i = 0; i < 3; i++) {
+        const g = createGateway({ router, models: [], processMetrics: false });
+        expect(router.listenerCount('attempt')).toBeGreaterThan(before.attempt ?? 0);
+        await g.listen({ port: 0 });
+        await g.shutdown({ drainTimeoutMs: 100 });
+        expect(counts()).toEqual(before);
+      }
+    } finally {
+      await router.close();
+    }
   });
 });

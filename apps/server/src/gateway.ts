@@ -60,7 +60,10 @@ export interface Gateway {
    * with a GatewayError (API_KEY_REQUIRED).
    */
   listen(options?: { host?: string; port?: number }): Promise<string>;
-  /** Stop accepting, let in-flight requests finish within the deadline, cancel the rest, close. */
+  /**
+   * Stop accepting, let in-flight requests finish within the deadline, cancel the rest, close, and remove every
+   * listener the gateway added to the router (the router outlives it; call this even if `listen` was never called).
+   */
   shutdown(options?: ShutdownOptions): Promise<ShutdownResult>;
 }
 
@@ -245,19 +248,23 @@ export function createGateway(options: GatewayOptions): Gateway {
       }
     },
     async shutdown({ drainTimeoutMs = 10_000 } = {}) {
-      const closed = app.close();
-      const drained = await inflight.idle(drainTimeoutMs);
-      const cancelled = drained ? 0 : inflight.size;
-      if (!drained) {
-        inflight.abortAll(
-          new GatewayError({ code: 'SHUTTING_DOWN', status: 503, message: 'the gateway is shutting down' }),
-        );
-        await inflight.idle(1_000);
+      try {
+        const closed = app.close();
+        const drained = await inflight.idle(drainTimeoutMs);
+        const cancelled = drained ? 0 : inflight.size;
+        if (!drained) {
+          inflight.abortAll(
+            new GatewayError({ code: 'SHUTTING_DOWN', status: 503, message: 'the gateway is shutting down' }),
+          );
+          await inflight.idle(1_000);
+        }
+        app.server.closeAllConnections();
+        await closed;
+        return { drained, cancelled };
+      } finally {
+        forwarded.stop();
+        deps.serving.close();
       }
-      app.server.closeAllConnections();
-      await closed;
-      forwarded.stop();
-      return { drained, cancelled };
     },
   };
 }

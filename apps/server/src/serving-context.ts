@@ -11,24 +11,24 @@ export interface Serving {
  * Who is serving a stream, known at its first token — before the response (which says it) exists — so that the
  * x-unity-* headers can be sent with the first byte. The router emits its events synchronously inside the call they
  * belong to, so an AsyncLocalStorage opened around the call collects exactly that call's events, however many
- * requests run at once.
+ * requests run at once. It listens to the router until `close()`, which the gateway calls when it shuts down.
  */
 export class ServingContext {
   private readonly storage = new AsyncLocalStorage<Serving>();
+  // biome-ignore lint/suspicious/noExplicitAny: matches EventEmitter's listener signature
+  private readonly listeners: Array<readonly [string, (...args: any[]) => void]> = [];
   readonly enabled: boolean;
 
-  constructor(router: GatewayRouter) {
+  constructor(private readonly router: GatewayRouter) {
     this.enabled = typeof router.on === 'function';
     if (!this.enabled) return;
-    router.on?.('attempt-start', (target: GatewayTarget) => {
+    const setCurrent = (target: GatewayTarget) => {
       const serving = this.storage.getStore();
       if (serving) serving.current = { provider: target.provider, model: target.model };
-    });
-    router.on?.('cache-hit', (target: GatewayTarget) => {
-      const serving = this.storage.getStore();
-      if (serving) serving.current = { provider: target.provider, model: target.model };
-    });
-    router.on?.('attempt', (attempt: GatewayAttempt) => {
+    };
+    this.listen('attempt-start', setCurrent);
+    this.listen('cache-hit', setCurrent);
+    this.listen('attempt', (attempt: GatewayAttempt) => {
       this.storage.getStore()?.attempts.push(attempt);
     });
   }
@@ -36,5 +36,16 @@ export class ServingContext {
   /** Run `fn` (which calls the router) collecting its events into `serving`. */
   run<T>(serving: Serving, fn: () => T): T {
     return this.enabled ? this.storage.run(serving, fn) : fn();
+  }
+
+  /** Stop listening to the router (idempotent), so that gateways re-created over one router do not pile up. */
+  close(): void {
+    for (const [name, listener] of this.listeners.splice(0)) this.router.off?.(name, listener);
+  }
+
+  // biome-ignore lint/suspicious/noExplicitAny: matches EventEmitter's listener signature
+  private listen(name: string, listener: (...args: any[]) => void): void {
+    this.router.on?.(name, listener);
+    this.listeners.push([name, listener]);
   }
 }
