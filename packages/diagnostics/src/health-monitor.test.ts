@@ -68,6 +68,32 @@ describe('HealthMonitor', () => {
     expect(monitor.isRunning).toBe(false);
   });
 
+  it('keeps a single loop when stopped and started again while a round is in flight', async () => {
+    vi.useFakeTimers();
+    const pending: (() => void)[] = [];
+    let runs = 0;
+    const slow: Check = {
+      id: 'slow',
+      title: 'slow',
+      required: true,
+      run: () => {
+        runs++;
+        return new Promise<CheckOutcome>((resolve) => pending.push(() => resolve(ok)));
+      },
+    };
+    const monitor = new HealthMonitor({ checks: [slow], intervalMs: 1000, now });
+    monitor.start();
+    await vi.advanceTimersByTimeAsync(0);
+    monitor.stop();
+    monitor.start();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(runs).toBe(2);
+    for (const release of pending.splice(0)) release();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(runs).toBe(3);
+    monitor.stop();
+  });
+
   it('gives each check the share of runs it was up', async () => {
     const monitor = new HealthMonitor({
       checks: [scripted('cloud', [ok, fail, ok, ok]), scripted('local', [ok])],

@@ -58,6 +58,8 @@ export class HealthMonitor extends EventEmitter<HealthMonitorEvents> {
   private controller: AbortController | undefined;
   private running = false;
 
+  private generation = 0;
+
   constructor(options: HealthMonitorOptions) {
     super();
     this.options = options;
@@ -75,7 +77,7 @@ export class HealthMonitor extends EventEmitter<HealthMonitorEvents> {
   start(): void {
     if (this.running) return;
     this.running = true;
-    void this.loop();
+    void this.loop(++this.generation);
   }
 
   /** Stop the rounds and abort the one in flight. */
@@ -90,14 +92,18 @@ export class HealthMonitor extends EventEmitter<HealthMonitorEvents> {
     return this.running;
   }
 
-  private async loop(): Promise<void> {
-    this.controller = new AbortController();
+  /** One loop per `start()`: a round still in flight from an earlier start (stopped since) never reschedules. */
+  private async loop(generation: number): Promise<void> {
+    const controller = new AbortController();
+    this.controller = controller;
     try {
-      await this.runOnce(this.controller.signal);
+      await this.runOnce(controller.signal);
     } catch (error) {
       if (this.running && this.listenerCount('error') > 0) this.emit('error', error);
     }
-    if (this.running) this.timer = setTimeout(() => void this.loop(), this.intervalMs);
+    if (this.running && generation === this.generation) {
+      this.timer = setTimeout(() => void this.loop(generation), this.intervalMs);
+    }
   }
 
   /** One round: run the checks, record them, emit `change` for each new status and then `results`. */

@@ -1,4 +1,4 @@
-import { type ChatModel, describeError } from '@unity/core';
+import { type ChatModel, describeError, raceAbort } from '@unity/core';
 import { z } from 'zod';
 import type { DomainPreset } from './domain-preset';
 
@@ -115,17 +115,9 @@ async function askModel(task: string, model: ChatModel, options: ClassifyTaskOpt
     signal,
   });
   // A model that ignores its signal still loses the race.
-  const aborted = new Promise<never>((_, reject) => {
-    const fail = () =>
-      reject(
-        options.signal?.aborted
-          ? options.signal.reason
-          : new Error(`the model did not answer within ${timeoutMs} ms (timeoutMs)`),
-      );
-    if (signal.aborted) fail();
-    signal.addEventListener('abort', fail, { once: true });
-  });
-  const response = await Promise.race([request, aborted]);
+  const response = await raceAbort(request, signal, (reason) =>
+    options.signal?.aborted ? reason : new Error(`the model did not answer within ${timeoutMs} ms (timeoutMs)`),
+  );
   const parsed = answerSchema.safeParse(parseJson(response.content));
   if (!parsed.success) {
     throw new Error(`the model's answer is not {"domain", "reason"}: ${truncate(response.content)}`);

@@ -1,5 +1,5 @@
 import type { ToolCall, ToolDefinition } from '@unity/core';
-import { describeError } from '@unity/core';
+import { describeError, raceAbort } from '@unity/core';
 import { type BuiltinToolsOptions, builtinTools } from './builtin-tools';
 import type { CommandPolicyOptions } from './command/command-policy';
 import { parseToolArguments, type Tool, toToolDefinition } from './define-tool';
@@ -187,14 +187,8 @@ export function createToolExecutor(options: ToolExecutorOptions): ToolExecutor {
       : undefined;
     try {
       const work = tool.execute(args, { signal, call, ...(runId ? { runId } : {}), ...(approve ? { approve } : {}) });
-      work.catch(() => {}); // if the race below is lost, a late failure is not unhandled
-      const aborted = new Promise<never>((_, reject) => {
-        const fail = () => reject(abortError(signal.reason, call.name));
-        if (signal.aborted) fail();
-        else signal.addEventListener('abort', fail, { once: true });
-      });
-      aborted.catch(() => {});
-      const value = await Promise.race([work, aborted]);
+      // A tool that ignores its signal still loses the race at the timeout or the caller's abort.
+      const value = await raceAbort(work, signal, (reason) => abortError(reason, call.name));
       return typeof value === 'string' ? value : (JSON.stringify(value, null, 2) ?? '');
     } catch (error) {
       if (signal.aborted) throw abortError(signal.reason, call.name);

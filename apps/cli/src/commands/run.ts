@@ -224,6 +224,7 @@ export function registerRunCommand(program: Command): void {
       process.once('SIGINT', onSigint);
       const executorOptions: ToolExecutorOptions = {
         root,
+        command: { env: process.env },
         approve: terminalApproval(!fromStdin && process.stdin.isTTY === true && process.stderr.isTTY === true),
       };
       const state: { provider?: string } = {};

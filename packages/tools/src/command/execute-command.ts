@@ -7,8 +7,11 @@ import { CommandPolicy, type CommandPolicyOptions } from './command-policy';
 
 export interface ExecuteCommandOptions {
   policy?: CommandPolicyOptions;
-  /** The environment commands start from, before secrets are scrubbed. Default: this process's environment. */
-  env?: NodeJS.ProcessEnv;
+  /**
+   * The environment commands start from, before secrets are scrubbed: pass `process.env` to inherit the host's (the
+   * `unity` CLI does). Default: only a standard `PATH`, since a library does not read the process environment itself.
+   */
+  env?: Record<string, string | undefined>;
   /** Timeout when the call gives none. Default 60,000 ms. */
   defaultTimeoutMs?: number;
   /** Largest timeout a call may ask for. Default 600,000 ms. */
@@ -35,10 +38,13 @@ const schema = z.object({
     .describe('Kill the command after this many milliseconds (default 60000)'),
 });
 
+/** What commands get when the host passes no environment. */
+const defaultCommandEnv = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' };
+
 /** `execute_command`: one vetted program run in the workspace, with a timeout, capped output and no secrets in its env. */
 export function executeCommandTool(sandbox: Sandbox, options: ExecuteCommandOptions = {}) {
   const policy = new CommandPolicy(sandbox, options.policy);
-  const baseEnv = options.env ?? process.env;
+  const baseEnv = options.env ?? defaultCommandEnv;
   const defaultTimeoutMs = options.defaultTimeoutMs ?? 60_000;
   const maxTimeoutMs = options.maxTimeoutMs ?? 600_000;
   return defineTool({
