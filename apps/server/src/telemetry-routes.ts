@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { parseClientEvent } from './client-event';
 import type { BusEvent, EventBus } from './event-bus';
 import type { GatewayMetrics } from './metrics';
 
@@ -57,21 +58,12 @@ export function registerTelemetryRoutes(app: FastifyInstance, deps: TelemetryDep
     const unsubscribe = deps.bus.subscribe(send);
     socket.on('close', unsubscribe);
     socket.on('error', unsubscribe);
-    // Any connected (and, off loopback, authenticated) process may publish: `{ "type": "...", ...payload }`.
+    // Any connected (and, off loopback, authenticated) process may publish `{ "type": "client.<name>", ...payload }`;
+    // the server's own event types are refused, and the server stamps the time.
     socket.on('message', (data: unknown) => {
-      let message: unknown;
-      try {
-        message = JSON.parse(String(data));
-      } catch {
-        socket.send(JSON.stringify({ type: 'error', ts: Date.now(), message: 'messages must be JSON objects' }));
-        return;
-      }
-      const { type, ...payload } = (message ?? {}) as Record<string, unknown>;
-      if (typeof type !== 'string' || type === '') {
-        socket.send(JSON.stringify({ type: 'error', ts: Date.now(), message: 'a published event needs a "type"' }));
-        return;
-      }
-      deps.bus.publish(type, payload);
+      const event = parseClientEvent(String(data));
+      if (event.ok) deps.bus.publish(event.type, event.payload);
+      else socket.send(JSON.stringify({ type: 'error', ts: Date.now(), message: event.message }));
     });
   });
 }

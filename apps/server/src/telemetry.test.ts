@@ -75,19 +75,35 @@ describe('telemetry', () => {
     }
   });
 
-  it('rebroadcasts any event a client publishes, stamped with a time', async () => {
+  it('rebroadcasts a client.* event a client publishes, stamped with the server time instead of its own', async () => {
     const publisher = await listen();
     const watcher = await listen();
     try {
+      const before = Date.now();
       publisher.socket.send(
-        JSON.stringify({ type: 'textgrad.generation', runId: 'r1', generation: 3, bestScore: 0.75 }),
+        JSON.stringify({ type: 'client.textgrad.generation', ts: 1, runId: 'r1', generation: 3, bestScore: 0.75 }),
       );
-      const seen = await watcher.waitFor((e) => e.type === 'textgrad.generation');
+      const seen = await watcher.waitFor((e) => e.type === 'client.textgrad.generation');
       expect(seen).toMatchObject({ runId: 'r1', generation: 3, bestScore: 0.75 });
-      expect(typeof seen.ts).toBe('number');
+      expect(seen.ts).toBeGreaterThanOrEqual(before);
     } finally {
       publisher.socket.close();
       watcher.socket.close();
+    }
+  });
+
+  it('refuses a client-published request.end, which therefore never appears in /audit', async () => {
+    const publisher = await listen();
+    try {
+      const forged = { type: 'request.end', id: 'forged-1', provider: 'openai', status: 200, ts: 0 };
+      publisher.socket.send(JSON.stringify(forged));
+      const refusal = await publisher.waitFor((e) => e.type === 'error');
+      expect(refusal.message).toBe('type: clients may only publish "client.<name>" events, not "request.end"');
+      const audit = (await (await fetch(`${h.url}/audit?limit=500`)).json()) as { requests: BusEvent[] };
+      expect(audit.requests.some((r) => r.id === 'forged-1')).toBe(false);
+      expect(publisher.events.some((e) => e.id === 'forged-1')).toBe(false);
+    } finally {
+      publisher.socket.close();
     }
   });
 
