@@ -4,6 +4,7 @@ import {
   loadConfig,
   modelPrefixes,
   parseModelString,
+  providerIdFor,
   type Router,
   type UnityConfig,
 } from '@unity/llm-router';
@@ -70,8 +71,7 @@ function providerIds(config: UnityConfig): string[] {
   const ids = new Set<string>();
   if (config.cloud_llm.enabled && !config.privacy.local_only) ids.add(config.cloud_llm.provider);
   for (const modelString of Object.values(config.models)) {
-    const ref = parseModelString(modelString);
-    ids.add(ref.kind === 'ollama' ? 'ollama' : ref.prefix);
+    ids.add(providerIdFor(parseModelString(modelString)));
   }
   return [...ids];
 }

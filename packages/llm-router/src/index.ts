@@ -73,7 +73,7 @@ export {
 } from './model-store/store';
 export { type ModelRef, modelPrefixes, type ProviderKind, parseModelString } from './model-string';
 export type { ModelCapabilities, Provider, ProviderRequest, StreamEvent } from './provider';
-export { defaultBaseUrls } from './provider-factory';
+export { defaultBaseUrls, providerIdFor } from './provider-factory';
 export {
   createLlamaCppProvider,
   type LlamaCppEvent,
