@@ -21,6 +21,7 @@ describe('commandEvaluator', () => {
   it('reads {score, feedback} JSON from the last line, with the candidate readable at the path', async () => {
     const evaluator = commandEvaluator({
       command: `node -e 'const s=require("fs").readFileSync(process.argv[1],"utf8");console.log(JSON.stringify({score:s.length,feedback:"len "+s.length}))'`,
+      env: { PATH: process.env.PATH },
     });
     expect(await evaluator.evaluate('hello', context)).toEqual({ score: 5, feedback: 'len 5' });
   });

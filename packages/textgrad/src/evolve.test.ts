@@ -14,6 +14,8 @@ import { diffStrategy, rewriteStrategy } from './strategies';
 import { baselineSource, evaluatorFolder, noCoder, reply, scriptedCoder } from './test-helpers';
 
 const repoRoot = new URL('../../../', import.meta.url).pathname;
+/** The sandbox starts from an empty environment: give it PATH so `node` is found wherever it is installed. */
+const pathEnv = { PATH: process.env.PATH };
 
 function readLines(path: string): LogLine[] {
   return readFileSync(path, 'utf8')
@@ -32,7 +34,12 @@ function baseOptions(dir: string, script: string, extra: Partial<EvolveOptions> 
   return {
     baseline: baselineSource,
     fileName: 'candidate.mjs',
-    evaluator: commandEvaluator({ command: 'node eval.mjs', files: { 'eval.mjs': script }, timeoutMs: 20_000 }),
+    evaluator: commandEvaluator({
+      command: 'node eval.mjs',
+      files: { 'eval.mjs': script },
+      timeoutMs: 20_000,
+      env: pathEnv,
+    }),
     coder: scriptedCoder({ brokenDiffs: 0.3 }),
     seed: 7,
     generations: 6,
@@ -250,7 +257,12 @@ describe('evolve', () => {
     setTimeout(() => controller.abort(), 500);
     const error = await evolve(
       baseOptions(dir, script, {
-        evaluator: commandEvaluator({ command: 'node eval.mjs', files: { 'eval.mjs': script }, timeoutMs: 120_000 }),
+        evaluator: commandEvaluator({
+          command: 'node eval.mjs',
+          files: { 'eval.mjs': script },
+          timeoutMs: 120_000,
+          env: pathEnv,
+        }),
         signal: controller.signal,
       }),
     ).catch((e) => e);
@@ -269,6 +281,7 @@ describe('evolve', () => {
           command: 'node eval.mjs',
           files: { 'eval.mjs': slow.script },
           timeoutMs: 120_000,
+          env: pathEnv,
         }),
         signal: controller.signal,
         onEvent: (e) => {

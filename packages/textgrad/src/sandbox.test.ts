@@ -77,6 +77,17 @@ describe('runSandboxed', () => {
     expect(scrubEnv({ MY_KEY: 'k', KEYBOARD: 'ok' }, '/h')).toEqual({ KEYBOARD: 'ok', HOME: '/h', TMPDIR: '/h' });
   });
 
+  it('starts from an empty environment unless the caller passes one', async () => {
+    process.env.UNITY_SANDBOX_PROBE = 'from-the-parent';
+    try {
+      const result = await runSandboxed({ command: 'env #', fileName: 'c', source: '' });
+      expect(result.stdout).not.toContain('UNITY_SANDBOX_PROBE');
+      expect(result.stdout).toContain('HOME=');
+    } finally {
+      delete process.env.UNITY_SANDBOX_PROBE;
+    }
+  });
+
   it.skipIf(!isRoot)(
     'runs as nobody when the caller is root, so files outside its folder are out of reach',
     async () => {

@@ -13,8 +13,10 @@ export interface SandboxOptions {
   /** Keep at most this many bytes of each of stdout and stderr (the tail). Default 1 MiB. */
   maxOutputBytes?: number;
   /**
-   * The environment to start from, before secrets are removed. Default: this process's environment. Variables whose
-   * names look like secrets (`*_KEY`, `*_TOKEN`, `*_SECRET`, `*PASSWORD*`, `*CREDENTIAL*`) are always removed.
+   * The environment to start from, before secrets are removed. Default: empty — the command gets only `HOME` and
+   * `TMPDIR` (its folder), and `/bin/sh` its built-in `PATH`; pass `process.env` (as the `unity` CLI does) to inherit
+   * yours. Variables whose names look like secrets (`*_KEY`, `*_TOKEN`, `*_SECRET`, `*PASSWORD*`, `*CREDENTIAL*`) and
+   * the caller's folders (`PWD`, `npm_*`, …) are always removed.
    */
   env?: Record<string, string | undefined>;
   /** Default `auto`. */
@@ -99,7 +101,7 @@ async function execute(
   try {
     result = await runProcessGroup(['/bin/sh', '-c', `${run.command} "$@"`, 'sh', candidatePath], {
       cwd: dir,
-      env: scrubEnv(o.env ?? process.env, dir),
+      env: scrubEnv(o.env ?? {}, dir),
       timeoutMs: o.timeoutMs,
       headBytes: 0,
       tailBytes: o.maxOutputBytes,

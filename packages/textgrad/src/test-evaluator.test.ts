@@ -58,6 +58,7 @@ test('adds large numbers', () => assert.equal(add(1e6, 1), 1000001));
   const evaluator = testCommandEvaluator({
     command: 'node --test-reporter=tap add.test.mjs',
     files: { 'add.test.mjs': runner },
+    env: { PATH: process.env.PATH },
   });
 
   it('scores a node --test run by its pass ratio and lists the failures as feedback', async () => {

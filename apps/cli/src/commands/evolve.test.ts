@@ -224,6 +224,27 @@ describe('unity evolve (built binary, replayed coder, real evaluator processes)'
     expect(run.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it('gives the evaluator command the caller’s environment', async () => {
+    const run = await unity(
+      [
+        'evolve',
+        'target.mjs',
+        '--eval',
+        'echo $EVOLVE_TEST_SCORE #',
+        '--generations',
+        '0',
+        '--cassette',
+        cassette(),
+        '--log',
+        'env.jsonl',
+        '--json',
+      ],
+      { EVOLVE_TEST_SCORE: '77' },
+    );
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ baseline: 77, best: 77 });
+  });
+
   it('names the bad value of --strategies, a missing file, and a missing --eval', async () => {
     const strategies = await unity(['evolve', 'target.mjs', '--eval', 'x', '--strategies', 'rewrite,magic']);
     expect(strategies.code).toBe(1);

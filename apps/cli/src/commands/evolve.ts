@@ -242,7 +242,13 @@ async function buildEvaluator(
   flags: EvolveFlags,
 ): Promise<{ main: Evaluator; holdout?: Evaluator; close(): Promise<void> }> {
   const make = (command: string, files?: string[]) => {
-    const options = { command, files: evaluatorFiles(command, files), timeoutMs: flags.evalTimeout * 1000 };
+    // The evaluator inherits this shell's environment (the library scrubs secrets and folders from it).
+    const options = {
+      command,
+      files: evaluatorFiles(command, files),
+      timeoutMs: flags.evalTimeout * 1000,
+      env: process.env,
+    };
     return flags.evalType === 'tests' ? testCommandEvaluator(options) : commandEvaluator(options);
   };
   const local = make(flags.eval, flags.evalFiles);
