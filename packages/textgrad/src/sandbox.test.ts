@@ -7,6 +7,15 @@ import { runSandboxed, scrubEnv } from './sandbox';
 
 const isRoot = process.getuid?.() === 0;
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 describe('runSandboxed', () => {
   it('runs the command in a temporary copy holding the candidate and the evaluator files, then removes it', async () => {
     const result = await runSandboxed({
@@ -23,26 +32,27 @@ describe('runSandboxed', () => {
   });
 
   it('kills the whole process group at the timeout, strays included', async () => {
-    const marker = join(mkdtempSync(join(tmpdir(), 'sandbox-test-')), 'stray-survived');
     const result = await runSandboxed(
-      { command: `(sleep 2; echo x > ${marker}) & sleep 60; true`, fileName: 'c', source: '' },
+      { command: 'sleep 60 & echo $!; sleep 60; true #', fileName: 'c', source: '' },
       { timeoutMs: 300, user: 'inherit' },
     );
     expect(result.timedOut).toBe(true);
     expect(result.exitSignal).toBe('SIGKILL');
-    await new Promise((r) => setTimeout(r, 2500));
-    expect(existsSync(marker)).toBe(false);
+    const stray = Number(result.stdout.trim());
+    expect(stray).toBeGreaterThan(0);
+    await expect.poll(() => alive(stray), { timeout: 10_000 }).toBe(false);
   });
 
   it('kills background strays as soon as the command exits', async () => {
-    const marker = join(mkdtempSync(join(tmpdir(), 'sandbox-test-')), 'stray-survived');
     const result = await runSandboxed(
-      { command: `(sleep 1; echo x > ${marker}) & echo done #`, fileName: 'c', source: '' },
+      { command: 'sleep 60 & echo $!; echo done #', fileName: 'c', source: '' },
       { user: 'inherit' },
     );
-    expect(result.stdout.trim()).toBe('done');
-    await new Promise((r) => setTimeout(r, 1500));
-    expect(existsSync(marker)).toBe(false);
+    const [pid, done] = result.stdout.trim().split('\n');
+    expect(done).toBe('done');
+    const stray = Number(pid);
+    expect(stray).toBeGreaterThan(0);
+    await expect.poll(() => alive(stray), { timeout: 10_000 }).toBe(false);
   });
 
   it('keeps only the tail of output past the cap', async () => {
