@@ -2,6 +2,7 @@
 // these use minimal router objects on purpose.
 import { createRouter, defaultConfig } from '@unity/llm-router';
 import { afterEach, describe, expect, it } from 'vitest';
+import { GatewayError } from './errors';
 import { createGateway, type Gateway } from './gateway';
 import type { GatewayRouter } from './gateway-router';
 
@@ -78,5 +79,30 @@ describe('createGateway over a long-lived router', () => {
     } finally {
       await router.close();
     }
+  });
+});
+
+describe('createGateway listening without an API key', () => {
+  const unusedRouter: GatewayRouter = {
+    chat: async () => {
+      throw new Error('unused');
+    },
+    async *stream() {},
+  };
+
+  // Refused before binding, so these names are never resolved.
+  it.each(['127.example.com', '127.0.0.1.nip.io', 'localhost.example.com', '0.0.0.0', '::'])(
+    'treats %s as off loopback and refuses to listen',
+    async (host) => {
+      gateway = createGateway({ router: unusedRouter, models: [], processMetrics: false });
+      const error = await gateway.listen({ host, port: 0 }).catch((e: unknown) => e);
+      expect(GatewayError.isInstance(error) && error.code).toBe('API_KEY_REQUIRED');
+      expect(gateway.app.server.listening).toBe(false);
+    },
+  );
+
+  it('listens on a loopback address other than 127.0.0.1', async () => {
+    gateway = createGateway({ router: unusedRouter, models: [], processMetrics: false });
+    expect(await gateway.listen({ host: '127.0.0.2', port: 0 })).toMatch(/^http:\/\/127\.0\.0\.2:\d+$/);
   });
 });

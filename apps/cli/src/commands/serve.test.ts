@@ -160,13 +160,16 @@ describe('unity serve (the built CLI, as a real process)', () => {
     expect(served.stderr()).toContain('1 request(s) cancelled');
   });
 
-  it('refuses to listen off loopback without an API key, saying how to set one', async () => {
-    const error = await serve(['--config', configPath, '--host', '0.0.0.0']).catch((e: Error) => e);
-    expect(error).toBeInstanceOf(Error);
-    expect((error as Error).message).toContain('exited (1)');
-    expect((error as Error).message).toContain('UNITY_API_KEY');
-    expect((error as Error).message).not.toMatch(/\n\s+at /);
-  });
+  it.each(['0.0.0.0', '127.example.com'])(
+    'refuses to listen on %s without an API key, saying how to set one',
+    async (host) => {
+      const error = await serve(['--config', configPath, '--host', host]).catch((e: Error) => e);
+      expect(error).toBeInstanceOf(Error);
+      expect((error as Error).message).toContain('exited (1)');
+      expect((error as Error).message).toContain('UNITY_API_KEY');
+      expect((error as Error).message).not.toMatch(/\n\s+at /);
+    },
+  );
 
   const model = sharedModelPath();
   const engine = existsSync(new URL('../../../../node_modules/node-llama-cpp/package.json', import.meta.url));
