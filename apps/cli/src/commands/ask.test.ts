@@ -55,7 +55,10 @@ interface Run {
 }
 
 /** Run the built CLI with only the environment given (no OLLAMA_HOST or keys leak in from the test's own). */
-function unity(args: string[], options: { env?: Record<string, string>; stdin?: string } = {}): Promise<Run> {
+function unity(
+  args: string[],
+  options: { env?: Record<string, string>; stdin?: string; interruptOnOutput?: boolean } = {},
+): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [bin, ...args], {
       env: { PATH: process.env.PATH ?? '', HOME: dir, ...options.env },
@@ -63,7 +66,10 @@ function unity(args: string[], options: { env?: Record<string, string>; stdin?: 
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
+    child.stdout.on('data', (d) => {
+      if (options.interruptOnOutput && stdout === '') child.kill('SIGINT');
+      stdout += d;
+    });
     child.stderr.on('data', (d) => (stderr += d));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
@@ -141,6 +147,24 @@ describe('unity ask (built binary against fake upstreams)', () => {
     expect(response.provider).toBe('llamacpp');
     expect(response.content.length).toBeGreaterThan(0);
     expect(cloud.requests).toHaveLength(0);
+  });
+
+  it.skipIf(!model)('stops the embedded engine cleanly on Ctrl-C in the middle of its answer, exit 130', async () => {
+    const store = join(dir, 'store-interrupt');
+    await mkdir(store, { recursive: true });
+    await symlink(model!, join(store, 'stories260K.gguf'));
+    const nowhere = join(dir, 'nowhere-interrupt.yaml');
+    await writeFile(nowhere, configYaml(cloud.baseURL, `http://127.0.0.1:${await freePort()}`));
+    // Closing the engine under a generation that is still winding down crashed the process (a race: try thrice).
+    for (let i = 0; i < 3; i++) {
+      const run = await unity(['ask', 'Once upon a time', '--config', nowhere], {
+        env: { UNITY_MODELS_DIR: store },
+        interruptOnOutput: true,
+      });
+      expect(run.stderr).not.toContain('Error');
+      expect(run.stderr).toContain('unity: interrupted');
+      expect(run.code).toBe(130);
+    }
   });
 
   it('reports a config error with its file, line and field, and exits 1', async () => {

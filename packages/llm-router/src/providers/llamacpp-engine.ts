@@ -74,6 +74,9 @@ export class SequencePool {
   private readonly free: Slot[];
   private readonly waiting: { grant: (slot: Slot) => void; fail: (error: unknown) => void }[] = [];
   private closedWith: unknown;
+  /** Slots lent out and not yet released: generations in flight. */
+  private lent = 0;
+  private onDrained: (() => void) | undefined;
 
   constructor(
     lib: NodeLlamaCpp,
@@ -99,7 +102,10 @@ export class SequencePool {
     if (this.closedWith !== undefined) return Promise.reject(this.closedWith);
     signal.throwIfAborted();
     const slot = this.free.pop();
-    if (slot) return Promise.resolve(slot);
+    if (slot) {
+      this.lent++;
+      return Promise.resolve(slot);
+    }
     return new Promise<Slot>((resolve, reject) => {
       const onAbort = () => {
         const index = this.waiting.indexOf(waiter);
@@ -109,6 +115,7 @@ export class SequencePool {
       const waiter = {
         grant: (granted: Slot) => {
           signal.removeEventListener('abort', onAbort);
+          this.lent++;
           resolve(granted);
         },
         fail: (error: unknown) => {
@@ -122,14 +129,30 @@ export class SequencePool {
   }
 
   release(slot: Slot): void {
-    const next = this.waiting.shift();
+    this.lent--;
+    const next = this.closedWith === undefined ? this.waiting.shift() : undefined;
     if (next) next.grant(slot);
     else this.free.push(slot);
+    if (this.lent === 0) this.onDrained?.();
   }
 
-  async close(reason: unknown): Promise<void> {
+  /**
+   * Refuse new requests, fail the waiting ones, let the generations in flight end (their signals are usually aborted
+   * already; at most `drainMs`), then free the context. Disposing it under a running generation would make that
+   * generation throw from inside node-llama-cpp.
+   */
+  async close(reason: unknown, drainMs = 5_000): Promise<void> {
     this.closedWith = reason;
     for (const waiter of this.waiting.splice(0)) waiter.fail(reason);
+    if (this.lent > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, drainMs);
+        this.onDrained = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
     await this.context.dispose();
   }
 }
