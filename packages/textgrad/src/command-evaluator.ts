@@ -23,21 +23,40 @@ const scoreLine = z.object({ score: scoreSchema, feedback: z.string().optional()
  * line of stdout is the score: a number 0–100, or JSON `{"score": 0–100, "feedback": "…"}`.
  */
 export function commandEvaluator(options: CommandEvaluatorOptions): Evaluator {
-  const spec = specOf('command', options);
+  return sandboxedEvaluator('command', 'command', options, parseScoreOutput);
+}
+
+/**
+ * The scaffolding of process-based evaluators: validate the options into a spec, run the spec's command in the
+ * sandbox on each candidate, fail on a timeout, and turn the finished process into an evaluation with `read`.
+ */
+export function sandboxedEvaluator(
+  kind: EvaluatorSpec['kind'],
+  name: string,
+  options: CommandEvaluatorOptions,
+  read: (result: SandboxResult, command: string) => Evaluation,
+): Evaluator {
+  const spec = specOf(kind, options);
+  const sandbox = sandboxOptions(options);
   return {
-    name: 'command',
+    name,
     spec,
     async evaluate(source, context) {
       const result = await runSandboxed(
         { command: spec.command, files: spec.files, fileName: context.fileName, source, signal: context.signal },
-        sandboxOptions(options),
+        sandbox,
       );
-      return parseScoreOutput(result, spec.command);
+      failOnTimeout(result, spec.command);
+      return read(result, spec.command);
     },
   };
 }
 
-/** Read the score from a finished evaluator process (exported for tests and custom evaluators). */
+/**
+ * Read the score from a finished evaluator process: its last non-empty stdout line (ANSI colours removed) is a number
+ * 0–100 or JSON `{"score": 0–100, "feedback"?: string}`. Throws EVALUATION_TIMEOUT when it timed out and
+ * EVALUATION_FAILED otherwise. Exported for custom evaluators.
+ */
 export function parseScoreOutput(result: SandboxResult, command: string): Evaluation {
   failOnTimeout(result, command);
   const lines = stripAnsi(result.stdout)
@@ -89,7 +108,7 @@ function noScore(result: SandboxResult, command: string, what: string): Evolutio
   });
 }
 
-export function specOf(kind: EvaluatorSpec['kind'], options: CommandEvaluatorOptions): EvaluatorSpec {
+function specOf(kind: EvaluatorSpec['kind'], options: CommandEvaluatorOptions): EvaluatorSpec {
   if (typeof options.command !== 'string' || options.command.trim() === '') {
     throw new EvolutionError({
       code: 'INVALID_OPTIONS',
@@ -106,7 +125,7 @@ export function specOf(kind: EvaluatorSpec['kind'], options: CommandEvaluatorOpt
   };
 }
 
-export function sandboxOptions(options: CommandEvaluatorOptions): SandboxOptions {
+function sandboxOptions(options: CommandEvaluatorOptions): SandboxOptions {
   return {
     ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
     ...(options.maxOutputBytes !== undefined ? { maxOutputBytes: options.maxOutputBytes } : {}),

@@ -1,7 +1,7 @@
-import { type CommandEvaluatorOptions, clip, failOnTimeout, sandboxOptions, specOf } from './command-evaluator';
+import { type CommandEvaluatorOptions, clip, sandboxedEvaluator } from './command-evaluator';
 import { EvolutionError } from './errors';
-import type { Evaluator } from './evaluator';
-import { runSandboxed } from './sandbox';
+import type { Evaluation, Evaluator } from './evaluator';
+import type { SandboxResult } from './sandbox';
 import { parseTestSummary } from './test-summary';
 
 /**
@@ -9,32 +9,24 @@ import { parseTestSummary } from './test-summary';
  * is the pass ratio × 100 and the failing tests are the feedback. See `parseTestSummary` for the formats it reads.
  */
 export function testCommandEvaluator(options: CommandEvaluatorOptions): Evaluator {
-  const spec = specOf('test', options);
-  return {
-    name: 'tests',
-    spec,
-    async evaluate(source, context) {
-      const result = await runSandboxed(
-        { command: spec.command, files: spec.files, fileName: context.fileName, source, signal: context.signal },
-        sandboxOptions(options),
-      );
-      failOnTimeout(result, spec.command);
-      const output = `${result.stdout}\n${result.stderr}`;
-      const summary = parseTestSummary(output);
-      if (!summary || summary.passed + summary.failed === 0) {
-        const status = result.exitSignal ? `killed by ${result.exitSignal}` : `exit code ${result.exitCode}`;
-        throw new EvolutionError({
-          code: 'EVALUATION_FAILED',
-          message: `the test command "${spec.command}" ${summary ? 'ran no test' : 'printed no test summary'} (${status}); output: ${clip(output.trim(), 500, true)}`,
-          fix: 'make the command print a summary such as "3 passed, 1 failed" or TAP ("# pass 3", "# fail 1")',
-        });
-      }
-      const score = (100 * summary.passed) / (summary.passed + summary.failed);
-      const feedback =
-        summary.failed === 0
-          ? `all ${summary.passed} tests passed`
-          : `${summary.failed} of ${summary.passed + summary.failed} tests failed:\n${clip(summary.failures.join('\n'), 2000)}`;
-      return { score, feedback };
-    },
-  };
+  return sandboxedEvaluator('test', 'tests', options, readTestRun);
+}
+
+function readTestRun(result: SandboxResult, command: string): Evaluation {
+  const output = `${result.stdout}\n${result.stderr}`;
+  const summary = parseTestSummary(output);
+  if (!summary || summary.passed + summary.failed === 0) {
+    const status = result.exitSignal ? `killed by ${result.exitSignal}` : `exit code ${result.exitCode}`;
+    throw new EvolutionError({
+      code: 'EVALUATION_FAILED',
+      message: `the test command "${command}" ${summary ? 'ran no test' : 'printed no test summary'} (${status}); output: ${clip(output.trim(), 500, true)}`,
+      fix: 'make the command print a summary such as "3 passed, 1 failed" or TAP ("# pass 3", "# fail 1")',
+    });
+  }
+  const score = (100 * summary.passed) / (summary.passed + summary.failed);
+  const feedback =
+    summary.failed === 0
+      ? `all ${summary.passed} tests passed`
+      : `${summary.failed} of ${summary.passed + summary.failed} tests failed:\n${clip(summary.failures.join('\n'), 2000)}`;
+  return { score, feedback };
 }
