@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { commandEvaluator } from './command-evaluator';
+import { commandEvaluator, parseScoreOutput } from './command-evaluator';
 import { EvolutionError } from './errors';
+import type { SandboxResult } from './sandbox';
 
 const context = { candidateId: 'c1', fileName: 'cand.txt' };
 
@@ -57,5 +58,66 @@ describe('commandEvaluator', () => {
 
   it('rejects an empty command', () => {
     expect(() => commandEvaluator({ command: ' ' })).toThrow('command must be a non-empty string');
+  });
+});
+
+describe('parseScoreOutput', () => {
+  const finished = (stdout: string, more: Partial<SandboxResult> = {}): SandboxResult => ({
+    exitCode: 0,
+    exitSignal: null,
+    stdout,
+    stderr: '',
+    timedOut: false,
+    truncated: false,
+    ...more,
+  });
+  const failed = (result: SandboxResult) => {
+    try {
+      parseScoreOutput(result, 'node eval.mjs');
+    } catch (error) {
+      if (EvolutionError.isInstance(error)) return error;
+      throw error;
+    }
+    throw new Error('parseScoreOutput accepted the output');
+  };
+
+  it('reads the last non-empty stdout line as a number 0–100, ignoring earlier lines and trailing blanks', () => {
+    expect(parseScoreOutput(finished('12\nprogress…\n 0 \n\n  \n'), 'c')).toEqual({ score: 0 });
+    expect(parseScoreOutput(finished('100'), 'c')).toEqual({ score: 100 });
+  });
+
+  it('reads {score, feedback} JSON, leaving out feedback when absent or empty', () => {
+    expect(parseScoreOutput(finished('{"score": 55.5, "feedback": "too slow"}\n'), 'c')).toEqual({
+      score: 55.5,
+      feedback: 'too slow',
+    });
+    expect(parseScoreOutput(finished('{"score": 7}'), 'c')).toEqual({ score: 7 });
+    expect(parseScoreOutput(finished('{"score": 7, "feedback": ""}'), 'c')).toEqual({ score: 7 });
+  });
+
+  it('rejects scores outside 0–100 and values that are not numbers, quoting the line', () => {
+    for (const line of ['-1', '100.5', 'NaN', 'Infinity', '42 points', '0x10 #']) {
+      const error = failed(finished(`${line}\n`));
+      expect(error.code).toBe('EVALUATION_FAILED');
+      expect(error.message).toContain(`ended with "${line}", not a score 0–100`);
+    }
+  });
+
+  it('rejects JSON with a bad field, naming the field, and malformed JSON', () => {
+    expect(failed(finished('{"score": "high"}')).message).toContain('JSON whose score is invalid');
+    expect(failed(finished('{"score": 101}')).message).toContain('JSON whose score is invalid');
+    expect(failed(finished('{"score": 5, "feedback": 3}')).message).toContain('JSON whose feedback is invalid');
+    expect(failed(finished('{"score": 5')).message).toContain('malformed JSON');
+  });
+
+  it('names the exit status, the signal and the stderr tail when there is no score', () => {
+    const error = failed(finished('', { exitCode: 2, stderr: 'Traceback: boom\n' }));
+    expect(error.message).toContain('"node eval.mjs" printed nothing on stdout (exit code 2); stderr: Traceback: boom');
+    expect(error.fix).toContain('last stdout line');
+    expect(failed(finished('', { exitCode: null, exitSignal: 'SIGSEGV' })).message).toContain('killed by SIGSEGV');
+  });
+
+  it('fails with EVALUATION_TIMEOUT when the process timed out, even after printing a score', () => {
+    expect(failed(finished('90\n', { timedOut: true, exitSignal: 'SIGKILL' })).code).toBe('EVALUATION_TIMEOUT');
   });
 });
