@@ -323,6 +323,14 @@ describe('evolve', () => {
     expect(result.costUsd).toBeGreaterThanOrEqual(0.01);
   });
 
+  it('rejects a cost budget without a price function, naming the fix', async () => {
+    const { dir, script } = evaluatorFolder();
+    const error = await evolve(baseOptions(dir, script, { budget: { costUsd: 0.01 } })).catch((e) => e);
+    expect(EvolutionError.isInstance(error) && error.code).toBe('INVALID_OPTIONS');
+    expect(error.message).toContain('options.budget.costUsd is set but options.price is not');
+    expect(error.fix).toContain('pass price(usage, model)');
+  });
+
   it('stops when the target score is reached', async () => {
     const { dir, script } = evaluatorFolder();
     const result = await evolve(baseOptions(dir, script, { generations: 200, targetScore: 60 }));

@@ -17,7 +17,7 @@ export interface EvolveBudget {
   wallTimeMs?: number;
   /** Stop once coder and judge tokens reach this many. */
   tokens?: number;
-  /** Stop once coder and judge calls cost this much (see `price`). */
+  /** Stop once coder and judge calls cost this much. Needs `price` (INVALID_OPTIONS without it). */
   costUsd?: number;
 }
 
@@ -59,7 +59,7 @@ export interface EvolveOptions {
   holdoutThreshold?: number;
   /** Record coder calls to, or replay them from, a cassette (wrap a judge's model with `Cassette.wrap` yourself). */
   cassette?: CassetteOptions | Cassette;
-  /** Prices coder calls (US dollars). Default 0. */
+  /** Prices coder calls (US dollars). Default 0; required with `budget.costUsd`. */
   price?: PriceFn;
   /** Coder temperature. Default 0.7. */
   temperature?: number;
@@ -149,6 +149,14 @@ export async function evolve(options: EvolveOptions): Promise<EvolutionResult> {
     throw new EvolutionError({
       code: 'INVALID_OPTIONS',
       message: `evolve options.${issue?.path.join('.')}: ${issue?.message}`,
+    });
+  }
+  if (options.budget?.costUsd !== undefined && options.price === undefined) {
+    throw new EvolutionError({
+      code: 'INVALID_OPTIONS',
+      message:
+        'evolve options.budget.costUsd is set but options.price is not: coder calls would cost $0 and the budget would never stop the run',
+      fix: 'pass price(usage, model) returning the US dollars of one coder call (e.g. from its inputTokens and outputTokens), or drop budget.costUsd',
     });
   }
   const run = new EvolutionRun(options);

@@ -245,6 +245,42 @@ describe('unity evolve (built binary, replayed coder, real evaluator processes)'
     expect(JSON.parse(run.stdout)).toMatchObject({ baseline: 77, best: 77 });
   });
 
+  it('prices the coder’s tokens with --price-per-1k and stops at --budget-cost', async () => {
+    const run = await unity([
+      'evolve',
+      'target.mjs',
+      ...common,
+      '--generations',
+      '6',
+      '--cassette',
+      cassette(),
+      '--log',
+      'priced.jsonl',
+      '--out',
+      'priced.mjs',
+      '--price-per-1k',
+      '1000,1000',
+      '--budget-cost',
+      '0.5',
+      '--json',
+    ]);
+    expect(run.code).toBe(0);
+    const summary = JSON.parse(run.stdout);
+    expect(summary.stopReason).toBe('cost');
+    expect(summary.costUsd).toBeGreaterThanOrEqual(0.5);
+    expect(summary.costUsd).toBe(summary.tokens);
+  });
+
+  it('refuses --budget-cost without --price-per-1k, and a malformed price, naming the fix', async () => {
+    const unpriced = await unity(['evolve', 'target.mjs', '--eval', 'x', '--budget-cost', '1']);
+    expect(unpriced.code).toBe(1);
+    expect(unpriced.stderr).toContain('--budget-cost needs --price-per-1k');
+    expect(unpriced.stderr).toContain('Fix: add --price-per-1k IN,OUT');
+    const malformed = await unity(['evolve', 'target.mjs', '--eval', 'x', '--price-per-1k', '0.3']);
+    expect(malformed.code).toBe(1);
+    expect(malformed.stderr).toContain('expected IN,OUT');
+  });
+
   it('names the bad value of --strategies, a missing file, and a missing --eval', async () => {
     const strategies = await unity(['evolve', 'target.mjs', '--eval', 'x', '--strategies', 'rewrite,magic']);
     expect(strategies.code).toBe(1);

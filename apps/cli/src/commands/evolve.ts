@@ -16,6 +16,7 @@ import {
   type EvolutionEvent,
   type EvolutionResult,
   evolve,
+  type PriceFn,
   type RemoteEvaluator,
   testCommandEvaluator,
 } from '@unity/textgrad';
@@ -47,6 +48,7 @@ interface EvolveFlags {
   stopFile?: string;
   budgetTokens?: number;
   budgetCost?: number;
+  pricePer1k?: TokenPrice;
   budgetTime?: number;
   target: number;
 }
@@ -72,6 +74,25 @@ const score = (value: string) => {
   if (!(value.trim() !== '' && n >= 0 && n <= 100))
     throw new InvalidArgumentError(`expected a score 0–100 (got "${value}")`);
   return n;
+};
+/** US dollars per 1000 input and per 1000 output tokens. */
+interface TokenPrice {
+  input: number;
+  output: number;
+}
+const tokenPrice = (value: string): TokenPrice => {
+  const parts = value.split(',').map((p) => p.trim());
+  const [input, output] = parts.map(Number);
+  if (
+    parts.length !== 2 ||
+    parts.some((p) => p === '') ||
+    !(Number.isFinite(input) && (input as number) >= 0 && Number.isFinite(output) && (output as number) >= 0)
+  ) {
+    throw new InvalidArgumentError(
+      `expected IN,OUT: US dollars per 1000 input and per 1000 output tokens, e.g. 0.3,1.2 (got "${value}")`,
+    );
+  }
+  return { input: input as number, output: output as number };
 };
 const list = (value: string) =>
   value
@@ -125,7 +146,12 @@ export function registerEvolveCommand(program: Command): void {
     .addOption(new Option('--cassette-mode <mode>', 'with --cassette').choices(['record', 'replay']).default('replay'))
     .option('--stop-file <file>', 'end after the current generation once this file exists')
     .option('--budget-tokens <n>', 'stop once the coder and judge used this many tokens', positiveNumber)
-    .option('--budget-cost <usd>', 'stop once calls cost this much', positiveNumber)
+    .option(
+      '--price-per-1k <in,out>',
+      'US dollars per 1000 input and per 1000 output tokens of the coder, e.g. 0.3,1.2 (prices the run)',
+      tokenPrice,
+    )
+    .option('--budget-cost <usd>', 'stop once the coder’s calls cost this much (needs --price-per-1k)', positiveNumber)
     .option('--budget-time <seconds>', 'stop after this long', positiveNumber)
     .option('--target <score>', 'stop when the best reaches this score', score, 100)
     .addHelpText(
@@ -133,7 +159,9 @@ export function registerEvolveCommand(program: Command): void {
       '\nThe coder is the router’s `coding` role (cloud first, then local). Evaluations run in a sandbox: a temporary\n' +
         'copy, their own process group killed at the timeout, no API keys in the environment, and as `nobody` when\n' +
         'run as root. Ctrl-C (or the stop file) ends the run with the best so far. Exit status: 0 done, 1 error,\n' +
-        '130 interrupted (the best so far is still written).',
+        '130 interrupted (the best so far is still written).\n\n' +
+        'Cost: --price-per-1k IN,OUT gives the coding model’s US dollars per 1000 input and output tokens; with it\n' +
+        'the summary shows the run’s cost and --budget-cost can stop it (without it, --budget-cost is refused).',
     )
     .action(async (file: string, flags: EvolveFlags) => {
       await runEvolve(file, flags);
@@ -147,6 +175,14 @@ async function runEvolve(file: string, flags: EvolveFlags): Promise<void> {
       code: 'FILE_NOT_FOUND',
       message: `${file}: no such file`,
       fix: 'give the path of the file to evolve',
+    });
+  }
+  if (flags.budgetCost !== undefined && flags.pricePer1k === undefined) {
+    throw new UnityError({
+      code: 'INVALID_OPTION',
+      message:
+        '--budget-cost needs --price-per-1k: without prices every call costs $0 and the budget never stops the run',
+      fix: 'add --price-per-1k IN,OUT with your coding model’s US dollars per 1000 input and output tokens, e.g. --price-per-1k 0.3,1.2',
     });
   }
   const baseline = readFileSync(path, 'utf8');
@@ -183,6 +219,7 @@ async function runEvolve(file: string, flags: EvolveFlags): Promise<void> {
       signal: controller.signal,
       ...(flags.stopFile ? { stopFile: flags.stopFile } : {}),
       ...(flags.cassette ? { cassette: { mode: flags.cassetteMode, path: flags.cassette } } : {}),
+      ...(flags.pricePer1k ? { price: priceOf(flags.pricePer1k) } : {}),
       budget: {
         ...(flags.budgetTokens !== undefined ? { tokens: flags.budgetTokens } : {}),
         ...(flags.budgetCost !== undefined ? { costUsd: flags.budgetCost } : {}),
@@ -199,6 +236,10 @@ async function runEvolve(file: string, flags: EvolveFlags): Promise<void> {
   const summary = summarize(file, flags.log, result, written);
   process.stdout.write(flags.json ? `${JSON.stringify(summary)}\n` : formatSummary(summary, result));
   if (result.stopReason === 'aborted') process.exitCode = 130;
+}
+
+function priceOf(price: TokenPrice): PriceFn {
+  return (usage) => (usage.inputTokens * price.input + usage.outputTokens * price.output) / 1000;
 }
 
 function pickStrategies(names: string[] | undefined) {
