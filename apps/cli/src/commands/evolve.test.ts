@@ -364,4 +364,23 @@ describe.skipIf(!redisUp)('unity evolve --redis with unity evolve-worker', () =>
       worker.kill('SIGTERM');
     }
   }, 60_000);
+
+  it('exits with the config error instead of hanging on its open Redis connections', async () => {
+    let killed = false;
+    const run = await unity(
+      ['evolve', 'target.mjs', '--eval', 'node eval.mjs', '--redis', redisUrl, '--config', 'missing.yaml'],
+      {},
+      (child) => {
+        const timer = setTimeout(() => {
+          killed = true;
+          child.kill('SIGKILL');
+        }, 20_000);
+        child.on('close', () => clearTimeout(timer));
+      },
+    );
+    expect(killed).toBe(false);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('missing.yaml');
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+  }, 30_000);
 });

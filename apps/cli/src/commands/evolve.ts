@@ -187,7 +187,6 @@ async function runEvolve(file: string, flags: EvolveFlags): Promise<void> {
   }
   const baseline = readFileSync(path, 'utf8');
   const strategies = pickStrategies(flags.strategies);
-  const evaluator = await buildEvaluator(flags);
   const controller = new AbortController();
   let interrupts = 0;
   const onSigint = () => {
@@ -197,10 +196,17 @@ async function runEvolve(file: string, flags: EvolveFlags): Promise<void> {
     controller.abort(new Error('interrupted (SIGINT)'));
   };
   process.on('SIGINT', onSigint);
-  const coder = await buildCoder(flags);
-  const progress = new Progress(flags.generations);
+  // Built inside the try, so a failure of either (a bad config, an unreachable model) still closes the evaluator's
+  // Redis connections and removes the handler: the process exits with the error instead of hanging.
+  let evaluator: Awaited<ReturnType<typeof buildEvaluator>> | undefined;
+  let coder: Awaited<ReturnType<typeof buildCoder>> | undefined;
+  let progress: Progress | undefined;
   let result: EvolutionResult;
   try {
+    evaluator = await buildEvaluator(flags);
+    coder = await buildCoder(flags);
+    const events = new Progress(flags.generations);
+    progress = events;
     result = await evolve({
       baseline,
       fileName: basename(path),
@@ -225,12 +231,12 @@ async function runEvolve(file: string, flags: EvolveFlags): Promise<void> {
         ...(flags.budgetCost !== undefined ? { costUsd: flags.budgetCost } : {}),
         ...(flags.budgetTime !== undefined ? { wallTimeMs: flags.budgetTime * 1000 } : {}),
       },
-      onEvent: (event) => progress.on(event),
+      onEvent: (event) => events.on(event),
     });
   } finally {
-    progress.stop();
+    progress?.stop();
     process.off('SIGINT', onSigint);
-    await Promise.allSettled([coder.close(), evaluator.close()]);
+    await Promise.allSettled([coder?.close(), evaluator?.close()]);
   }
   const written = writeBest(path, file, flags.out, result);
   const summary = summarize(file, flags.log, result, written);
