@@ -160,9 +160,10 @@ export class ProviderFactory {
       import('./model-store/store'),
     ]);
     const { threads, context_size, sequences, store_dir } = this.options.config.llamacpp;
+    const storeDir = store_dir ?? this.options.env.UNITY_MODELS_DIR;
     return createLlamaCppProvider({
       id,
-      modelPath: store_dir ? resolveStoreModel(model, store_dir) : resolveStoreModel(model),
+      modelPath: storeDir ? resolveStoreModel(model, storeDir) : resolveStoreModel(model),
       ...(threads ? { threads } : {}),
       ...(context_size ? { contextSize: context_size } : {}),
       ...(sequences ? { sequences } : {}),

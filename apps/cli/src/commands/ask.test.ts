@@ -114,6 +114,18 @@ describe('unity ask (built binary against fake upstreams)', () => {
     );
   });
 
+  it('with --json, prints the failure as JSON on stdout too when nothing can answer', async () => {
+    const nowhere = join(dir, 'nowhere-json.yaml');
+    await writeFile(nowhere, configYaml(cloud.baseURL, `http://127.0.0.1:${await freePort()}`));
+    const run = await unity(['ask', 'anyone?', '--config', nowhere, '--json']);
+    expect(run.code).toBe(1);
+    const { error } = JSON.parse(run.stdout);
+    expect(error.code).toBe('ALL_PROVIDERS_FAILED');
+    expect(error.message).toContain('ollama serve');
+    expect(error.attempts.map((a: { ok: boolean }) => a.ok)).not.toContain(true);
+    expect(run.stderr).toContain('unity: no model could answer');
+  });
+
   it('exits 1 naming each failure and its fix, without a stack trace, when nothing can answer', async () => {
     const nowhere = join(dir, 'nowhere.yaml');
     const port = await freePort();
@@ -143,8 +155,14 @@ describe('unity ask (built binary against fake upstreams)', () => {
     });
     expect(run.code).toBe(0);
     expect(run.stderr).toContain('using the embedded engine with stories260K from the model store');
+    expect(run.stderr).toContain('unity: no configured model could answer:\n');
+    expect(run.stderr).toContain('[CONNECTION_FAILED]');
     const response = JSON.parse(run.stdout);
     expect(response.provider).toBe('llamacpp');
+    expect(response.model).toBe('stories260K');
+    // The configured models' failed attempts come first, then the embedded engine's answer.
+    expect(response.attempts.at(-1)).toMatchObject({ provider: 'llamacpp', ok: true });
+    expect(response.attempts.filter((a: { ok: boolean }) => !a.ok).length).toBeGreaterThan(0);
     expect(response.content.length).toBeGreaterThan(0);
     expect(cloud.requests).toHaveLength(0);
   });

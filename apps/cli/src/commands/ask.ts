@@ -93,18 +93,21 @@ export function registerAskCommand(program: Command): void {
           response = await answer(config, request, flags);
         } catch (error) {
           // Nothing configured answered (no key, no Ollama): a model in the store still can, and we say so.
-          const stored = embeddable(error)
-            ? await findDefaultStoreModel(modelsDir({})).catch(() => undefined)
-            : undefined;
+          const store = modelsDir({});
+          const stored = embeddable(error) ? await findDefaultStoreModel(store).catch(() => undefined) : undefined;
           if (!stored) throw error;
+          const failed = error as RouterError;
           process.stderr.write(
-            `unity: no configured model could answer; using the embedded engine with ${stored.name} from the model store (${stored.path})\n`,
+            `unity: no configured model could answer:\n${indent(withoutFix(failed))}\n` +
+              `unity: using the embedded engine with ${stored.name} from the model store (${stored.path})\n`,
           );
-          response = await answer(embeddedConfig(config, `llamacpp/${stored.path}`), request, flags).catch(
-            (embedded: unknown) => {
-              throw alsoFailed(error as RouterError, stored.name, embedded);
+          const embedded = await answer(embeddedConfig(config, stored.name, store), request, flags).catch(
+            (cause: unknown) => {
+              throw alsoFailed(failed, stored.name, cause);
             },
           );
+          // Every attempt, the failed configured ones included: --json promises the whole story.
+          response = { ...embedded, attempts: [...failed.attempts, ...embedded.attempts] };
         }
         if (flags.json) process.stdout.write(`${JSON.stringify(response, null, 2)}\n`);
         else if (!flags.stream) process.stdout.write(withNewline(response.content));
@@ -115,6 +118,12 @@ export function registerAskCommand(program: Command): void {
           process.stderr.write('\nunity: interrupted\n');
           process.exitCode = 130;
           return;
+        }
+        // With --json, scripts get the failure as JSON on stdout too (the message and fix still go to stderr).
+        if (flags.json && UnityError.isInstance(error)) {
+          const attempts = RouterError.isInstance(error) ? { attempts: error.attempts } : {};
+          const failure = { code: error.code, message: withoutFix(error), fix: error.fix, ...attempts };
+          process.stdout.write(`${JSON.stringify({ error: failure }, null, 2)}\n`);
         }
         throw error;
       } finally {
@@ -141,7 +150,7 @@ function embeddable(error: unknown): boolean {
 /** The first failure, with the embedded engine's failure added: the user needs both fixes. */
 function alsoFailed(first: RouterError, name: string, embedded: unknown): unknown {
   if (controllerAborted(embedded)) return embedded;
-  const body = first.fix ? first.message.slice(0, first.message.lastIndexOf('\nFix: ')) : first.message;
+  const body = withoutFix(first);
   const detail = RouterError.isInstance(embedded)
     ? embedded.attempts.map((a) => a.error?.message).join('; ')
     : String(embedded);
@@ -156,14 +165,23 @@ function alsoFailed(first: RouterError, name: string, embedded: unknown): unknow
 
 const controllerAborted = (error: unknown) => RouterError.isInstance(error) && error.code === 'ABORTED';
 
-/** The config with one model for every role: a GGUF file run in-process. */
-function embeddedConfig(config: UnityConfig, model: string): UnityConfig {
+/** The config with one model for every role: a store model run in-process. */
+function embeddedConfig(config: UnityConfig, name: string, storeDir: string): UnityConfig {
+  const model = `llamacpp/${name}`;
   return {
     ...config,
     cloud_llm: { ...config.cloud_llm, enabled: false },
     models: { reasoning: model, coding: model, fallback: model },
+    llamacpp: { ...config.llamacpp, store_dir: storeDir },
   };
 }
+
+/** An error's message without its `Fix:` line. */
+function withoutFix(error: UnityError): string {
+  return error.fix ? error.message.slice(0, error.message.lastIndexOf('\nFix: ')) : error.message;
+}
+
+const indent = (text: string) => text.replace(/^/gm, '  ');
 
 /** Write text as it arrives; a failure after the first token ends the line and is thrown as the router's error. */
 async function streamAnswer(events: AsyncIterable<RouterStreamEvent>): Promise<RouterResponse> {

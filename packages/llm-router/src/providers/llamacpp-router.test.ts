@@ -75,4 +75,22 @@ describe.skipIf(!modelPath)('the router falling back to the embedded model', () 
     expect(deltas).toBeGreaterThan(5);
     expect(text.length).toBeGreaterThan(0);
   });
+
+  it('finds a store model in UNITY_MODELS_DIR when the config names no store folder', async () => {
+    const config = parseConfig(
+      stringify({
+        cloud_llm: { enabled: false },
+        models: { reasoning: 'llamacpp/stories260K', coding: 'llamacpp/stories260K', fallback: 'llamacpp/stories260K' },
+        llamacpp: { threads: 1, context_size: 512 },
+      }),
+      'env-store.yaml',
+    );
+    const fromEnv = createRouter({ config, env: { UNITY_MODELS_DIR: store } });
+    try {
+      const response = await fromEnv.chat({ messages: [{ role: 'user', content: 'Once upon a time' }], maxTokens: 4 });
+      expect(response.provider).toBe('llamacpp');
+    } finally {
+      await fromEnv.close();
+    }
+  });
 });
