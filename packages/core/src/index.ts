@@ -17,6 +17,7 @@ export {
   type Usage,
   type UserMessage,
 } from './messages';
+export { editDistance, nearestName } from './nearest-name';
 export {
   OutputCapture,
   type ProcessGroupOptions,

@@ -187,3 +187,18 @@ describe('extra config sections', () => {
     expect(config.agent.max_steps).toBe(7);
   });
 });
+
+describe('misspelt sections', () => {
+  it('refuses a top-level key one or two edits from a known section, naming the line and the right name', () => {
+    const error = configError(() =>
+      parseConfig('models:\n  coding: ollama_chat/x:1b\ncloud_lm:\n  enabled: false\n', 'c.yaml'),
+    );
+    expect(error.message).toContain('c.yaml:3: unknown section cloud_lm: (did you mean cloud_llm:?)');
+  });
+
+  it('keeps sections that other packages read, whose names are far from the router’s', () => {
+    expect(() =>
+      parseConfig('domains:\n  research:\n    model: reasoning\nagent: {}\nserver: {}\n', 'c.yaml'),
+    ).not.toThrow();
+  });
+});

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
+import { nearestName } from '@unity/core';
 import { isMap, isNode, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { type UnityConfig, unityConfigSchema } from './config-schema';
@@ -107,6 +108,8 @@ export function parseConfig<S extends ConfigSections = Record<never, z.ZodType>>
       fix: 'start from the seed layout: cloud_llm:, models:, diagnostics:',
     });
   }
+  const misspelt = misspeltSection(raw as Record<string, unknown>, Object.keys(schema.shape), doc, lineCounter, file);
+  if (misspelt) throw misspelt;
   const result = schema.safeParse(raw);
   if (result.success) return result.data as ConfigWith<S>;
   const problems = result.error.issues.map((issue) => describeIssue(issue, raw, file, doc, lineCounter, schema));
@@ -116,6 +119,31 @@ export function parseConfig<S extends ConfigSections = Record<never, z.ZodType>>
     message: [first!.message, ...rest.map((p) => p.message)].join('\n'),
     fix: problems.length === 1 ? first!.fix : problems.map((p) => p.fix).join('; '),
   });
+}
+
+/**
+ * Other packages' sections (`domains:`, `agent:` …) are kept as they are, so a typo in a section name would silently
+ * fall back to the defaults: a top-level key one or two edits away from a known section is an error instead.
+ */
+function misspeltSection(
+  raw: Record<string, unknown>,
+  known: readonly string[],
+  doc: ReturnType<typeof parseDocument>,
+  lineCounter: LineCounter,
+  file: string,
+): ConfigError | undefined {
+  for (const key of Object.keys(raw)) {
+    if (known.includes(key)) continue;
+    const meant = nearestName(key, known, 2);
+    if (!meant) continue;
+    const line = lineOf(doc, lineCounter, [key], true);
+    return new ConfigError({
+      code: 'CONFIG_INVALID',
+      message: `${file}${line ? `:${line}` : ''}: unknown section ${key}: (did you mean ${meant}:?)`,
+      fix: `rename ${key}: to ${meant}:`,
+    });
+  }
+  return undefined;
 }
 
 /** The environment variable holding the cloud key: `cloud_llm.api_key_env`, else the provider's usual one. */

@@ -35,7 +35,6 @@ export {
 export { type ExistingPath, type ResolvedPath, Sandbox } from './sandbox';
 export {
   createToolExecutor,
-  nearestName,
   type ToolEvent,
   type ToolExecutor,
   type ToolExecutorOptions,

@@ -1,5 +1,5 @@
 import type { ToolCall, ToolDefinition } from '@unity/core';
-import { describeError, raceAbort } from '@unity/core';
+import { describeError, nearestName, raceAbort } from '@unity/core';
 import { type BuiltinToolsOptions, builtinTools } from './builtin-tools';
 import type { CommandPolicyOptions } from './command/command-policy';
 import { parseToolArguments, type Tool, toToolDefinition } from './define-tool';
@@ -66,34 +66,6 @@ export interface ToolExecutor {
    * an `ok: false` result whose content tells the model what went wrong and how to fix it.
    */
   execute(calls: readonly ToolCall[], options?: { signal?: AbortSignal; callId?: string }): Promise<ToolResult[]>;
-}
-
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let previous = row[0] as number;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const current = row[j] as number;
-      row[j] = Math.min((row[j] as number) + 1, (row[j - 1] as number) + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
-      previous = current;
-    }
-  }
-  return row[b.length] as number;
-}
-
-/** The known name closest to `name` (edit distance), for "did you mean". */
-export function nearestName(name: string, known: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Number.POSITIVE_INFINITY;
-  for (const candidate of known) {
-    const d = distance(name.toLowerCase(), candidate.toLowerCase());
-    if (d < bestDistance) {
-      best = candidate;
-      bestDistance = d;
-    }
-  }
-  return best;
 }
 
 export function createToolExecutor(options: ToolExecutorOptions): ToolExecutor {
