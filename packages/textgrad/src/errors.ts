@@ -21,6 +21,8 @@ export type EvolutionErrorCode =
   | 'FILE_INVALID'
   /** An optional dependency (bullmq) is not installed. */
   | 'NOT_INSTALLED'
+  /** The best variant could not be written out (a missing folder, no permission); it is still in the log. */
+  | 'WRITE_FAILED'
   /** The Redis queue failed (unreachable, job failed on every worker). */
   | 'QUEUE_FAILED'
   /** The caller aborted. */

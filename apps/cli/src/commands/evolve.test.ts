@@ -281,6 +281,36 @@ describe('unity evolve (built binary, replayed coder, real evaluator processes)'
     expect(malformed.stderr).toContain('expected IN,OUT');
   });
 
+  it('prints the summary, then fails naming the path and where the best variant is, when --out cannot be written', async () => {
+    const args = [
+      'evolve',
+      'target.mjs',
+      ...common,
+      '--generations',
+      '4',
+      '--cassette',
+      cassette(),
+      '--log',
+      'unwritable.jsonl',
+      '--out',
+      'no-such-folder/best.mjs',
+    ];
+    const run = await unity(args);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/baseline 36\.00 → best \d+\.\d\d/);
+    expect(run.stdout).toContain('could not write the best variant (see the error below)');
+    expect(run.stderr).toMatch(
+      /could not write the best variant \(candidate \S+, score \d+\.\d\d\) to no-such-folder\/best\.mjs/,
+    );
+    expect(run.stderr).toContain('ENOENT');
+    expect(run.stderr).toContain('Fix: it is saved in unwritable.candidates.jsonl');
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+    await mkdir(join(dir, 'no-such-folder'));
+    const rerun = await unity(args);
+    expect(rerun.code).toBe(0);
+    expect(readFileSync(join(dir, 'no-such-folder/best.mjs'), 'utf8')).toMatch(/export const value = -?\d+;/);
+  });
+
   it('names the bad value of --strategies, a missing file, and a missing --eval', async () => {
     const strategies = await unity(['evolve', 'target.mjs', '--eval', 'x', '--strategies', 'rewrite,magic']);
     expect(strategies.code).toBe(1);

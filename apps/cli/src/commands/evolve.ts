@@ -13,7 +13,9 @@ import {
   defaultStrategies,
   type Evaluator,
   type EvaluatorSpec,
+  EvolutionError,
   type EvolutionEvent,
+  EvolutionLog,
   type EvolutionResult,
   evolve,
   type PriceFn,
@@ -238,9 +240,17 @@ async function runEvolve(file: string, flags: EvolveFlags): Promise<void> {
     process.off('SIGINT', onSigint);
     await Promise.allSettled([coder?.close(), evaluator?.close()]);
   }
-  const written = writeBest(path, file, flags.out, result);
-  const summary = summarize(file, flags.log, result, written);
+  // The summary is printed even when the write fails: a long run's results are never lost to a bad --out.
+  let written: Written = {};
+  let writeFailure: Error | undefined;
+  try {
+    written = writeBest(path, file, flags.out, result);
+  } catch (error) {
+    writeFailure = error as Error;
+  }
+  const summary = summarize(file, flags.log, result, written, writeFailure);
   process.stdout.write(flags.json ? `${JSON.stringify(summary)}\n` : formatSummary(summary, result));
+  if (writeFailure) throw writeFailed(writeFailure, flags.out ?? file, flags.log, result);
   if (result.stopReason === 'aborted') process.exitCode = 130;
 }
 
@@ -347,7 +357,23 @@ function writeBest(path: string, file: string, out: string | undefined, result: 
   return { to: file, backup };
 }
 
-function summarize(file: string, log: string, result: EvolutionResult, written: Written) {
+function writeFailed(error: Error, target: string, log: string, result: EvolutionResult): EvolutionError {
+  const candidates = new EvolutionLog(log).candidatesPath;
+  return new EvolutionError({
+    code: 'WRITE_FAILED',
+    message: `could not write the best variant (candidate ${result.best.id}, score ${result.best.score.toFixed(2)}) to ${target}: ${error.message}`,
+    fix: `it is saved in ${candidates}: the "source" of the line whose "id" is "${result.best.id}"; copy it from there, or create the folder (or fix its permissions, or choose another --out) and rerun the same command, which resumes from ${log}`,
+    cause: error,
+  });
+}
+
+function summarize(
+  file: string,
+  log: string,
+  result: EvolutionResult,
+  written: Written,
+  writeFailure: Error | undefined,
+) {
   return {
     file,
     baseline: result.baseline.score,
@@ -366,6 +392,7 @@ function summarize(file: string, log: string, result: EvolutionResult, written: 
     log,
     writtenTo: written.to ?? null,
     backup: written.backup ?? null,
+    writeError: writeFailure?.message ?? null,
   };
 }
 
@@ -382,9 +409,11 @@ function formatSummary(s: ReturnType<typeof summarize>, result: EvolutionResult)
         `${name.padEnd(12)} ${String(st.pulls).padStart(6)} ${st.meanReward.toFixed(3).padStart(12)} ${String(st.successes).padStart(10)}`,
     ),
     '',
-    s.writtenTo
-      ? `wrote the best variant to ${s.writtenTo}${s.backup ? ` (original kept in ${s.backup})` : ''}`
-      : 'no variant beat the baseline: nothing written',
+    s.writeError
+      ? pc.red('could not write the best variant (see the error below)')
+      : s.writtenTo
+        ? `wrote the best variant to ${s.writtenTo}${s.backup ? ` (original kept in ${s.backup})` : ''}`
+        : 'no variant beat the baseline: nothing written',
     `log: ${s.log}`,
   ];
   for (const warning of s.warnings) lines.push(pc.yellow(`warning: ${warning}`));
