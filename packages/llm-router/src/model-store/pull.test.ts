@@ -230,7 +230,7 @@ describe('pullModel', () => {
   it('reports a refused connection as DOWNLOAD_FAILED', async () => {
     const error = await failure(pullModel(`http://127.0.0.1:${await freePort()}/m.gguf`, { dir }));
     expect(error.code).toBe('DOWNLOAD_FAILED');
-    expect(error.message).toContain('cannot reach');
+    expect(error.message).toMatch(/cannot reach .*ECONNREFUSED/);
   });
 
   it('refuses to pull a file another running pull holds the lock of', async () => {
@@ -317,11 +317,23 @@ describe('pullModel from a local file', () => {
     expect(await readFile(source)).toEqual(modelBytes);
   });
 
+  it('keeps a writable copy of a read-only source', async () => {
+    const source = join(dir, 'readonly.gguf');
+    await writeFile(source, modelBytes, { mode: 0o444 });
+    const store = join(dir, 'store');
+    const result = await pullModel(source, { dir: store });
+    expect((await stat(result.path)).mode & 0o777).toBe(0o644);
+  });
+
   it('refuses a local file that is not GGUF and leaves nothing in the store', async () => {
     const source = join(dir, 'notes.gguf');
     await writeFile(source, 'just text');
     const store = join(dir, 'store');
-    expect((await failure(pullModel(source, { dir: store }))).code).toBe('NOT_GGUF');
+    const error = await failure(pullModel(source, { dir: store }));
+    expect(error.code).toBe('NOT_GGUF');
+    expect(error.message).toContain(`${source} is not a GGUF model file`);
+    expect(error.message).toContain('nothing was added to the store');
+    expect(await readFile(source, 'utf8')).toBe('just text');
     expect(await readdir(store)).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
-import { copyFile, mkdir, open, readFile, rename, rm, stat, truncate } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, open, readFile, rename, rm, stat, truncate } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -119,7 +119,11 @@ export async function pullModel(source: string, options: PullOptions): Promise<P
   const part = `${path}.part`;
   const expected = options.sha256?.toLowerCase();
   if (expected !== undefined && !/^[0-9a-f]{64}$/.test(expected)) {
-    throw invalidSource(source, `the sha256 "${options.sha256}" is not 64 hex digits`);
+    throw new ModelStoreError({
+      code: 'INVALID_SOURCE',
+      message: `cannot pull "${source}": the sha256 "${options.sha256}" is not 64 hex digits`,
+      fix: 'give the full sha256 of the file (64 hex digits, as `sha256sum` prints it), or leave --sha256 out',
+    });
   }
   await mkdir(options.dir, { recursive: true });
 
@@ -200,16 +204,20 @@ async function fetchIntoPlace(
     await rm(part, { force: true });
     throw new ModelStoreError({
       code: 'CHECKSUM_MISMATCH',
-      message: `the download of ${url} has sha256 ${sha256}, not the expected ${expected}; it was deleted`,
-      fix: 'check the --sha256 value against the model page; if it is right, the server sent a different file',
+      message: `${localPath ?? `the download of ${url}`} has sha256 ${sha256}, not the expected ${expected}; nothing was added to the store`,
+      fix: localPath
+        ? 'check the --sha256 value, or that this is the file you meant'
+        : 'check the --sha256 value against the model page; if it is right, the server sent a different file',
     });
   }
   if (!(await isGgufFile(part))) {
     await rm(part, { force: true });
     throw new ModelStoreError({
       code: 'NOT_GGUF',
-      message: `${url} is not a GGUF model file (it does not start with "GGUF"); it was deleted`,
-      fix: 'give the URL of the .gguf file itself (on Hugging Face: the "resolve" link, not the "blob" page)',
+      message: `${localPath ?? url} is not a GGUF model file (it does not start with "GGUF"); nothing was added to the store`,
+      fix: localPath
+        ? 'give the path of a .gguf model file'
+        : 'give the URL of the .gguf file itself (on Hugging Face: the "resolve" link, not the "blob" page)',
     });
   }
   await rename(part, path);
@@ -220,6 +228,8 @@ async function fetchIntoPlace(
 async function copyLocal(localPath: string, part: string): Promise<{ bytes: number; hash: Hash; resumed: false }> {
   try {
     await copyFile(localPath, part);
+    // The store's copy is the store's: writable by its owner whatever the source's mode (often read-only).
+    await chmod(part, 0o644);
   } catch (error) {
     throw new ModelStoreError({
       code: 'DOWNLOAD_FAILED',
@@ -267,7 +277,7 @@ async function download(
     }
     return new ModelStoreError({
       code: 'DOWNLOAD_FAILED',
-      message: `${what}: ${describeError(error)}`,
+      message: `${what}: ${describeError(rootCause(error))}`,
       fix:
         received > 0
           ? `${received}${total ? ` of ${total}` : ''} bytes are kept in ${part}: run the same pull again to resume`
@@ -355,4 +365,11 @@ async function download(
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** The innermost cause (fetch's "fetch failed" hides ECONNREFUSED / ENOTFOUND in its cause). */
+function rootCause(error: unknown): unknown {
+  let current = error;
+  while (current instanceof Error && current.cause !== undefined) current = current.cause;
+  return current;
 }
