@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeOllama, FakeOpenAI, freePort } from '@unity/test-kit';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { stopMessage } from './run';
 
 const bin = new URL('../../bin/unity.js', import.meta.url).pathname;
 
@@ -246,5 +247,17 @@ describe('unity run (built binary, as a real process)', () => {
       expect(out.stderr).toMatch(/no domain named "nope" \(known: .*reasoning/);
       expect(cloud.requestsTo('/chat/completions')).toEqual([]);
     });
+  });
+});
+
+describe('stopMessage', () => {
+  const atLimit = (answer: string) =>
+    ({ stopReason: 'max_iterations', iterations: 30, answer }) as unknown as Parameters<typeof stopMessage>[0];
+
+  it('says the printed answer is the final one only when there is one', () => {
+    expect(stopMessage(atLimit('Done: 3 files.'))).toContain('the answer printed is the model');
+    expect(stopMessage(atLimit(''))).toBe(
+      'stopped at the iteration limit (30); asked for a final answer without tools, the model gave none',
+    );
   });
 });

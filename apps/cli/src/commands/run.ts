@@ -104,7 +104,9 @@ export function stopMessage(result: AgentResult): string {
     case 'completed':
       return '';
     case 'max_iterations':
-      return `stopped at the iteration limit (${result.iterations}); the answer printed is the model's final answer, given without tools`;
+      return result.answer.trim() === ''
+        ? `stopped at the iteration limit (${result.iterations}); asked for a final answer without tools, the model gave none`
+        : `stopped at the iteration limit (${result.iterations}); the answer printed is the model's final answer, given without tools`;
     case 'stuck':
       return `stopped: stuck: ${result.stuck?.description ?? 'repetition'}`;
     case 'budget_tokens':
@@ -155,7 +157,8 @@ async function domainAgent(
   if (domain === 'auto') {
     const chosen = await classifyTask(task, { presets: catalog.presets, model: router, signal });
     preset = chosen.preset;
-    process.stderr.write(`domain: ${preset.name} (${chosen.method}: ${chosen.reason})\n`);
+    const why = chosen.modelError ? `; the model could not classify it: ${chosen.modelError}` : '';
+    process.stderr.write(`domain: ${preset.name} (${chosen.method}: ${chosen.reason}${why})\n`);
   } else preset = catalog.require(domain).preset;
   const all = createToolExecutor(executorOptions);
   const agent = spawnDomain(preset, { availableTools: all.tools });
