@@ -75,4 +75,17 @@ describe('bad input', () => {
     expect(r.status).toBe(404);
     expect((await openaiError(r)).message).toContain('POST /v1/embeddings');
   });
+
+  it('counts refused chat requests in the request metrics, with their status', async () => {
+    const refused = async () => {
+      const text = await (await fetch(`${h.url}/metrics`)).text();
+      const line =
+        /unity_gateway_requests_total\{endpoint="ollama.generate",status="400",provider="none",stream="false"\} (\d+)/;
+      return Number(line.exec(text)?.[1] ?? 0);
+    };
+    const before = await refused();
+    await post('/api/generate', '{"model": ');
+    await post('/api/generate', '{"model": ');
+    expect(await refused()).toBe(before + 2);
+  });
 });

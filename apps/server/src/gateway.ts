@@ -150,6 +150,13 @@ const errorBodyFor = (url: string, error: GatewayError) =>
  * The gateway: OpenAI- and Ollama-compatible endpoints over the router, health, Prometheus metrics, the live event
  * WebSocket and the dashboard. It translates wire protocols to and from the router and does no routing of its own.
  */
+/** The endpoints whose requests go to the router (by their metrics label), counted whatever their outcome. */
+const chatEndpoints = new Map([
+  ['/v1/chat/completions', 'openai.chat'],
+  ['/api/chat', 'ollama.chat'],
+  ['/api/generate', 'ollama.generate'],
+]);
+
 export function createGateway(options: GatewayOptions): Gateway {
   const app = Fastify({ bodyLimit: options.bodyLimit ?? 8 * 1024 * 1024, logger: false, return503OnClosing: true });
   const startedAt = Date.now();
@@ -187,6 +194,8 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const gatewayError = asGatewayError(error);
+    const endpoint = chatEndpoints.get(request.url.split('?')[0] ?? '');
+    if (endpoint) metrics.requestRejected(endpoint, gatewayError.status);
     closeRefusedUpgrade(request, reply);
     reply.code(gatewayError.status).send(errorBodyFor(request.url, gatewayError));
   });

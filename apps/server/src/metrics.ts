@@ -106,6 +106,16 @@ export class GatewayMetrics {
     if (r.cached) this.cacheHits.inc();
   }
 
+  /** A chat request refused before it reached the router (invalid JSON or body, unknown model, too large, no key). */
+  requestRejected(endpoint: string, status: number): void {
+    this.requests.inc({ endpoint, status: String(status), provider: 'none', stream: 'false' });
+  }
+
+  /** Export a closed breaker (0) for each provider from the start, rather than nothing until one changes. */
+  trackProviders(providers: readonly string[]): void {
+    for (const provider of providers) this.breaker.set({ provider }, 0);
+  }
+
   /** Record a breaker state change (`closed`, `half-open`, `open`). Unknown states are ignored. */
   breakerChanged(provider: string, state: string): void {
     const value = breakerValues[state];

@@ -146,6 +146,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     ...(apiKey ? { apiKey } : {}),
     ...(options.version ? { version: options.version } : {}),
   });
+  gateway.metrics.trackProviders(providerIds(config));
   const closeAll = async () => {
     health?.stop();
     await plan?.close();

@@ -140,6 +140,8 @@ describe('telemetry', () => {
     );
     expect(text).toMatch(/unity_gateway_fallbacks_total\{provider="ollama"\} 1/);
     expect(text).toMatch(/unity_router_breaker_state\{provider="openai"\} 2/);
+    // The harness serves a local model too: its breaker is exported as closed before it ever changes.
+    expect(text).toMatch(/unity_router_breaker_state\{provider="ollama"\} 0/);
     expect(text).toMatch(/unity_gateway_tokens_total\{provider="ollama",kind="output"\} \d+/);
     expect(text).toMatch(/unity_router_cache_hits_total 1/);
   });
