@@ -88,7 +88,7 @@ beforeAll(async () => {
   );
   await writeFile(join(dir, 'eval.mjs'), evalScript);
   await writeFile(join(dir, 'target.mjs'), baseline);
-  for (const sub of ['fresh1', 'fresh2', 'fresh3']) {
+  for (const sub of ['fresh1', 'fresh2', 'fresh3', 'fresh4', 'fresh5']) {
     await mkdir(join(dir, sub));
     await writeFile(join(dir, sub, 'target.mjs'), baseline);
   }
@@ -248,7 +248,7 @@ describe('unity evolve (built binary, replayed coder, real evaluator processes)'
   it('prices the coder’s tokens with --price-per-1k and stops at --budget-cost', async () => {
     const run = await unity([
       'evolve',
-      'target.mjs',
+      'fresh4/target.mjs',
       ...common,
       '--generations',
       '6',
@@ -284,7 +284,7 @@ describe('unity evolve (built binary, replayed coder, real evaluator processes)'
   it('prints the summary, then fails naming the path and where the best variant is, when --out cannot be written', async () => {
     const args = [
       'evolve',
-      'target.mjs',
+      'fresh5/target.mjs',
       ...common,
       '--generations',
       '4',
