@@ -67,6 +67,7 @@ describe('checksFromConfig', () => {
       ['memory', false, undefined],
       ['cloud-key', false, 'minimax'],
       ['cloud-endpoint', false, 'minimax'],
+      ['store-models', false, undefined],
     ]);
   });
 
@@ -173,7 +174,7 @@ describe('checksFromConfig with deep', () => {
 
   it('adds a tool-call round trip per configured model and the local first-token latency', () => {
     const { checks } = checksFromConfig(config(), { ...base, deep: true });
-    expect(checks.slice(6).map((c) => [c.id, c.dependsOn])).toEqual([
+    expect(checks.slice(7).map((c) => [c.id, c.dependsOn])).toEqual([
       ['tool-call:minimax/MiniMax-M2', ['cloud-endpoint']],
       ['latency:ollama_chat/qwen2.5-coder:7b', ['model-pulled:qwen2.5-coder:7b']],
       ['tool-call:ollama_chat/qwen2.5-coder:7b', ['model-pulled:qwen2.5-coder:7b']],

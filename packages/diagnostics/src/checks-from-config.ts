@@ -3,6 +3,7 @@ import {
   cloudApiKeyEnv,
   createRouter,
   defaultBaseUrls,
+  defaultModelStoreDir,
   ollamaHost,
   type Provider,
   parseModelString,
@@ -15,6 +16,7 @@ import { firstTokenLatencyCheck, toolCallCheck } from './deep-checks';
 import { type MemoryReading, memoryCheck } from './memory-check';
 import { withTag } from './ollama-api';
 import { modelCapabilitiesCheck, modelPulledCheck, modelPulledId, ollamaReachableCheck } from './ollama-checks';
+import { storeModelsCheck } from './store-check';
 
 export interface ConfigChecksOptions {
   /** The environment the app passes: the cloud key variable and OLLAMA_HOST are read from it. */
@@ -58,6 +60,8 @@ export interface CheckPlan {
  * - with `deep`: for each configured model (the cloud's and those under `models:`) a tool-call round trip, and for
  *   local ones the first-token latency, each through a router limited to that one model (no fallback, no retry, no
  *   cache).
+ * - the model store of the embedded engine (`llamacpp.store_dir`, else `UNITY_MODELS_DIR`, else `~/.unity/models`):
+ *   a GGUF model there is the last resort of `unity ask` (never required);
  * Provider ids match the router's: `ollama` for Ollama, `cloud_llm.provider` (`minimax`, `openai`) for the cloud.
  */
 export function checksFromConfig(config: UnityConfig, options: ConfigChecksOptions): CheckPlan {
@@ -127,6 +131,12 @@ export function checksFromConfig(config: UnityConfig, options: ConfigChecksOptio
       }),
     );
   }
+
+  checks.push(
+    storeModelsCheck({
+      dir: config.llamacpp.store_dir ?? options.env.UNITY_MODELS_DIR ?? defaultModelStoreDir(),
+    }),
+  );
 
   let router: Router | undefined;
   if (options.deep) {

@@ -54,6 +54,7 @@ describe('planDoctor', () => {
       'model-pulled:qwen2.5-coder:7b',
       'model-capabilities:qwen2.5-coder:7b',
       'memory',
+      'store-models',
     ]);
     expect(await plan.checks[0]?.run()).toEqual({ status: 'ok', message: join('configs', 'system.yaml') });
   });

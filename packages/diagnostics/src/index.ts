@@ -41,3 +41,4 @@ export {
   startOllamaFix,
 } from './ollama-checks';
 export { providerModel } from './provider-model';
+export { type StoreCheckOptions, storeModelsCheck } from './store-check';
