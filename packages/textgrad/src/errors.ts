@@ -23,6 +23,8 @@ export type EvolutionErrorCode =
   | 'NOT_INSTALLED'
   /** The best variant could not be written out (a missing folder, no permission); it is still in the log. */
   | 'WRITE_FAILED'
+  /** Every candidate of a run failed (usually one cause: a coder that never answered, an evaluator that cannot run). */
+  | 'ALL_CANDIDATES_FAILED'
   /** The Redis queue failed (unreachable, job failed on every worker). */
   | 'QUEUE_FAILED'
   /** The caller aborted. */

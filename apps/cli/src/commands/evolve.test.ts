@@ -5,7 +5,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FakeOpenAI } from '@unity/test-kit';
+import { FakeOpenAI, freePort } from '@unity/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const bin = new URL('../../bin/unity.js', import.meta.url).pathname;
@@ -221,6 +221,25 @@ describe('unity evolve (built binary, replayed coder, real evaluator processes)'
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('has no reply for this coder request');
     expect(run.stderr).toContain('Fix: record the cassette again');
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('exits 1 naming the cause when every candidate failed (a coder that never answers)', async () => {
+    await mkdir(join(dir, 'down'), { recursive: true });
+    await writeFile(join(dir, 'down', 'target.mjs'), baseline);
+    const down = join(dir, 'down.yaml');
+    await writeFile(
+      down,
+      `cloud_llm:\n  enabled: true\n  provider: minimax\n  model: MiniMax-M2\n  fallback_to_local: false\n  base_url: http://127.0.0.1:${await freePort()}/v1\nrouter:\n  retries:\n    max_retries: 0\n`,
+    );
+    const run = await unity(
+      ['evolve', 'down/target.mjs', ...common, '--generations', '1', '--config', down, '--log', 'down.jsonl'],
+      { MINIMAX_API_KEY: key },
+    );
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/every candidate of this run failed \(\d+\); the most common error \(\d+×\):\n/);
+    expect(run.stderr).toContain('CONNECTION_FAILED');
+    expect(run.stderr).toContain('generation 1/1: best');
     expect(run.stderr).not.toMatch(/\n\s+at /);
   });
 

@@ -252,6 +252,26 @@ async function runEvolve(file: string, flags: EvolveFlags): Promise<void> {
   process.stdout.write(flags.json ? `${JSON.stringify(summary)}\n` : formatSummary(summary, result));
   if (writeFailure) throw writeFailed(writeFailure, flags.out ?? file, flags.log, result);
   if (result.stopReason === 'aborted') process.exitCode = 130;
+  else if (allFailed(progress?.tally)) throw everyCandidateFailed(progress?.tally, flags.log);
+}
+
+type Tally = Progress['tally'];
+
+/** Every candidate of this run failed: nothing was learnt, and the cause is usually one (a coder that never answered). */
+function allFailed(tally: Tally | undefined): tally is Tally {
+  if (!tally || tally.candidates === 0) return false;
+  let failed = 0;
+  for (const count of tally.errors.values()) failed += count;
+  return failed === tally.candidates;
+}
+
+function everyCandidateFailed(tally: Tally | undefined, log: string): EvolutionError {
+  const [error, count] = [...(tally?.errors ?? [])].sort((a, b) => b[1] - a[1])[0] ?? ['unknown', 0];
+  return new EvolutionError({
+    code: 'ALL_CANDIDATES_FAILED',
+    message: `every candidate of this run failed (${tally?.candidates}); the most common error (${count}×):\n${error.replace(/^/gm, '  ')}`,
+    fix: `fix that cause (the errors of each candidate are in ${log}), then run again: the log resumes the run`,
+  });
 }
 
 function priceOf(price: TokenPrice): PriceFn {
@@ -437,9 +457,22 @@ class Progress {
   private candidates = 0;
   private done = 0;
 
+  /** Variants of this process's part of the run (the baseline aside), and the errors of the failed ones. */
+  readonly tally = { candidates: 0, errors: new Map<string, number>() };
+
   constructor(private readonly total: number) {}
 
   on(event: EvolutionEvent): void {
+    if (event.type === 'candidate' && event.line.candidate_id !== 'baseline') {
+      this.tally.candidates += 1;
+      // The same cause under different strategies is one cause: drop the `<strategy>: ` the loop puts first.
+      const error = event.line.error?.replace(`${event.line.strategy}: `, '').trim();
+      if (error) this.tally.errors.set(error, (this.tally.errors.get(error) ?? 0) + 1);
+    }
+    if (!process.stderr.isTTY) {
+      this.plain(event);
+      return;
+    }
     if (event.type === 'start') {
       this.baseline = event.baselineScore;
       this.best = event.baselineScore;
@@ -459,9 +492,33 @@ class Progress {
     this.bar?.update(this.done, this.payload());
   }
 
+  /** Off a terminal (a pipe, CI) a bar cannot redraw: one line per finished generation instead. */
+  private plain(event: EvolutionEvent): void {
+    if (event.type === 'start') {
+      this.baseline = event.baselineScore;
+      this.best = event.baselineScore;
+      this.candidates = event.candidates;
+    } else if (event.type === 'candidate') {
+      this.candidates += 1;
+      this.best = event.line.best_score;
+    } else if (event.type === 'warning') {
+      process.stderr.write(`warning: ${event.message}\n`);
+    } else if (event.type === 'generation' && event.generation > 1) {
+      this.generationLine(event.generation - 1);
+    } else if (event.type === 'stop' && event.reason === 'generations') {
+      this.generationLine(this.total);
+    }
+  }
+
+  private generationLine(generation: number): void {
+    const { best, delta, candidates } = this.payload();
+    process.stderr.write(
+      `generation ${generation}/${this.total}: best ${best} (Δ ${delta}) · ${candidates} candidates\n`,
+    );
+  }
+
   private log(text: string): void {
-    if (process.stderr.isTTY) this.bars.log(`${text}\n`);
-    else process.stderr.write(`${text}\n`);
+    this.bars.log(`${text}\n`);
   }
 
   private payload() {
