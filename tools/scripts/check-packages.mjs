@@ -9,6 +9,11 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 execFileSync('npx', ['nx', 'run-many', '-t', 'build', '--outputStyle=static'], { cwd: root, stdio: 'inherit' });
 
 const failures = [];
+// Every changeset must parse and name only versioned packages (a broken one would fail the release).
+console.log('\n== changesets');
+if (spawnSync('npx', ['changeset', 'status'], { cwd: root, stdio: 'inherit' }).status !== 0)
+  failures.push('changesets');
+
 for (const dir of readdirSync(join(root, 'packages'))) {
   const cwd = join(root, 'packages', dir);
   const pkg = JSON.parse(readFileSync(join(cwd, 'package.json'), 'utf8'));
