@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { registerAskCommand } from './commands/ask';
 import { registerDoctorCommand } from './commands/doctor';
@@ -9,17 +8,14 @@ import { registerMcpCommand } from './commands/mcp';
 import { registerModelsCommand } from './commands/models';
 import { registerRunCommand } from './commands/run';
 import { registerServeCommand } from './commands/serve';
-
-const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
-  version: string;
-};
+import { version } from './version';
 
 /** The `unity` command tree. Each command parses its input, calls the libraries and formats their output. */
 export function buildProgram(): Command {
   const program = new Command('unity')
     .description('Unity: hybrid cloud/local LLM toolkit — router, tools, agent loop, evolution, diagnostics')
     .version(version, '-v, --version', 'print the version')
-    .showHelpAfterError('(run `unity --help` for usage)')
+    .showHelpAfterError('(add --help for usage)')
     .configureHelp({ sortSubcommands: true });
   registerAskCommand(program);
   registerDoctorCommand(program);

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { version } from '../version';
 
 const bin = new URL('../../bin/unity.js', import.meta.url).pathname;
 
@@ -37,6 +38,7 @@ describe('unity mcp (built binary, SDK client over stdio)', () => {
     const client = new Client({ name: 'test-client', version: '1.0.0' });
     await client.connect(transport);
     try {
+      expect(client.getServerVersion()).toMatchObject({ name: 'unity', version });
       const { tools } = await client.listTools();
       expect(tools.map((t) => t.name).sort()).toEqual(
         [

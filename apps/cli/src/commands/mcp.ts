@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { createToolExecutor, parseToolsConfig, serveMcpOverStdio, ToolError, type ToolsConfig } from '@unity/tools';
 import type { Command } from 'commander';
+import { version } from '../version';
 
 interface McpFlags {
   root: string;
@@ -53,6 +54,6 @@ export function registerMcpCommand(program: Command): void {
         maxResultChars: config.maxResultChars,
         command: { env },
       });
-      await serveMcpOverStdio(executor, { name: 'unity' });
+      await serveMcpOverStdio(executor, { name: 'unity', version });
     });
 }
