@@ -1,3 +1,4 @@
+import { contextLengthOf } from '@unity/llm-router';
 import { z } from 'zod';
 import { type ProbeResult, probeJson } from './http-probe';
 
@@ -84,12 +85,6 @@ export async function ollamaShow(
   const parsed = showSchema.safeParse(result.body);
   if (!parsed.success) return malformed(result.status, '{"capabilities": [string], "model_info": {…}}');
   const { capabilities, model_info: info = {} } = parsed.data;
-  const contextLength = Object.entries(info).find(([key]) => key.endsWith('.context_length'))?.[1];
-  return {
-    ok: true,
-    value: {
-      ...(capabilities ? { capabilities } : {}),
-      ...(typeof contextLength === 'number' ? { contextLength } : {}),
-    },
-  };
+  // The same reading as the router's, so that doctor reports the context the router will use.
+  return { ok: true, value: { ...(capabilities ? { capabilities } : {}), ...contextLengthOf(info) } };
 }

@@ -81,7 +81,7 @@ export {
   type PromptFormat,
   type ToolChoice,
 } from './providers/llamacpp';
-export { createOllamaProvider, type OllamaProviderOptions } from './providers/ollama';
+export { contextLengthOf, createOllamaProvider, type OllamaProviderOptions } from './providers/ollama';
 export { createOpenAICompatibleProvider, type OpenAICompatibleProviderOptions } from './providers/openai-compatible';
 export { createRouter, Router, type RouterOptions } from './router';
 export type { RouterEventMap, RouterEventName, Target } from './router-events';

@@ -423,8 +423,11 @@ function toToolCall(ctx: FailureContext, call: z.infer<typeof toolCallSchema>): 
   return { id, name: call.function.name, arguments: parsed as Record<string, unknown>, rawArguments: args };
 }
 
-/** `model_info["<arch>.context_length"]`, the architecture named by `general.architecture`. */
-function contextLengthOf(info: Record<string, unknown>): { contextLength?: number } {
+/**
+ * The context length in `/api/show`'s `model_info`: `"<arch>.context_length"` for the architecture named by
+ * `general.architecture`, else any `*.context_length`. Empty when none is given.
+ */
+export function contextLengthOf(info: Record<string, unknown>): { contextLength?: number } {
   const arch = info['general.architecture'];
   const direct = typeof arch === 'string' ? info[`${arch}.context_length`] : undefined;
   const value =
