@@ -14,6 +14,7 @@ import {
   type UnityConfig,
 } from '@unity/llm-router';
 import { type Command, Option } from 'commander';
+import { readStdin } from '../terminal-io';
 import { modelsDir } from './models';
 
 interface AskFlags {
@@ -23,12 +24,6 @@ interface AskFlags {
   system?: string;
   stream: boolean;
   json?: boolean;
-}
-
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** One stderr line when the answer did not come from the first model: which failed or were skipped, and why. */

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { type DomainCatalog, type LoadedDomain, loadDomains, presetToYaml } from '@unity/domains';
 import type { Command } from 'commander';
+import { formatTable } from '../terminal-io';
 
 interface DomainsFlags {
   config?: string;
@@ -36,14 +37,6 @@ export function loadCatalog(flags: Pick<DomainsFlags, 'config' | 'domainsDir'>):
 
 function toJson({ preset, source }: LoadedDomain) {
   return { ...preset, source };
-}
-
-/** Columns padded to their widest cell; the last column is not padded. */
-function formatTable(rows: string[][]): string {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  return rows
-    .map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  '))
-    .join('\n');
 }
 
 function withSourceOptions(command: Command): Command {

@@ -9,6 +9,7 @@ import {
 } from '@unity/llm-router';
 import { Presets, SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
+import { formatTable } from '../terminal-io';
 
 interface DirFlags {
   dir?: string;
@@ -38,14 +39,6 @@ function formatCount(count: number | undefined): string {
   if (count >= 1e6) return `${(count / 1e6).toFixed(1)}M`;
   if (count >= 1e3) return `${(count / 1e3).toFixed(1)}K`;
   return String(count);
-}
-
-/** Columns padded to their widest cell; the last column is not padded. */
-function formatTable(rows: string[][]): string {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  return rows
-    .map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  '))
-    .join('\n');
 }
 
 function toJson(model: StoredModel) {

@@ -15,6 +15,7 @@ import { classifyTask, type DomainPreset, spawnDomain } from '@unity/domains';
 import { createRouter, loadConfig, type Router } from '@unity/llm-router';
 import { createToolExecutor, type ToolExecutorOptions } from '@unity/tools';
 import { type Command, InvalidArgumentError } from 'commander';
+import { readStdin } from '../terminal-io';
 import { loadCatalog } from './domains';
 
 /** Exit status for each way a run can end: 0 only when the model finished. */
@@ -50,12 +51,6 @@ function positiveNumber(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a positive number, got "${value}"`);
   return n;
-}
-
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
