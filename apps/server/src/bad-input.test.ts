@@ -32,6 +32,15 @@ describe('bad input', () => {
     expect(await ollamaError(r)).toMatch(/not valid JSON/);
   });
 
+  it('says what a message content may be when it is neither text nor content parts', async () => {
+    const r = await post(
+      '/v1/chat/completions',
+      JSON.stringify({ model: 'unity', messages: [{ role: 'user', content: 5 }] }),
+    );
+    expect(r.status).toBe(400);
+    expect((await openaiError(r)).message).toContain('expected a string or a list of content parts');
+  });
+
   it('answers a body that fails validation with 400 naming the field', async () => {
     const r = await post('/v1/chat/completions', JSON.stringify({ model: 'unity', messages: [{ role: 'user' }] }));
     expect(r.status).toBe(400);

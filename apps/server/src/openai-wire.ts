@@ -10,7 +10,9 @@ const imagePart = z.object({
   type: z.literal('image_url'),
   image_url: z.union([z.string(), z.object({ url: z.string() })]),
 });
-const content = z.union([z.string(), z.array(z.union([textPart, imagePart]))]);
+const content = z.union([z.string(), z.array(z.union([textPart, imagePart]))], {
+  error: 'expected a string or a list of content parts ({type: "text", text} or {type: "image_url", image_url})',
+});
 const toolCallSchema = z.object({
   id: z.string(),
   type: z.literal('function').optional(),
