@@ -3,37 +3,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ChatMessage, canonicalJson, sha256Hex, type ToolDefinition } from '@unity/core';
 import { textToolCall } from '@unity/test-kit';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { AuditEntry } from './audit-log';
 import { RouterError } from './errors';
 import type { Router, RouterOptions } from './router';
 import type { RouterEventMap } from './router-events';
-import {
-  ask,
-  type ConfigPatch,
-  cloudKey,
-  collect,
-  type Fakes,
-  fakeConfig,
-  routerFor,
-  startFakes,
-} from './router-fixtures';
+import { ask, type ConfigPatch, cloudKey, collect, fakeConfig, routerFor, useRouterTestBed } from './router-fixtures';
 
-let fakes: Fakes;
-let router: Router | undefined;
-beforeAll(async () => {
-  fakes = await startFakes();
-});
-afterAll(() => fakes.close());
-afterEach(async () => {
-  await router?.close();
-  router = undefined;
-  fakes.reset();
-});
+const bed = useRouterTestBed();
+const { fakes } = bed;
 
 function use(patch: ConfigPatch = {}, options: Partial<RouterOptions> = {}): Router {
-  router = routerFor(fakeConfig(fakes, patch), options);
-  return router;
+  return bed.use(routerFor(fakeConfig(fakes, patch), options));
 }
 
 const readFileTool: ToolDefinition = {

@@ -1,5 +1,6 @@
 // Test support (not exported): fake upstreams and configs pointing at them, for the router's tests.
 import { FakeOllama, FakeOpenAI } from '@unity/test-kit';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { stringify } from 'yaml';
 import { parseConfig } from './config';
 import type { UnityConfig } from './config-schema';
@@ -13,6 +14,45 @@ export interface Fakes {
   ollama: FakeOllama;
   close(): Promise<void>;
   reset(): void;
+}
+
+/**
+ * The setup every router test file shares: the fakes, started once for the file and reset after each test, and
+ * `use(router)`, which closes that router after the test. `fakes` may only be touched inside hooks and tests.
+ */
+export function useRouterTestBed(): { fakes: Fakes; use(router: Router): Router } {
+  let started: Fakes | undefined;
+  let current: Router | undefined;
+  const ready = (): Fakes => {
+    if (!started) throw new Error('the fakes start in beforeAll: use them inside tests');
+    return started;
+  };
+  beforeAll(async () => {
+    started = await startFakes();
+  });
+  afterAll(() => started?.close());
+  afterEach(async () => {
+    await current?.close();
+    current = undefined;
+    started?.reset();
+  });
+  const fakes: Fakes = {
+    get cloud() {
+      return ready().cloud;
+    },
+    get ollama() {
+      return ready().ollama;
+    },
+    close: () => ready().close(),
+    reset: () => ready().reset(),
+  };
+  return {
+    fakes,
+    use: (router) => {
+      current = router;
+      return router;
+    },
+  };
 }
 
 /** A fake MiniMax (requiring `cloudKey`) and a fake Ollama with a tool model and a small model without tools. */

@@ -1,25 +1,15 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { BreakerChange } from './circuit-breaker';
 import { RouterError } from './errors';
 import type { Router, RouterOptions } from './router';
 import type { RouterEventMap } from './router-events';
-import { ask, type ConfigPatch, collect, type Fakes, fakeConfig, routerFor, startFakes } from './router-fixtures';
+import { ask, type ConfigPatch, collect, fakeConfig, routerFor, useRouterTestBed } from './router-fixtures';
 
-let fakes: Fakes;
-let router: Router | undefined;
-beforeAll(async () => {
-  fakes = await startFakes();
-});
-afterAll(() => fakes.close());
-afterEach(async () => {
-  await router?.close();
-  router = undefined;
-  fakes.reset();
-});
+const bed = useRouterTestBed();
+const { fakes } = bed;
 
 function use(patch: ConfigPatch = {}, options: Partial<RouterOptions> = {}): Router {
-  router = routerFor(fakeConfig(fakes, patch), options);
-  return router;
+  return bed.use(routerFor(fakeConfig(fakes, patch), options));
 }
 
 const cloudChats = () => fakes.cloud.requestsTo('/chat/completions');

@@ -1,29 +1,13 @@
 import { emptyUsage } from '@unity/core';
 import type { Fault } from '@unity/test-kit';
 import { freePort } from '@unity/test-kit';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ConfigError, RouterError } from './errors';
 import type { Provider } from './provider';
-import type { Router } from './router';
 import type { RouterEventMap } from './router-events';
-import { ask, collect, type Fakes, fakeConfig, ollamaFirstConfig, routerFor, startFakes } from './router-fixtures';
+import { ask, collect, fakeConfig, ollamaFirstConfig, routerFor, useRouterTestBed } from './router-fixtures';
 
-let fakes: Fakes;
-let router: Router | undefined;
-beforeAll(async () => {
-  fakes = await startFakes();
-});
-afterAll(() => fakes.close());
-afterEach(async () => {
-  await router?.close();
-  router = undefined;
-  fakes.reset();
-});
-
-const use = (r: Router) => {
-  router = r;
-  return r;
-};
+const { fakes, use } = useRouterTestBed();
 
 describe('the chain', () => {
   it('answers from the cloud model first, listing one successful attempt', async () => {
