@@ -91,6 +91,9 @@ describe('parseConfig', () => {
     );
     expect(error.message).toContain('c.yaml:2: cloud_llm.enabled: expected boolean, got "yes"');
     expect(error.message).toContain('c.yaml:5: router.breaker.failure_threshold');
+    expect(error.fix).toBe(
+      'one per problem:\n  - set cloud_llm.enabled to a boolean\n  - set router.breaker.failure_threshold to a larger value',
+    );
   });
 
   it('keeps sections other packages own', () => {

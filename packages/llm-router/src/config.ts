@@ -117,7 +117,8 @@ export function parseConfig<S extends ConfigSections = Record<never, z.ZodType>>
   throw new ConfigError({
     code: 'CONFIG_INVALID',
     message: [first!.message, ...rest.map((p) => p.message)].join('\n'),
-    fix: problems.length === 1 ? first!.fix : problems.map((p) => p.fix).join('; '),
+    // One fix a line, in the order of the problems: a single `;`-joined line was hard to read.
+    fix: problems.length === 1 ? first!.fix : `one per problem:${problems.map((p) => `\n  - ${p.fix}`).join('')}`,
   });
 }
 
