@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { FakeOllama, FakeOpenAI, freePort } from '@unity/test-kit';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { formatResults } from './doctor';
 
 const exec = promisify(execFile);
 const bin = new URL('../../bin/unity.js', import.meta.url).pathname;
@@ -227,5 +228,25 @@ describe('unity doctor', () => {
     expect(await exited).toBe(0);
     expect((stdout.match(/every 0\.2 s, Ctrl-C to stop/g) ?? []).length).toBeGreaterThanOrEqual(2);
     expect(ollama.requestsTo('/api/version').length).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('formatResults', () => {
+  it('keeps the continuation lines of a multi-line message and fix in the message column', () => {
+    const text = formatResults([
+      {
+        id: 'config',
+        title: 'Config',
+        required: true,
+        ms: 1,
+        status: 'fail',
+        message: 'a:2: one\na:5: two',
+        fix: 'x:\n  - y',
+      },
+    ]);
+    const lines = text.replace(/\u001b\[[0-9;]*m/g, '').split('\n');
+    const column = lines[0]?.indexOf('a:2') ?? -1;
+    expect(lines[1]?.indexOf('a:5')).toBe(column);
+    expect(lines[3]?.indexOf('  - y')).toBe(column);
   });
 });

@@ -33,10 +33,12 @@ export function formatResults(results: readonly CheckResult[]): string {
   const titles = results.map((r) => (r.status === 'fail' && !r.required ? `${r.title} (optional)` : r.title));
   const width = Math.max(...titles.map((t) => t.length)) + 2;
   const lines: string[] = [];
+  // Continuation lines of a multi-line message or fix stay in the message column.
+  const column = (text: string) => text.replace(/\n/g, `\n  ${' '.repeat(width)}`);
   results.forEach((r, i) => {
-    const message = r.status === 'skip' ? pc.dim(r.message) : r.message;
+    const message = column(r.status === 'skip' ? pc.dim(r.message) : r.message);
     lines.push(`${symbols[r.status]} ${(titles[i] ?? '').padEnd(width)}${message}`);
-    if (r.fix && r.status !== 'ok') lines.push(`  ${' '.repeat(width)}${pc.cyan(`fix: ${r.fix}`)}`);
+    if (r.fix && r.status !== 'ok') lines.push(`  ${' '.repeat(width)}${pc.cyan(column(`fix: ${r.fix}`))}`);
   });
   const count = (status: CheckStatus) => results.filter((r) => r.status === status).length;
   const overall = overallStatus(results);
