@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import { join } from 'node:path';
+import { listening } from '@unity/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { commandEvaluator } from './command-evaluator';
 import { EvolutionError } from './errors';
@@ -14,24 +14,7 @@ import { baselineSource, evaluatorFolder, scriptedCoder } from './test-helpers';
 const redisUrl = process.env.UNITY_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const repoRoot = new URL('../../../', import.meta.url).pathname;
 
-async function reachable(url: string): Promise<boolean> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: hostname, port: Number(port || 6379) });
-    socket.setTimeout(1000);
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-    socket.once('timeout', () => {
-      socket.destroy();
-      resolve(false);
-    });
-  });
-}
-
-const redisUp = await reachable(redisUrl);
+const redisUp = await listening(redisUrl, 6379);
 if (!redisUp) console.warn(`distributed.test.ts: skipping the Redis tests: nothing listens at ${redisUrl}`);
 
 interface WorkerProcess {

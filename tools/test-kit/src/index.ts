@@ -1,4 +1,4 @@
-export { freePort, sharedModelPath } from './environment';
+export { freePort, listening, sharedModelPath } from './environment';
 export { defaultOllamaModel, FakeOllama, type FakeOllamaModel, type FakeOllamaOptions } from './fake-ollama';
 export { FakeOpenAI, type FakeOpenAIOptions } from './fake-openai';
 export { FakeUpstream, type RecordedRequest } from './fake-upstream';

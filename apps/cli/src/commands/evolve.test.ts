@@ -2,10 +2,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FakeOpenAI, freePort } from '@unity/test-kit';
+import { FakeOpenAI, freePort, listening } from '@unity/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const bin = new URL('../../bin/unity.js', import.meta.url).pathname;
@@ -353,20 +352,7 @@ describe('unity evolve-worker', () => {
   });
 });
 
-async function redisReachable(): Promise<boolean> {
-  const { hostname, port } = new URL(redisUrl);
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: hostname, port: Number(port || 6379) });
-    socket.setTimeout(1000);
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-    socket.once('timeout', () => resolve(false));
-  });
-}
-const redisUp = await redisReachable();
+const redisUp = await listening(redisUrl, 6379);
 if (!redisUp) console.warn(`evolve.test.ts: skipping the --redis test: nothing listens at ${redisUrl}`);
 
 describe.skipIf(!redisUp)('unity evolve --redis with unity evolve-worker', () => {
