@@ -25,3 +25,4 @@ export {
   runProcessGroup,
   scrubSecrets,
 } from './process-group';
+export { minSecretLength, Redactor, redactedMark, redactSecrets, redactUrl, secretForms, urlSecrets } from './redact';
