@@ -19,6 +19,22 @@ export {
 } from './messages';
 export { editDistance, nearestName } from './nearest-name';
 export {
+  bwrapArgs,
+  defaultSandboxEnvNames,
+  OsSandboxError,
+  type OsSandboxErrorCode,
+  type OsSandboxMode,
+  type OsSandboxPolicy,
+  type OsSandboxProbe,
+  probeOsSandbox,
+  requireOsSandbox,
+  SANDBOX_HOME,
+  SANDBOX_UID,
+  sandboxEnv,
+  sandboxedArgv,
+  unconfinedWarning,
+} from './os-sandbox';
+export {
   OutputCapture,
   type ProcessGroupOptions,
   type ProcessGroupResult,

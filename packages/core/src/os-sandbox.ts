@@ -1,0 +1,280 @@
+import { spawn } from 'node:child_process';
+import { existsSync, lstatSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { hasErrorMarker, UnityError } from './errors';
+
+/**
+ * How commands that a model or an evolution candidate controls are confined:
+ * - `bwrap`: by the kernel, through bubblewrap (Linux) — own user, PID, IPC, UTS and network namespaces, only the
+ *   allowed folders visible, no capabilities. The default.
+ * - `none`: not at all beyond the caller's own checks. Only for machines without bubblewrap, accepting the risk.
+ */
+export type OsSandboxMode = 'bwrap' | 'none';
+
+/** What a sandboxed command may see and do. Every path not named here is absent inside. */
+export interface OsSandboxPolicy {
+  /** Folders the command may write, bound read-write at the same path inside. */
+  writable: readonly string[];
+  /** Paths inside the writable folders that stay read-only (a tool's own state, `.git/hooks`); bound when they exist. */
+  readOnly?: readonly string[];
+  /** Further host paths bound read-only at the same path (a toolchain outside `/usr`). */
+  readable?: readonly string[];
+  /** Share the host's network (default false: a network namespace of its own, with loopback only). */
+  network?: boolean;
+  /** The bubblewrap program. Default `bwrap` from the PATH. */
+  bwrapPath?: string;
+}
+
+/** The user id and group id a sandboxed command has inside its user namespace. */
+export const SANDBOX_UID = 1000;
+/** `HOME` inside the sandbox: a folder of the sandbox's own empty `/tmp`. */
+export const SANDBOX_HOME = '/tmp/home';
+
+const usrMergedDirs = ['/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32'];
+
+/**
+ * What programs need from `/etc` to run (the dynamic linker's cache, certificates, time zones, name service switch),
+ * bound read-only when present. No credential files: `/etc/shadow`, `/etc/ssh`, `/etc/npmrc`, `/etc/gitconfig` … stay
+ * out. `passwd` and `group` are the sandbox's own.
+ */
+const etcFiles = [
+  'alternatives',
+  'ld.so.cache',
+  'ld.so.conf',
+  'ld.so.conf.d',
+  'ssl/certs',
+  'ca-certificates',
+  'ca-certificates.conf',
+  'localtime',
+  'timezone',
+  'nsswitch.conf',
+  'host.conf',
+  'gai.conf',
+  'protocols',
+  'services',
+  'mime.types',
+  'magic',
+  'magic.mime',
+  'os-release',
+  'debian_version',
+  'locale.alias',
+];
+/** Name resolution, bound only when the network is shared. */
+const etcNetworkFiles = ['hosts', 'resolv.conf'];
+
+export type OsSandboxErrorCode = 'SANDBOX_UNAVAILABLE';
+
+const osSandboxMarker = Symbol.for('unity.error.OsSandboxError');
+
+/** No OS sandbox can be had here (bubblewrap missing, user namespaces refused, not Linux). */
+export class OsSandboxError extends UnityError<OsSandboxErrorCode> {
+  protected readonly [osSandboxMarker] = true;
+  override readonly name = 'OsSandboxError';
+
+  static override isInstance(error: unknown): error is OsSandboxError {
+    return hasErrorMarker(error, osSandboxMarker);
+  }
+}
+
+let identityDir: string | undefined;
+/** A folder with the sandbox's `/etc/passwd` and `/etc/group`: its own user, root and nobody, nobody else's. */
+function identityFiles(): { passwd: string; group: string } {
+  identityDir ??= mkdtempSync(path.join(tmpdir(), 'unity-sandbox-id-'));
+  const passwd = path.join(identityDir, 'passwd');
+  const group = path.join(identityDir, 'group');
+  if (!existsSync(passwd)) {
+    writeFileSync(
+      passwd,
+      `root:x:0:0:root:/nonexistent:/usr/sbin/nologin\nunity:x:${SANDBOX_UID}:${SANDBOX_UID}:unity sandbox:${SANDBOX_HOME}:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n`,
+      { mode: 0o444 },
+    );
+    writeFileSync(group, `root:x:0:\nunity:x:${SANDBOX_UID}:\nnogroup:x:65534:\n`, { mode: 0o444 });
+  }
+  return { passwd, group };
+}
+
+function isSymlink(p: string): boolean {
+  try {
+    return lstatSync(p).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * bubblewrap's arguments for `policy`, ending in `--`: the system folders read-only, the writable folders read-write,
+ * an empty private `/tmp` with `HOME` in it, fresh `/dev` and `/proc`, and new user (uid 1000), PID, IPC, UTS, cgroup
+ * and — unless `network` — network namespaces. The sandbox dies with its parent; it starts a new session (no
+ * terminal injection); it keeps no capabilities. The environment is not set here: bubblewrap hands its own to the
+ * command, so spawn it with the environment the command may have (see `sandboxEnv`).
+ */
+export function bwrapArgs(policy: OsSandboxPolicy): string[] {
+  const args: string[] = ['--ro-bind', '/usr', '/usr'];
+  for (const dir of usrMergedDirs) {
+    if (isSymlink(dir)) args.push('--symlink', `usr${dir}`, dir);
+    else if (existsSync(dir)) args.push('--ro-bind', dir, dir);
+  }
+  const ids = identityFiles();
+  args.push('--ro-bind', ids.passwd, '/etc/passwd', '--ro-bind', ids.group, '/etc/group');
+  for (const name of [...etcFiles, ...(policy.network ? etcNetworkFiles : [])]) {
+    args.push('--ro-bind-try', `/etc/${name}`, `/etc/${name}`);
+  }
+  for (const dir of policy.readable ?? []) args.push('--ro-bind-try', dir, dir);
+  args.push('--tmpfs', '/tmp', '--dir', SANDBOX_HOME, '--dev', '/dev', '--proc', '/proc');
+  for (const dir of policy.writable) args.push('--bind', dir, dir);
+  for (const p of policy.readOnly ?? []) args.push('--ro-bind-try', p, p);
+  args.push(
+    '--unshare-all',
+    ...(policy.network ? ['--share-net'] : []),
+    '--unshare-user',
+    '--uid',
+    String(SANDBOX_UID),
+    '--gid',
+    String(SANDBOX_UID),
+    '--hostname',
+    'unity-sandbox',
+    '--cap-drop',
+    'ALL',
+    '--die-with-parent',
+    '--new-session',
+    '--',
+  );
+  return args;
+}
+
+/**
+ * argv run inside the OS sandbox: `bwrap <policy> -- argv…` with `cwd` as the working folder inside (it must lie in
+ * a bound folder). With mode `none`, argv unchanged.
+ */
+export function sandboxedArgv(
+  argv: readonly string[],
+  mode: OsSandboxMode,
+  policy: OsSandboxPolicy,
+  cwd: string,
+): string[] {
+  if (mode === 'none') return [...argv];
+  const args = bwrapArgs(policy);
+  args.splice(args.length - 1, 0, '--chdir', cwd);
+  return [policy.bwrapPath ?? 'bwrap', ...args, ...argv];
+}
+
+/** Variables a sandboxed command gets from its host's environment, unless told more. */
+export const defaultSandboxEnvNames = ['PATH', 'LANG', 'LANGUAGE', 'LC_ALL', 'LC_CTYPE', 'TERM', 'TZ'] as const;
+
+const defaultPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/**
+ * The environment a sandboxed command starts with: an allow-list, not a deny-list. `PATH` (a standard one when the
+ * host has none), `LANG`, `LC_*`, `TERM`, `TZ` and the names in `passthrough` are copied from `base`; `HOME` and
+ * `TMPDIR` point into the sandbox. Nothing else of the host's environment — `DATABASE_URL`, `AWS_ACCESS_KEY_ID`,
+ * `NPM_AUTH` … — reaches the command.
+ */
+export function sandboxEnv(
+  base: Record<string, string | undefined>,
+  options: { passthrough?: readonly string[]; home?: string; tmp?: string } = {},
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of [...defaultSandboxEnvNames, ...(options.passthrough ?? [])]) {
+    const value = base[name];
+    if (value !== undefined) env[name] = value;
+  }
+  env.PATH ??= defaultPath;
+  env.HOME = options.home ?? SANDBOX_HOME;
+  env.TMPDIR = options.tmp ?? '/tmp';
+  return env;
+}
+
+/** What `probeOsSandbox` found. */
+export type OsSandboxProbe =
+  | { available: true; mode: 'bwrap'; program: string; version: string }
+  | { available: false; reason: string; fix: string };
+
+const probes = new Map<string, Promise<OsSandboxProbe>>();
+
+const installFix =
+  'install bubblewrap (Debian/Ubuntu: `apt-get install bubblewrap`; Fedora: `dnf install bubblewrap`), or set ' +
+  '`tools.sandbox: none` to run commands unconfined and accept the risk';
+
+function run(program: string, args: string[]): Promise<{ code: number | null; output: string; error?: Error }> {
+  return new Promise((resolve) => {
+    const child = spawn(program, args, { stdio: ['ignore', 'pipe', 'pipe'], env: sandboxEnv({}) });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => {
+      output += d;
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      output += d;
+    });
+    child.on('error', (error) => resolve({ code: null, output, error }));
+    child.on('close', (code) => resolve({ code, output: output.trim() }));
+  });
+}
+
+/**
+ * Whether the OS sandbox works on this machine: bubblewrap is installed and may create the namespaces Unity asks for
+ * (some containers and hardened kernels refuse unprivileged user namespaces). Runs `true` inside the same sandbox
+ * shape the commands get; the answer is kept for the process's lifetime.
+ */
+export function probeOsSandbox(options: { bwrapPath?: string } = {}): Promise<OsSandboxProbe> {
+  const program = options.bwrapPath ?? 'bwrap';
+  let probe = probes.get(program);
+  if (!probe) {
+    probe = probeOnce(program);
+    probes.set(program, probe);
+  }
+  return probe;
+}
+
+async function probeOnce(program: string): Promise<OsSandboxProbe> {
+  if (process.platform !== 'linux') {
+    return {
+      available: false,
+      reason: `the OS sandbox needs Linux (bubblewrap); this is ${process.platform}`,
+      fix: 'run on Linux, or set `tools.sandbox: none` to run commands unconfined and accept the risk',
+    };
+  }
+  const version = await run(program, ['--version']);
+  if (version.error) {
+    return {
+      available: false,
+      reason: `bubblewrap (${program}) is not installed (${(version.error as NodeJS.ErrnoException).code ?? version.error.message})`,
+      fix: installFix,
+    };
+  }
+  const dir = mkdtempSync(path.join(tmpdir(), 'unity-sandbox-probe-'));
+  const argv = sandboxedArgv(['/bin/sh', '-c', 'exit 0'], 'bwrap', { writable: [dir], bwrapPath: program }, dir);
+  const trial = await run(argv[0] as string, argv.slice(1));
+  rmSync(dir, { recursive: true, force: true });
+  if (trial.code !== 0) {
+    return {
+      available: false,
+      reason: `bubblewrap is installed but cannot create the sandbox here: ${trial.output || trial.error?.message || `exit code ${trial.code}`}`,
+      fix: 'allow unprivileged user namespaces (`sysctl kernel.unprivileged_userns_clone=1`; in a container, run it with user namespaces allowed), or set `tools.sandbox: none` and accept the risk',
+    };
+  }
+  return { available: true, mode: 'bwrap', program, version: version.output.replace(/^bubblewrap\s*/, '') };
+}
+
+/**
+ * The mode to run with, or the error saying why none can be had: `bwrap` when it works here; `none` only when asked
+ * for. Callers warn about `none` where a person will read it.
+ */
+export async function requireOsSandbox(
+  mode: OsSandboxMode,
+  options: { bwrapPath?: string; what?: string } = {},
+): Promise<OsSandboxMode> {
+  if (mode === 'none') return 'none';
+  const probe = await probeOsSandbox(options);
+  if (probe.available) return 'bwrap';
+  throw new OsSandboxError({
+    code: 'SANDBOX_UNAVAILABLE',
+    message: `${options.what ?? 'commands'} must run in an OS sandbox, and none is available: ${probe.reason}`,
+    fix: probe.fix,
+  });
+}
+
+/** The line to print wherever commands run unconfined (`sandbox: none`). */
+export const unconfinedWarning =
+  'warning: tools.sandbox is none: commands and evaluators run WITHOUT an OS sandbox, with your user’s rights over ' +
+  'every file and the network. Install bubblewrap and remove `sandbox: none` to confine them.';
