@@ -92,4 +92,12 @@ describe('runProcessGroup', () => {
   it('rejects when the program cannot be started', async () => {
     await expect(runProcessGroup(['definitely-not-a-program-x'], base)).rejects.toMatchObject({ code: 'ENOENT' });
   });
+
+  it('returns soon after the program exits even when a process that left the group holds stdout open', async () => {
+    const result = await runProcessGroup(['/bin/sh', '-c', 'setsid sleep 30 & echo "daemon $!"'], base);
+    expect(result.exitCode).toBe(0);
+    const pid = Number(/daemon (\d+)/.exec(result.stdout)?.[1]);
+    expect(alive(pid)).toBe(true);
+    process.kill(pid, 'SIGKILL');
+  });
 });

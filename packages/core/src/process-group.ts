@@ -107,6 +107,9 @@ export interface ProcessGroupResult {
   pid: number | undefined;
 }
 
+/** How long to wait for the pipes to close after the program has exited (or was killed). */
+const pipeDrainMs = 1000;
+
 function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
   if (pid === undefined) return;
   try {
@@ -139,7 +142,18 @@ export function runProcessGroup(argv: readonly string[], options: ProcessGroupOp
     let aborted = false;
     let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
     let graceTimer: NodeJS.Timeout | undefined;
+    let closeTimer: NodeJS.Timeout | undefined;
+    // A process that left its group (setsid, a double fork) can hold the pipes open after the group is dead: stop
+    // waiting for them shortly after the end, so the call still returns (an OS sandbox's PID namespace kills it too).
+    const stopWaitingSoon = () => {
+      closeTimer ??= setTimeout(() => {
+        child.stdout?.destroy();
+        child.stderr?.destroy();
+        finish(null, null);
+      }, grace + pipeDrainMs);
+    };
     const terminate = () => {
+      stopWaitingSoon();
       if (grace <= 0) return killGroup(child.pid, 'SIGKILL');
       killGroup(child.pid, 'SIGTERM');
       graceTimer ??= setTimeout(() => killGroup(child.pid, 'SIGKILL'), grace);
@@ -155,6 +169,7 @@ export function runProcessGroup(argv: readonly string[], options: ProcessGroupOp
     const cleanUp = () => {
       clearTimeout(timer);
       clearTimeout(graceTimer);
+      clearTimeout(closeTimer);
       options.signal?.removeEventListener('abort', onAbort);
     };
     if (options.signal?.aborted) onAbort();
@@ -169,8 +184,12 @@ export function runProcessGroup(argv: readonly string[], options: ProcessGroupOp
       exit = { code, signal };
       // Background processes the program started would keep the pipes open: end them with it.
       killGroup(child.pid, 'SIGKILL');
+      stopWaitingSoon();
     });
-    child.on('close', (code, signal) => {
+    let finished = false;
+    const finish = (code: number | null, signal: NodeJS.Signals | null) => {
+      if (finished) return;
+      finished = true;
       cleanUp();
       const note = options.truncationNote ?? true;
       resolve({
@@ -184,6 +203,7 @@ export function runProcessGroup(argv: readonly string[], options: ProcessGroupOp
         aborted,
         pid: child.pid,
       });
-    });
+    };
+    child.on('close', finish);
   });
 }
