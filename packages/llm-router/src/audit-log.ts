@@ -1,6 +1,6 @@
 import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { ChatMessage, Usage } from '@unity/core';
+import { type ChatMessage, Redactor, type Usage } from '@unity/core';
 
 /** One line of the audit trail: one router call, however many attempts it took. */
 export interface AuditEntry {
@@ -32,10 +32,13 @@ export interface AuditLogOptions {
   /** The JSONL file; its folder is created on the first write. */
   path: string;
   /**
-   * Values that must never reach the file (API keys): each occurrence is replaced by `[redacted]`, even inside an
+   * Values that must never reach the file (API keys, URL passwords): each occurrence, in any encoding, is replaced by
+   * `[redacted]`, even inside an
    * upstream's error message that quotes the key back.
    */
   secrets?: readonly string[];
+  /** Redacts with this instead of one built from `secrets` (the router passes its own). */
+  redactor?: Redactor;
 }
 
 /**
@@ -45,11 +48,10 @@ export interface AuditLogOptions {
 export class AuditLog {
   private tail: Promise<void> = Promise.resolve();
   private folderReady: Promise<unknown> | undefined;
-  private readonly secrets: string[];
+  private readonly redactor: Redactor;
 
   constructor(private readonly options: AuditLogOptions) {
-    // Short values would redact ordinary words; keys are long.
-    this.secrets = (options.secrets ?? []).filter((s) => s.length >= 8);
+    this.redactor = options.redactor ?? new Redactor(options.secrets);
   }
 
   get path(): string {
@@ -58,7 +60,7 @@ export class AuditLog {
 
   /** Queue one entry; resolves when it is on disk, rejects when the write failed (later entries still go ahead). */
   write(entry: AuditEntry): Promise<void> {
-    const line = `${this.redact(JSON.stringify(entry))}\n`;
+    const line = `${this.redactor.text(JSON.stringify(entry))}\n`;
     const written = this.tail.then(async () => {
       this.folderReady ??= mkdir(dirname(this.options.path), { recursive: true });
       await this.folderReady;
@@ -71,13 +73,5 @@ export class AuditLog {
   /** Resolves when every queued entry has been written (or failed). */
   flush(): Promise<void> {
     return this.tail;
-  }
-
-  private redact(text: string): string {
-    let out = text;
-    for (const secret of this.secrets) {
-      for (const form of [secret, JSON.stringify(secret).slice(1, -1)]) out = out.split(form).join('[redacted]');
-    }
-    return out;
   }
 }

@@ -1,3 +1,4 @@
+import { redactUrl, urlSecrets } from '@unity/core';
 import { cloudApiKeyEnv, ollamaHost } from './config';
 import type { CloudProvider, UnityConfig } from './config-schema';
 import { ProviderError } from './errors';
@@ -54,10 +55,15 @@ export class ProviderFactory {
     return `${provider}/${model}`;
   }
 
-  /** The API keys in use, so that the audit trail can redact them. */
+  /**
+   * The secrets in use, so that errors, events and the audit trail can redact them: the API keys, and the passwords
+   * (or tokens) written into `cloud_llm.base_url` and the Ollama host.
+   */
   get secrets(): string[] {
-    const names = new Set([cloudApiKeyEnv(this.options.config), 'MINIMAX_API_KEY', 'OPENAI_API_KEY']);
-    return [...names].map((name) => this.options.env[name]).filter((v): v is string => !!v);
+    const { config, env } = this.options;
+    const names = new Set([cloudApiKeyEnv(config), 'MINIMAX_API_KEY', 'OPENAI_API_KEY']);
+    const keys = [...names].map((name) => env[name]).filter((v): v is string => !!v);
+    return [...keys, ...urlSecrets(config.cloud_llm.base_url), ...urlSecrets(ollamaHost(config, env))];
   }
 
   resolve(modelString: string, where = 'model'): ResolvedModel {
@@ -118,7 +124,7 @@ export class ProviderFactory {
     if (key.value || !this.needsKey(prefix)) return undefined;
     return new ProviderError({
       code: 'AUTH_FAILED',
-      message: `${key.name} is not set, so ${providerId} (${this.baseUrlFor(prefix)}) cannot be used`,
+      message: `${key.name} is not set, so ${providerId} (${redactUrl(this.baseUrlFor(prefix))}) cannot be used`,
       fix: `export ${key.name}=<your key>${this.cloudModel.startsWith(`${prefix}/`) ? ', or set cloud_llm.enabled: false to go local only' : ''}`,
       provider: providerId,
       model: ref.model,

@@ -1,6 +1,14 @@
 import { EventEmitter } from 'node:events';
 import { isAbsolute, resolve } from 'node:path';
-import { type ChatModel, type ChatResponse, canonicalJson, raceAbort, sha256Hex, type ToolCall } from '@unity/core';
+import {
+  type ChatModel,
+  type ChatResponse,
+  canonicalJson,
+  Redactor,
+  raceAbort,
+  sha256Hex,
+  type ToolCall,
+} from '@unity/core';
 import { attemptError, describeAttempts } from './attempt-report';
 import { type AuditEntry, AuditLog } from './audit-log';
 import { CircuitBreaker } from './circuit-breaker';
@@ -56,8 +64,8 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
   private readonly audit: AuditLog | undefined;
   private readonly retry: RetrySettings;
   private readonly now: () => number;
-  /** API keys in use: never repeated in a message, an event or the audit trail. */
-  private readonly secrets: string[];
+  /** API keys and URL passwords in use: never repeated in a message, an event or the audit trail. */
+  private readonly redactor: Redactor;
   private counter = 0;
 
   constructor(private readonly options: RouterOptions) {
@@ -70,7 +78,7 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
       env: options.env ?? {},
       ...(options.providers ? { providers: options.providers } : {}),
     });
-    this.secrets = this.factory.secrets.filter((secret) => secret.length >= 8);
+    this.redactor = new Redactor(this.factory.secrets);
     const { retries, cache, audit } = config.router;
     this.retry = {
       maxRetries: retries.max_retries,
@@ -83,7 +91,7 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
     const auditPath = options.auditPath ?? (audit.enabled ? audit.path : undefined);
     if (auditPath) {
       const path = isAbsolute(auditPath) ? auditPath : resolve(options.cwd ?? process.cwd(), auditPath);
-      this.audit = new AuditLog({ path, secrets: this.secrets });
+      this.audit = new AuditLog({ path, redactor: this.redactor });
     }
   }
 
@@ -126,12 +134,16 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
     this.cache?.clear();
   }
 
-  /** An attempt's error for attempts, events and messages, with any API key an upstream quoted back redacted. */
+  /**
+   * An attempt's error for attempts, events and messages, with any API key or URL password an upstream (or the HTTP
+   * client) quoted back redacted, in the message and in the fix.
+   */
   private describe(error: unknown): NonNullable<Attempt['error']> {
     const described = attemptError(error);
-    let message = described.message;
-    for (const secret of this.secrets) message = message.split(secret).join('[redacted]');
-    return message === described.message ? described : { ...described, message };
+    const message = this.redactor.text(described.message);
+    const fix = described.fix === undefined ? undefined : this.redactor.text(described.fix);
+    if (message === described.message && fix === described.fix) return described;
+    return { ...described, message, ...(fix === undefined ? {} : { fix }) };
   }
 
   private breaker(providerId: string): CircuitBreaker {

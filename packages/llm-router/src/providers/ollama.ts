@@ -3,6 +3,7 @@ import {
   type ChatResponse,
   type FinishReason,
   raceAbort,
+  redactUrl,
   type ToolCall,
   type Usage,
 } from '@unity/core';
@@ -88,13 +89,15 @@ export function createOllamaProvider(options: OllamaProviderOptions): Provider {
   const send = createUndiciFetch(agent);
   const capabilityCache = new Map<string, Promise<ModelCapabilities>>();
 
+  // The host as messages show it: a password written into it never reaches an error, an event or a log.
+  const shown = redactUrl(options.host);
   const context = (model: string): FailureContext => ({
     provider: options.id,
     model,
-    endpoint: options.host,
+    endpoint: shown,
     fixes: {
-      connection: `start Ollama: \`ollama serve\` (or point ollama.host / OLLAMA_HOST at where it runs; now ${options.host})`,
-      auth: `check the credentials the proxy in front of Ollama at ${options.host} expects`,
+      connection: `start Ollama: \`ollama serve\` (or point ollama.host / OLLAMA_HOST at where it runs; now ${shown})`,
+      auth: `check the credentials the proxy in front of Ollama at ${shown} expects`,
       modelNotFound: `\`ollama pull ${model}\``,
     },
   });
@@ -165,7 +168,7 @@ export function createOllamaProvider(options: OllamaProviderOptions): Provider {
     if (request.tools?.length && !caps.tools) {
       throw new ProviderError({
         code: 'UNSUPPORTED',
-        message: `model ${request.model} on ${options.host} does not support tools (per /api/show), and tools were offered`,
+        message: `model ${request.model} on ${shown} does not support tools (per /api/show), and tools were offered`,
         fix: 'use a model with tool support (e.g. qwen2.5-coder) for requests with tools',
         provider: ctx.provider,
         model: ctx.model,

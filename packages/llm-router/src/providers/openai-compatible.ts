@@ -1,5 +1,5 @@
 import type { ChatMessage, ChatResponse, FinishReason, ToolCall, Usage } from '@unity/core';
-import { emptyUsage } from '@unity/core';
+import { emptyUsage, redactUrl } from '@unity/core';
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
 import { Agent, interceptors } from 'undici';
 import { z } from 'zod';
@@ -66,14 +66,16 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
     defaultHeaders: { ...options.headers, ...(options.apiKey ? {} : { Authorization: null }) },
   });
 
+  // The address as messages show it: a password written into it never reaches an error, an event or a log.
+  const shown = redactUrl(options.baseURL);
   const context = (model: string): FailureContext => ({
     provider: options.id,
     model,
-    endpoint: options.baseURL,
+    endpoint: shown,
     fixes: {
-      connection: `check that the server at ${options.baseURL} is running and reachable (cloud_llm.base_url)`,
-      auth: `set ${keyName} to a valid key for ${options.baseURL}`,
-      modelNotFound: `check the model name: GET ${options.baseURL}/models lists what this server offers`,
+      connection: `check that the server at ${shown} is running and reachable (cloud_llm.base_url)`,
+      auth: `set ${keyName} to a valid key for ${shown}`,
+      modelNotFound: `check the model name: GET ${shown}/models lists what this server offers`,
     },
   });
 
@@ -81,7 +83,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
     if (options.apiKey || flavor === undefined) return;
     throw new ProviderError({
       code: 'AUTH_FAILED',
-      message: `${options.id} (${options.baseURL}) needs an API key for model ${ctx.model}, and none was given`,
+      message: `${options.id} (${shown}) needs an API key for model ${ctx.model}, and none was given`,
       fix: ctx.fixes.auth,
       provider: ctx.provider,
       model: ctx.model,
