@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -109,6 +109,13 @@ describe('a command inside the OS sandbox', () => {
     expect(readFileSync(path.join(work, 'inside.txt'), 'utf8')).toBe('in\n');
     expect(() => readFileSync(path.join(outside, 'planted.txt'))).toThrow();
     expect(() => readFileSync(path.join(work, '.unity', 'memory.jsonl'))).toThrow();
+  });
+
+  it('never binds a read-only path that is a link to outside the workspace', async () => {
+    symlinkSync(outside, path.join(work, '.unity'));
+    const result = await sh(`cat .unity/secret.txt; ls ${outside}`, { readOnly: [path.join(work, '.unity')] });
+    expect(result.stdout).not.toContain('the-outside-secret');
+    expect(result.stdout).toMatch(/No such file/);
   });
 
   it('sees nothing of the host outside the bound folders: no /root, no sibling folders, no /etc/shadow', async () => {

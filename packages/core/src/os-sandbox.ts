@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, lstatSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { hasErrorMarker, UnityError } from './errors';
@@ -94,12 +94,45 @@ function identityFiles(): { passwd: string; group: string } {
   return { passwd, group };
 }
 
+/**
+ * The folder Node is installed in when it is not under `/usr` (nvm, a tarball, the `node` npm package), so that
+ * `node` runs inside the sandbox as it does outside. Never a top-level folder such as `/` or `/opt` itself.
+ */
+function nodeInstallDir(): string[] {
+  const prefix = path.dirname(path.dirname(realpathSync(process.execPath)));
+  if (prefix === '/usr' || prefix.startsWith('/usr/') || prefix.split('/').filter(Boolean).length < 2) return [];
+  return [prefix];
+}
+
 function isSymlink(p: string): boolean {
   try {
     return lstatSync(p).isSymbolicLink();
   } catch {
     return false;
   }
+}
+
+/**
+ * The real paths of the read-only paths that exist and lie inside a writable folder. One that is a link (or runs
+ * through one) is protected at its target when that is inside too, and never bound where it points outside: bwrap
+ * would otherwise mount the outside target into the sandbox.
+ */
+function protectedTargets(policy: OsSandboxPolicy): string[] {
+  const targets: string[] = [];
+  for (const p of policy.readOnly ?? []) {
+    let real: string;
+    try {
+      real = realpathSync(p);
+    } catch {
+      continue;
+    }
+    const inside = policy.writable.some((w) => {
+      const rel = path.relative(w, real);
+      return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
+    });
+    if (inside) targets.push(real);
+  }
+  return targets;
 }
 
 /**
@@ -120,10 +153,10 @@ export function bwrapArgs(policy: OsSandboxPolicy): string[] {
   for (const name of [...etcFiles, ...(policy.network ? etcNetworkFiles : [])]) {
     args.push('--ro-bind-try', `/etc/${name}`, `/etc/${name}`);
   }
-  for (const dir of policy.readable ?? []) args.push('--ro-bind-try', dir, dir);
+  for (const dir of [...nodeInstallDir(), ...(policy.readable ?? [])]) args.push('--ro-bind-try', dir, dir);
   args.push('--tmpfs', '/tmp', '--dir', SANDBOX_HOME, '--dev', '/dev', '--proc', '/proc');
   for (const dir of policy.writable) args.push('--bind', dir, dir);
-  for (const p of policy.readOnly ?? []) args.push('--ro-bind-try', p, p);
+  for (const p of protectedTargets(policy)) args.push('--ro-bind', p, p);
   args.push(
     '--unshare-all',
     ...(policy.network ? ['--share-net'] : []),

@@ -25,6 +25,8 @@ export type ToolErrorCode =
   | 'NOT_CONFIGURED'
   /** An upstream service (search provider) failed: refused connection, HTTP error, malformed answer. */
   | 'UPSTREAM_FAILED'
+  /** Commands must run in an OS sandbox and none can be had here (no bubblewrap, user namespaces refused). */
+  | 'SANDBOX_UNAVAILABLE'
   /** A configuration file or option that cannot be used. */
   | 'INVALID_CONFIG'
   /** Anything else that went wrong while carrying out the call. */

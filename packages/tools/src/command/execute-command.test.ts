@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -42,7 +42,9 @@ async function expectGone(pid: number): Promise<void> {
 }
 
 describe('execute_command', () => {
-  const tool = (options = {}) => executeCommandTool(sandbox, { env: { PATH: process.env.PATH, ...options } });
+  const tool = () => executeCommandTool(sandbox, { env: { PATH: process.env.PATH } });
+  /** Host PIDs are only visible outside the sandbox's PID namespace. */
+  const unconfined = () => executeCommandTool(sandbox, { env: { PATH: process.env.PATH }, sandbox: 'none' });
 
   it('runs a program in the root and returns its exit code and output', async () => {
     expect(await tool().execute({ command: 'pwd' }, {})).toBe(`exit code 0\n${sandbox.root}\n`);
@@ -89,21 +91,79 @@ describe('execute_command', () => {
     });
   });
 
-  it('hands the command an environment without secrets', async () => {
+  it('hands the command an allow-listed environment: the passed-through names, never the rest', async () => {
     const t = executeCommandTool(sandbox, {
       env: {
         PATH: process.env.PATH,
+        LANG: 'C.UTF-8',
         VISIBLE: 'yes',
+        DATABASE_URL: 'postgres://u:leak@db/x',
+        REDIS_URL: 'redis://leak',
+        SENTRY_DSN: 'https://leak@sentry',
+        SLACK_WEBHOOK_URL: 'https://hooks/leak',
+        AWS_ACCESS_KEY_ID: 'AKIA-leak',
+        NPM_AUTH: 'leak',
         OPENAI_API_KEY: 'sk-leak',
-        GH_TOKEN: 'ghp-leak',
-        DB_PASSWORD: 'pw-leak',
         CUSTOM: 'custom-leak',
       },
+      envPassthrough: ['VISIBLE', 'CUSTOM'],
       policy: { scrubEnv: ['CUSTOM'] },
     });
     const text = await t.execute({ command: 'env' }, approveAll);
     expect(text).toContain('VISIBLE=yes');
+    expect(text).toContain('LANG=C.UTF-8');
+    expect(text).toContain('HOME=/tmp/home');
     expect(text).not.toMatch(/leak/);
+  });
+
+  it('runs the command as an unprivileged user that sees only the workspace of the host folder it lies in', async () => {
+    const text = await tool().execute({ command: `sh -c 'id -u; ls ${path.dirname(root)}; ls /root'` }, approveAll);
+    const [status, uid, ...rest] = text.split('\n');
+    expect(status).toBe('exit code 2');
+    expect(uid).toBe('1000');
+    // The sandbox's own HOME folder, the workspace, and nothing else of the host's temp folder.
+    expect(rest.filter((l) => l && !l.includes('/root')).sort()).toEqual([path.basename(root), 'home'].sort());
+    expect(text).toMatch(/No such file/);
+  });
+
+  it('kills every process the command started at its timeout, setsid daemons included', async () => {
+    const marker = path.join(root, 'daemon-marker');
+    await expect(
+      tool().execute(
+        {
+          command: `sh -c 'setsid sh -c "while true; do date > ${marker}; sleep 0.05; done" & sleep 100'`,
+          timeout_ms: 500,
+        },
+        approveAll,
+      ),
+    ).rejects.toMatchObject({ code: 'TIMEOUT' });
+    await rm(marker, { force: true });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(() => readFileSync(marker)).toThrow();
+  });
+
+  it('refuses to run when the OS sandbox is unavailable, naming both fixes', async () => {
+    const t = executeCommandTool(sandbox, { env: { PATH: process.env.PATH }, bwrapPath: '/nonexistent/bwrap' });
+    await expect(t.execute({ command: 'pwd' }, {})).rejects.toMatchObject({
+      code: 'SANDBOX_UNAVAILABLE',
+      message: expect.stringMatching(/apt-get install bubblewrap.*sandbox: none/s),
+    });
+  });
+
+  it("leaves the tools' state and git's hooks and config read-only", async () => {
+    await mkdir(path.join(root, '.git', 'hooks'), { recursive: true });
+    await writeFile(path.join(root, '.git', 'config'), '[core]\n');
+    const text = await tool().execute(
+      {
+        command: `sh -c 'echo x > .unity/memory.jsonl; echo x > .git/hooks/pre-commit; echo "[alias] x = !id" >> .git/config; echo done'`,
+      },
+      approveAll,
+    );
+    expect(text).toMatch(/Read-only file system/);
+    expect(readFileSync(path.join(root, '.git', 'config'), 'utf8')).toBe('[core]\n');
+    expect(() => readFileSync(path.join(root, '.git', 'hooks', 'pre-commit'))).toThrow();
+    expect(() => readFileSync(path.join(root, '.unity', 'memory.jsonl'))).toThrow();
+    await rm(path.join(root, '.git'), { recursive: true });
   });
 
   it('keeps the head and tail of long output and notes the full length', async () => {
@@ -115,8 +175,8 @@ describe('execute_command', () => {
     expect(text.length).toBeLessThan(1700);
   });
 
-  it('kills the whole process group at the timeout, grandchildren included', async () => {
-    const t = executeCommandTool(sandbox, { env: { PATH: process.env.PATH }, killGraceMs: 500 });
+  it('kills the whole process group at the timeout, grandchildren included (unconfined too)', async () => {
+    const t = executeCommandTool(sandbox, { env: { PATH: process.env.PATH }, killGraceMs: 500, sandbox: 'none' });
     const error = await t
       // Generous for a loaded machine: the shell must have printed the grandchild's PID before the timeout.
       .execute({ command: `sh -c 'sleep 100 & echo grandchild=$!; sleep 100'`, timeout_ms: 4000 }, approveAll)
@@ -131,8 +191,8 @@ describe('execute_command', () => {
     await expectGone(pid);
   });
 
-  it('kills background processes left behind when the program exits', async () => {
-    const text = await tool().execute({ command: `sh -c 'sleep 100 & echo bg=$!'` }, approveAll);
+  it('kills background processes left behind when the program exits (unconfined too)', async () => {
+    const text = await unconfined().execute({ command: `sh -c 'sleep 100 & echo bg=$!'` }, approveAll);
     const pid = Number(/bg=(\d+)/.exec(text)?.[1]);
     expect(pid).toBeGreaterThan(0);
     await expectGone(pid);

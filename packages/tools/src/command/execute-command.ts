@@ -1,4 +1,15 @@
-import { type ProcessGroupResult, runProcessGroup, scrubSecrets } from '@unity/core';
+import { mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import {
+  OsSandboxError,
+  type OsSandboxMode,
+  type ProcessGroupResult,
+  requireOsSandbox,
+  runProcessGroup,
+  sandboxEnv,
+  sandboxedArgv,
+} from '@unity/core';
 import { z } from 'zod';
 import { defineTool } from '../define-tool';
 import { ToolError } from '../errors';
@@ -8,10 +19,26 @@ import { CommandPolicy, type CommandPolicyOptions } from './command-policy';
 export interface ExecuteCommandOptions {
   policy?: CommandPolicyOptions;
   /**
-   * The environment commands start from, before secrets are scrubbed: pass `process.env` to inherit the host's (the
-   * `unity` CLI does). Default: only a standard `PATH`, since a library does not read the process environment itself.
+   * How commands are confined: `bwrap` (default) runs each in a bubblewrap sandbox — the workspace read-write, the
+   * system folders read-only, an empty private `/tmp` and `HOME`, nothing else of the host, an unprivileged user, own
+   * PID/IPC/network namespaces — and refuses to run when bubblewrap cannot be used here; `none` runs them unconfined
+   * (accepting the risk). The policy vets every command first either way.
+   */
+  sandbox?: OsSandboxMode;
+  /** Let commands reach the network (default false: a network namespace of their own). */
+  network?: boolean;
+  /**
+   * The host's environment, which commands see only through an allow-list: `PATH`, `LANG`, `LC_*`, `TERM`, `TZ` and
+   * the names in `envPassthrough`; `HOME` and `TMPDIR` point into the sandbox. Pass `process.env` to let those through
+   * (the `unity` CLI does). Default: none, so commands get a standard `PATH` only.
    */
   env?: Record<string, string | undefined>;
+  /** Further variable names copied from `env` (e.g. `NODE_OPTIONS`). Secrets should stay out. */
+  envPassthrough?: readonly string[];
+  /** Host folders outside the workspace that commands may read (a toolchain outside `/usr`). */
+  readablePaths?: readonly string[];
+  /** The bubblewrap program. Default `bwrap` from the PATH. */
+  bwrapPath?: string;
   /** Timeout when the call gives none. Default 60,000 ms. */
   defaultTimeoutMs?: number;
   /** Largest timeout a call may ask for. Default 600,000 ms. */
@@ -38,15 +65,47 @@ const schema = z.object({
     .describe('Kill the command after this many milliseconds (default 60000)'),
 });
 
-/** What commands get when the host passes no environment. */
-const defaultCommandEnv = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' };
+/** Paths inside the workspace that commands may read but not change: the tools' own state, git's hooks and config. */
+const protectedInWorkspace = ['.unity', '.git/hooks', '.git/config'];
 
-/** `execute_command`: one vetted program run in the workspace, with a timeout, capped output and no secrets in its env. */
+/**
+ * `execute_command`: one vetted program run in the workspace, confined by the OS sandbox, with a timeout that kills
+ * everything it started, capped output and an allow-listed environment.
+ */
 export function executeCommandTool(sandbox: Sandbox, options: ExecuteCommandOptions = {}) {
   const policy = new CommandPolicy(sandbox, options.policy);
-  const baseEnv = options.env ?? defaultCommandEnv;
+  const mode = options.sandbox ?? 'bwrap';
+  const env = commandEnv(options, mode, policy.scrubNames);
   const defaultTimeoutMs = options.defaultTimeoutMs ?? 60_000;
   const maxTimeoutMs = options.maxTimeoutMs ?? 600_000;
+  /** argv inside the OS sandbox (checked to work here once), with the workspace's protected paths read-only. */
+  async function confine(argv: string[], cwd: string): Promise<string[]> {
+    try {
+      await requireOsSandbox(mode, {
+        what: 'execute_command',
+        ...(options.bwrapPath ? { bwrapPath: options.bwrapPath } : {}),
+      });
+    } catch (error) {
+      if (!OsSandboxError.isInstance(error)) throw error;
+      throw new ToolError({ code: 'SANDBOX_UNAVAILABLE', message: error.message, fix: error.fix, cause: error });
+    }
+    if (mode === 'none') return argv;
+    // Made before the command runs, so that a command cannot create the tools' state folder with its own content.
+    await mkdir(path.join(sandbox.root, '.unity'), { recursive: true });
+    return sandboxedArgv(
+      argv,
+      mode,
+      {
+        writable: [sandbox.root],
+        readOnly: protectedInWorkspace.map((p) => path.join(sandbox.root, p)),
+        network: options.network ?? false,
+        ...(options.readablePaths ? { readable: options.readablePaths } : {}),
+        ...(options.bwrapPath ? { bwrapPath: options.bwrapPath } : {}),
+      },
+      cwd,
+    );
+  }
+
   return defineTool({
     name: 'execute_command',
     description:
@@ -82,11 +141,12 @@ export function executeCommandTool(sandbox: Sandbox, options: ExecuteCommandOpti
         }
       }
       const timeoutMs = Math.min(timeout_ms ?? defaultTimeoutMs, maxTimeoutMs);
+      const argv = await confine(decision.argv, folder.real);
       let outcome: ProcessGroupResult;
       try {
-        outcome = await runProcessGroup(decision.argv, {
+        outcome = await runProcessGroup(argv, {
           cwd: folder.real,
-          env: scrubSecrets(baseEnv, policy.scrubNames),
+          env,
           timeoutMs,
           headBytes: options.headBytes ?? 20_000,
           tailBytes: options.tailBytes ?? 10_000,
@@ -94,17 +154,13 @@ export function executeCommandTool(sandbox: Sandbox, options: ExecuteCommandOpti
           signal: context.signal,
         });
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-          throw new ToolError({
-            code: 'NOT_FOUND',
-            message: `execute_command: program "${decision.argv[0]}" not found`,
-            fix: 'check the name, or use a program that is installed',
-            cause: error,
-          });
-        }
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw notFound(argv[0] as string, error);
         throw error;
       }
       context.signal?.throwIfAborted();
+      if (mode === 'bwrap' && outcome.exitCode === 1 && /^bwrap: execvp [^\n]*No such file/.test(outcome.stdout)) {
+        throw notFound(decision.argv[0] as string);
+      }
       if (outcome.timedOut) {
         throw new ToolError({
           code: 'TIMEOUT',
@@ -115,5 +171,31 @@ export function executeCommandTool(sandbox: Sandbox, options: ExecuteCommandOpti
       const status = outcome.exitCode !== null ? `exit code ${outcome.exitCode}` : `killed by ${outcome.exitSignal}`;
       return `${status}\n${outcome.stdout}`;
     },
+  });
+}
+
+/** The allow-listed environment of every command; names the policy scrubs are dropped even when passed through. */
+function commandEnv(
+  options: ExecuteCommandOptions,
+  mode: OsSandboxMode,
+  scrubNames: readonly string[],
+): Record<string, string> {
+  const base = options.env ?? {};
+  const env = sandboxEnv(base, {
+    passthrough: options.envPassthrough ?? [],
+    // Unconfined, there is no private HOME: the host's is the only one that exists.
+    ...(mode === 'none' ? { home: base.HOME ?? tmpdir(), tmp: base.TMPDIR ?? tmpdir() } : {}),
+  });
+  const scrubbed = new Set(scrubNames.map((n) => n.toUpperCase()));
+  for (const name of Object.keys(env)) if (scrubbed.has(name.toUpperCase())) delete env[name];
+  return env;
+}
+
+function notFound(program: string, cause?: unknown): ToolError {
+  return new ToolError({
+    code: 'NOT_FOUND',
+    message: `execute_command: program "${program}" not found`,
+    fix: 'check the name, or use a program that is installed',
+    ...(cause ? { cause } : {}),
   });
 }
