@@ -19,6 +19,8 @@ export type EvolutionErrorCode =
   | 'CASSETTE_MISS'
   /** A cassette or evolution log that cannot be read. */
   | 'FILE_INVALID'
+  /** Evaluators must run in an OS sandbox and none can be had here (no bubblewrap, user namespaces refused). */
+  | 'SANDBOX_UNAVAILABLE'
   /** An optional dependency (bullmq) is not installed. */
   | 'NOT_INSTALLED'
   /** The best variant could not be written out (a missing folder, no permission); it is still in the log. */
@@ -47,7 +49,8 @@ export function isFatal(error: unknown): boolean {
     (error.code === 'CASSETTE_MISS' ||
       error.code === 'INVALID_OPTIONS' ||
       error.code === 'FILE_INVALID' ||
-      error.code === 'NOT_INSTALLED')
+      error.code === 'NOT_INSTALLED' ||
+      error.code === 'SANDBOX_UNAVAILABLE')
   );
 }
 

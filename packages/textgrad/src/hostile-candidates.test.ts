@@ -9,8 +9,6 @@ import { evolve } from './evolve';
 import { rewriteStrategy } from './strategies';
 import { baselineSource, evaluatorFolder, reply } from './test-helpers';
 
-const isRoot = process.getuid?.() === 0;
-
 describe('evolve with hostile candidates', () => {
   it('contains an infinite loop, process.exit, a key thief, an outside writer and an evaluator deleter', async () => {
     const { dir, script } = evaluatorFolder();
@@ -64,10 +62,8 @@ describe('evolve with hostile candidates', () => {
     expect(result.best.score).toBe(98);
     expect(existsSync(evalPath)).toBe(true);
     expect(readFileSync(evalPath, 'utf8')).toBe(script);
-    if (isRoot) {
-      expect(lines[4]?.score).toBe(78);
-      expect(readFileSync(victim, 'utf8')).toBe('keep me');
-      expect(existsSync(join(project, 'new.txt'))).toBe(false);
-    }
+    expect(lines[4]?.score).toBe(78);
+    expect(readFileSync(victim, 'utf8')).toBe('keep me');
+    expect(existsSync(join(project, 'new.txt'))).toBe(false);
   });
 });

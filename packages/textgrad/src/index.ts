@@ -47,7 +47,6 @@ export {
   type SandboxResult,
   type SandboxRun,
   type SandboxUser,
-  scrubEnv,
 } from './sandbox';
 export { applySearchReplace, parseSearchReplace, type SearchReplaceBlock } from './search-replace';
 export {

@@ -1,28 +1,48 @@
 import { chown, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, normalize, sep } from 'node:path';
-import { runProcessGroup, scrubSecrets } from '@unity/core';
+import {
+  OsSandboxError,
+  type OsSandboxMode,
+  requireOsSandbox,
+  runProcessGroup,
+  sandboxEnv,
+  sandboxedArgv,
+} from '@unity/core';
 import { EvolutionError } from './errors';
 
-/** Who the sandboxed process runs as: `auto` drops to `nobody` (65534) when the caller is root. */
+/** Who the process runs as with `sandbox: 'none'`: `auto` drops to `nobody` (65534) when the caller is root. */
 export type SandboxUser = 'auto' | 'inherit' | { uid: number; gid: number };
 
 export interface SandboxOptions {
-  /** Kill the whole process group after this long. Default 60 000 ms. */
+  /**
+   * How evaluations are confined: `bwrap` (default) runs each in a fresh bubblewrap sandbox — only its own folder
+   * writable, the system folders read-only, an empty private `/tmp`, no network, an unprivileged user, a PID namespace
+   * that dies with it — and refuses to run when bubblewrap cannot be used here; `none` only gives it its own folder,
+   * process group and user (accepting the risk).
+   */
+  sandbox?: OsSandboxMode;
+  /** Let evaluations reach the network (default false). */
+  network?: boolean;
+  /** Kill every process of the evaluation after this long. Default 60 000 ms. */
   timeoutMs?: number;
   /** Keep at most this many bytes of each of stdout and stderr (the tail). Default 1 MiB. */
   maxOutputBytes?: number;
   /**
-   * The environment to start from, before secrets are removed. Default: empty — the command gets only `HOME` and
-   * `TMPDIR` (its folder), and `/bin/sh` its built-in `PATH`; pass `process.env` (as the `unity` CLI does) to inherit
-   * yours. Variables whose names look like secrets (`*_KEY`, `*_TOKEN`, `*_SECRET`, `*PASSWORD*`, `*CREDENTIAL*`) and
-   * the caller's folders (`PWD`, `npm_*`, …) are always removed.
+   * The host environment, seen only through an allow-list: `PATH`, `LANG`, `LC_*`, `TERM`, `TZ` and the names in
+   * `envPassthrough`; `HOME` is the evaluation's folder. Default: empty (a standard `PATH` only); pass `process.env`
+   * (as the `unity` CLI does) to let those names through. Secrets, `DATABASE_URL`, the caller's folders … never reach
+   * a candidate.
    */
   env?: Record<string, string | undefined>;
-  /** Default `auto`. */
+  /** Further variable names copied from `env`. */
+  envPassthrough?: readonly string[];
+  /** With `sandbox: 'none'`, who runs the evaluation. Default `auto`. */
   user?: SandboxUser;
   /** Where the temporary folders go. Default: the OS temp folder. */
   tempRoot?: string;
+  /** The bubblewrap program. Default `bwrap` from the PATH. */
+  bwrapPath?: string;
 }
 
 export interface SandboxRun {
@@ -47,27 +67,17 @@ export interface SandboxResult {
   truncated: boolean;
 }
 
-/** Variables that would tell a candidate where the caller's project is. */
-const locationNames = new Set(['PWD', 'OLDPWD', 'INIT_CWD', 'npm_config_local_prefix', 'npm_package_json']);
-
-/** The environment a sandboxed evaluator gets: no secrets, no hint of the caller's folders. */
-export function scrubEnv(env: Record<string, string | undefined>, home: string): Record<string, string> {
-  const out = scrubSecrets(env);
-  for (const name of Object.keys(out)) if (locationNames.has(name) || name.startsWith('npm_')) delete out[name];
-  out.HOME = home;
-  out.TMPDIR = home;
-  return out;
-}
-
 /**
- * Run an evaluator command against a candidate in a throw-away copy: its own folder (removed afterwards), its own
- * process group (killed at the timeout and after exit, so strays die too), a scrubbed environment, capped output, and
- * — when the caller is root — an unprivileged user, so a hostile candidate cannot write outside its folder.
+ * Run an evaluator command against a candidate in a throw-away copy: its own folder (removed afterwards), a fresh OS
+ * sandbox (see `SandboxOptions.sandbox`) in which every process it starts dies at the timeout or when it exits, an
+ * allow-listed environment and capped output. A hostile candidate cannot leave a process behind, touch another
+ * evaluation's files, write outside its folder, reach the network or read the caller's environment.
  */
 export async function runSandboxed(run: SandboxRun, options: SandboxOptions = {}): Promise<SandboxResult> {
   const timeoutMs = options.timeoutMs ?? 60_000;
   const maxOutputBytes = options.maxOutputBytes ?? 1024 * 1024;
-  const user = resolveUser(options.user ?? 'auto');
+  const mode = await sandboxMode(options);
+  const user = mode === 'none' ? resolveUser(options.user ?? 'auto') : undefined;
   if (run.signal?.aborted) throw aborted();
   const dir = await mkdtemp(join(options.tempRoot ?? tmpdir(), 'unity-eval-'));
   try {
@@ -80,7 +90,7 @@ export async function runSandboxed(run: SandboxRun, options: SandboxOptions = {}
     await mkdir(dirname(candidatePath), { recursive: true });
     await writeFile(candidatePath, run.source);
     if (user) await chownTree(dir, user.uid, user.gid);
-    return await execute(run, candidatePath, dir, { timeoutMs, maxOutputBytes, user, env: options.env });
+    return await execute(run, candidatePath, dir, { ...options, mode, timeoutMs, maxOutputBytes, user });
   } finally {
     await rm(dir, { recursive: true, force: true, maxRetries: 3 });
   }
@@ -90,18 +100,28 @@ async function execute(
   run: SandboxRun,
   candidatePath: string,
   dir: string,
-  o: {
+  o: SandboxOptions & {
+    mode: OsSandboxMode;
     timeoutMs: number;
     maxOutputBytes: number;
     user: { uid: number; gid: number } | undefined;
-    env: Record<string, string | undefined> | undefined;
   },
 ): Promise<SandboxResult> {
+  const argv = sandboxedArgv(
+    ['/bin/sh', '-c', `${run.command} "$@"`, 'sh', candidatePath],
+    o.mode,
+    { writable: [dir], network: o.network ?? false, ...(o.bwrapPath ? { bwrapPath: o.bwrapPath } : {}) },
+    dir,
+  );
   let result: Awaited<ReturnType<typeof runProcessGroup>>;
   try {
-    result = await runProcessGroup(['/bin/sh', '-c', `${run.command} "$@"`, 'sh', candidatePath], {
+    result = await runProcessGroup(argv, {
       cwd: dir,
-      env: scrubEnv(o.env ?? {}, dir),
+      env: sandboxEnv(o.env ?? {}, {
+        passthrough: o.envPassthrough ?? [],
+        home: dir,
+        tmp: o.mode === 'none' ? dir : '/tmp',
+      }),
       timeoutMs: o.timeoutMs,
       headBytes: 0,
       tailBytes: o.maxOutputBytes,
@@ -121,6 +141,19 @@ async function execute(
   if (result.aborted) throw aborted();
   const { exitCode, exitSignal, stdout, stderr, timedOut, truncated } = result;
   return { exitCode, exitSignal, stdout, stderr, timedOut, truncated };
+}
+
+/** The mode to run with; `bwrap` only once it is known to work here. */
+async function sandboxMode(options: SandboxOptions): Promise<OsSandboxMode> {
+  try {
+    return await requireOsSandbox(options.sandbox ?? 'bwrap', {
+      what: 'evaluators',
+      ...(options.bwrapPath ? { bwrapPath: options.bwrapPath } : {}),
+    });
+  } catch (error) {
+    if (!OsSandboxError.isInstance(error)) throw error;
+    throw new EvolutionError({ code: 'SANDBOX_UNAVAILABLE', message: error.message, fix: error.fix, cause: error });
+  }
 }
 
 function resolveUser(user: SandboxUser): { uid: number; gid: number } | undefined {
