@@ -50,6 +50,7 @@ describe('planDoctor', () => {
     expect(plan.checks.map((c) => c.id)).toEqual([
       'config',
       'node-version',
+      'os-sandbox',
       'ollama-reachable',
       'model-pulled:qwen2.5-coder:7b',
       'model-capabilities:qwen2.5-coder:7b',
@@ -57,6 +58,14 @@ describe('planDoctor', () => {
       'store-models',
     ]);
     expect(await plan.checks[0]?.run()).toEqual({ status: 'ok', message: join('configs', 'system.yaml') });
+  });
+
+  it('checks the OS sandbox in the mode the tools: section asks for', async () => {
+    await mkdir(join(dir, 'configs'));
+    await writeFile(join(dir, 'configs', 'system.yaml'), 'tools:\n  sandbox: none\n');
+    const plan = await planDoctor({ cwd: dir, env: {} });
+    const sandbox = plan.checks.find((c) => c.id === 'os-sandbox');
+    expect((await sandbox?.run())?.status).toBe('warn');
   });
 
   it('says when it runs on the built-in defaults', async () => {

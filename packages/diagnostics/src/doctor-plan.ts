@@ -2,6 +2,12 @@ import { ConfigError, loadConfig } from '@unity/llm-router';
 import { type CheckPlan, type ConfigChecksOptions, checksFromConfig } from './checks-from-config';
 import { configCheck } from './config-check';
 import { nodeVersionCheck } from './node-version-check';
+import { sandboxCheck } from './sandbox-check';
+
+/** `tools.sandbox` of a loaded config (the tools package owns and validates the section). */
+function sandboxMode(config: object): 'bwrap' | 'none' {
+  return (config as { tools?: { sandbox?: unknown } }).tools?.sandbox === 'none' ? 'none' : 'bwrap';
+}
 
 export interface DoctorOptions extends Omit<ConfigChecksOptions, 'configFile'> {
   /** An explicit config file (`--config`); else `UNITY_CONFIG` from `env`, else `./configs/system.yaml`, else defaults. */
@@ -12,7 +18,8 @@ export interface DoctorOptions extends Omit<ConfigChecksOptions, 'configFile'> {
 
 /**
  * Everything `unity doctor` checks: the config (a `ConfigError`'s file, line and field become a failed check instead
- * of an exception), the Node.js version, and the checks the config calls for (`checksFromConfig`).
+ * of an exception), the Node.js version, the OS sandbox of commands, and the checks the config calls for
+ * (`checksFromConfig`).
  */
 export async function planDoctor(options: DoctorOptions): Promise<CheckPlan> {
   let loaded: Awaited<ReturnType<typeof loadConfig>>;
@@ -29,5 +36,6 @@ export async function planDoctor(options: DoctorOptions): Promise<CheckPlan> {
   const fromFile = loaded.source !== 'built-in defaults';
   const plan = checksFromConfig(loaded.config, { ...options, ...(fromFile ? { configFile: loaded.source } : {}) });
   const source = fromFile ? loaded.source : 'no config file: the built-in defaults (the seed’s configs/system.yaml)';
-  return { ...plan, checks: [configCheck({ source }), nodeVersionCheck(), ...plan.checks] };
+  const sandbox = sandboxCheck({ mode: sandboxMode(loaded.config) });
+  return { ...plan, checks: [configCheck({ source }), nodeVersionCheck(), sandbox, ...plan.checks] };
 }

@@ -41,4 +41,5 @@ export {
   startOllamaFix,
 } from './ollama-checks';
 export { providerModel } from './provider-model';
+export { type SandboxCheckOptions, sandboxCheck } from './sandbox-check';
 export { type StoreCheckOptions, storeModelsCheck } from './store-check';
