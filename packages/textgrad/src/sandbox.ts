@@ -37,6 +37,8 @@ export interface SandboxOptions {
   env?: Record<string, string | undefined>;
   /** Further variable names copied from `env`. */
   envPassthrough?: readonly string[];
+  /** Host folders evaluations may read besides the system's (a toolchain outside `/usr`). */
+  readablePaths?: readonly string[];
   /** With `sandbox: 'none'`, who runs the evaluation. Default `auto`. */
   user?: SandboxUser;
   /** Where the temporary folders go. Default: the OS temp folder. */
@@ -110,7 +112,12 @@ async function execute(
   const argv = sandboxedArgv(
     ['/bin/sh', '-c', `${run.command} "$@"`, 'sh', candidatePath],
     o.mode,
-    { writable: [dir], network: o.network ?? false, ...(o.bwrapPath ? { bwrapPath: o.bwrapPath } : {}) },
+    {
+      writable: [dir],
+      network: o.network ?? false,
+      ...(o.readablePaths ? { readable: o.readablePaths } : {}),
+      ...(o.bwrapPath ? { bwrapPath: o.bwrapPath } : {}),
+    },
     dir,
   );
   let result: Awaited<ReturnType<typeof runProcessGroup>>;

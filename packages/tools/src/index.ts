@@ -40,7 +40,15 @@ export {
   type ToolExecutorOptions,
   type ToolResult,
 } from './tool-executor';
-export { parseToolsConfig, type ToolsConfig, toolsConfigSchema } from './tools-config';
+export {
+  parseToolsConfig,
+  type SandboxSettings,
+  sandboxSettings,
+  type ToolsConfig,
+  type ToolsConfigSection,
+  toolsConfigSchema,
+  toolsConfigSection,
+} from './tools-config';
 export { type BraveOptions, BraveProvider } from './web/brave';
 export type { WebSearchProvider, WebSearchResult } from './web/search-provider';
 export { type SearxngOptions, SearxngProvider } from './web/searxng';

@@ -1,3 +1,4 @@
+import type { OsSandboxMode } from '@unity/core';
 import { z } from 'zod';
 import { ToolError } from './errors';
 
@@ -19,6 +20,10 @@ export const toolsConfigSchema = z.strictObject({
     })
     .optional(),
   memoryFile: z.string().optional(),
+  sandbox: z.enum(['bwrap', 'none']).optional(),
+  network: z.boolean().optional(),
+  envPassthrough: z.array(z.string()).optional(),
+  readablePaths: z.array(z.string().min(1)).optional(),
   callTimeoutMs: z.number().int().positive().optional(),
   maxResultChars: z.number().int().positive().optional(),
 });
@@ -44,6 +49,46 @@ export function parseToolsConfig(text: string, file: string): ToolsConfig {
   throw new ToolError({
     code: 'INVALID_CONFIG',
     message: `${file}: invalid tools configuration: ${problems}`,
-    fix: 'see the options in the @unity/tools README (commandPolicy, webSearch, memoryFile, callTimeoutMs, maxResultChars)',
+    fix: 'see the options in the @unity/tools README (commandPolicy, webSearch, memoryFile, sandbox, network, envPassthrough, readablePaths, callTimeoutMs, maxResultChars)',
   });
+}
+
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name');
+
+/**
+ * The `tools:` section of the Unity config (`configs/system.yaml`): how commands a model runs (`execute_command`) and
+ * evolution candidates' evaluators are confined. Give it to the router's `loadConfig({ sections: { tools:
+ * toolsConfigSection } })` so its errors name the file, line and field.
+ * - `sandbox`: `bwrap` (default; the OS sandbox, refused where it cannot run) or `none` (unconfined, at your risk).
+ * - `network`: let commands reach the network (default false).
+ * - `env_passthrough`: variable names passed to commands besides PATH, LANG, LC_*, TERM, TZ.
+ * - `readable_paths`: host folders commands may read besides the system's (a toolchain outside /usr).
+ */
+export const toolsConfigSection = z
+  .strictObject({
+    sandbox: z.enum(['bwrap', 'none']).default('bwrap'),
+    network: z.boolean().default(false),
+    env_passthrough: z.array(envName).default([]),
+    readable_paths: z.array(z.string().min(1)).default([]),
+  })
+  .prefault({});
+
+export type ToolsConfigSection = z.output<typeof toolsConfigSection>;
+
+/** The confinement settings of commands and evaluators, as the libraries' options name them. */
+export interface SandboxSettings {
+  sandbox: OsSandboxMode;
+  network: boolean;
+  envPassthrough: string[];
+  readablePaths: string[];
+}
+
+/** The `tools:` section as options of `execute_command` (and of evolution evaluators). */
+export function sandboxSettings(section: ToolsConfigSection): SandboxSettings {
+  return {
+    sandbox: section.sandbox,
+    network: section.network,
+    envPassthrough: section.env_passthrough,
+    readablePaths: section.readable_paths,
+  };
 }

@@ -1,5 +1,6 @@
 import { startEvolveWorker, type WorkerEvent } from '@unity/textgrad';
 import { type Command, InvalidArgumentError } from 'commander';
+import { loadSandboxSettings } from '../sandbox-settings';
 
 interface WorkerFlags {
   redis: string;
@@ -47,9 +48,10 @@ export function registerEvolveWorkerCommand(program: Command): void {
     .option('--json', 'print one JSON object per event instead of text')
     .addHelpText(
       'after',
-      '\nEach evaluation runs sandboxed here (temporary copy, process group killed at the timeout, no API keys in\n' +
-        'its environment). A worker killed mid-job loses nothing: its job is taken over by another once the lock\n' +
-        'expires. Ctrl-C or SIGTERM finishes the running evaluations and exits.',
+      '\nEach evaluation runs in a fresh OS sandbox here (bubblewrap: its own folder, no network, every process\n' +
+        'killed at the timeout, an allow-listed environment; `tools:` in the config). A worker killed mid-job\n' +
+        'loses nothing: its job is taken over by another once the lock expires. Ctrl-C or SIGTERM finishes the\n' +
+        'running evaluations and exits.',
     )
     .action(async (flags: WorkerFlags) => {
       const print = (event: WorkerEvent) =>
@@ -59,7 +61,7 @@ export function registerEvolveWorkerCommand(program: Command): void {
         queue: flags.queue,
         concurrency: flags.concurrency,
         lockDurationMs: flags.lockDuration,
-        sandbox: { env: process.env },
+        sandbox: { env: process.env, ...(await loadSandboxSettings(undefined)) },
         onEvent: print,
       });
       await new Promise<void>((resolve) => {

@@ -25,6 +25,7 @@ import {
 import { MultiBar, Presets, type SingleBar } from 'cli-progress';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import pc from 'picocolors';
+import { loadSandboxSettings } from '../sandbox-settings';
 
 interface EvolveFlags {
   eval: string;
@@ -318,13 +319,15 @@ function evaluatorFiles(command: string, explicit: string[] | undefined): Record
 async function buildEvaluator(
   flags: EvolveFlags,
 ): Promise<{ main: Evaluator; holdout?: Evaluator; close(): Promise<void> }> {
+  const confinement = await loadSandboxSettings(flags.config);
   const make = (command: string, files?: string[]) => {
-    // The evaluator inherits this shell's environment (the library scrubs secrets and folders from it).
+    // The evaluator sees this shell's environment through the library's allow-list, confined as `tools:` says.
     const options = {
       command,
       files: evaluatorFiles(command, files),
       timeoutMs: flags.evalTimeout * 1000,
       env: process.env,
+      ...confinement,
     };
     return flags.evalType === 'tests' ? testCommandEvaluator(options) : commandEvaluator(options);
   };

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { unconfinedWarning } from '@unity/core';
 import { createToolExecutor, parseToolsConfig, serveMcpOverStdio, ToolError, type ToolsConfig } from '@unity/tools';
 import type { Command } from 'commander';
 import { version } from '../version';
@@ -36,7 +37,7 @@ export function registerMcpCommand(program: Command): void {
     .option('--root <dir>', 'workspace folder the tools are confined to', process.cwd())
     .option(
       '--config <file>',
-      'tools configuration, JSON: commandPolicy, webSearch, memoryFile, callTimeoutMs, maxResultChars',
+      'tools configuration, JSON: commandPolicy, webSearch, memoryFile, sandbox, network, envPassthrough, readablePaths, callTimeoutMs, maxResultChars',
     )
     .action(async (flags: McpFlags) => {
       const config = await loadToolsConfig(flags.config);
@@ -52,8 +53,15 @@ export function registerMcpCommand(program: Command): void {
         memoryFile: config.memoryFile,
         callTimeoutMs: config.callTimeoutMs,
         maxResultChars: config.maxResultChars,
-        command: { env },
+        command: {
+          env,
+          ...(config.sandbox ? { sandbox: config.sandbox } : {}),
+          ...(config.network !== undefined ? { network: config.network } : {}),
+          ...(config.envPassthrough ? { envPassthrough: config.envPassthrough } : {}),
+          ...(config.readablePaths ? { readablePaths: config.readablePaths } : {}),
+        },
       });
+      if (config.sandbox === 'none') process.stderr.write(`unity mcp: ${unconfinedWarning}\n`);
       await serveMcpOverStdio(executor, { name: 'unity', version });
     });
 }

@@ -13,8 +13,9 @@ import {
 import type { ChatModel, ToolCall } from '@unity/core';
 import { classifyTask, type DomainPreset, spawnDomain } from '@unity/domains';
 import { createRouter, loadConfig, type Router } from '@unity/llm-router';
-import { createToolExecutor, type ToolExecutorOptions } from '@unity/tools';
+import { createToolExecutor, type ToolExecutorOptions, toolsConfigSection } from '@unity/tools';
 import { type Command, InvalidArgumentError } from 'commander';
+import { sandboxFromConfig } from '../sandbox-settings';
 import { readStdin } from '../terminal-io';
 import { loadCatalog } from './domains';
 
@@ -212,8 +213,9 @@ export function registerRunCommand(program: Command): void {
         ...(flags.config === undefined ? {} : { path: flags.config }),
         cwd: process.cwd(),
         env: process.env,
-        sections: { agent: agentConfigSection },
+        sections: { agent: agentConfigSection, tools: toolsConfigSection },
       });
+      const confinement = sandboxFromConfig(config.tools);
       const settings = agentSettingsFromConfig(config);
       const root = resolve(flags.root);
       const router = createRouter({ config, env: process.env });
@@ -222,7 +224,7 @@ export function registerRunCommand(program: Command): void {
       process.once('SIGINT', onSigint);
       const executorOptions: ToolExecutorOptions = {
         root,
-        command: { env: process.env },
+        command: { env: process.env, ...confinement },
         approve: terminalApproval(!fromStdin && process.stdin.isTTY === true && process.stderr.isTTY === true),
       };
       const state: { provider?: string } = {};
