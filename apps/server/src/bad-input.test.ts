@@ -57,6 +57,24 @@ describe('bad input', () => {
     expect(await ollamaError(missing)).toContain('model');
   });
 
+  it('answers JSON nested past the depth limit with 400 naming the limit, on both protocols', async () => {
+    const deep = `{"model":"unity","messages":[{"role":"user","content":"x","extra":${'['.repeat(1_000)}${']'.repeat(1_000)}}]}`;
+    const r = await post('/v1/chat/completions', deep);
+    expect(r.status).toBe(400);
+    const error = await openaiError(r);
+    expect(error.code).toBe('json_too_deep');
+    expect(error.message).toContain('deeper than 64 levels (server.max_json_depth)');
+    const ollama = await post('/api/chat', deep);
+    expect(ollama.status).toBe(400);
+    expect(await ollamaError(ollama)).toContain('server.max_json_depth');
+  });
+
+  it('answers /api/chat without messages with 400 naming the field', async () => {
+    const r = await post('/api/chat', JSON.stringify({ model: 'unity' }));
+    expect(r.status).toBe(400);
+    expect(await ollamaError(r)).toMatch(/^POST \/api\/chat: messages: required/);
+  });
+
   it('answers an unknown model with 404 listing the known ones', async () => {
     const r = await post(
       '/v1/chat/completions',

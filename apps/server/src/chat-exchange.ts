@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { ChatRequest } from '@unity/core';
+import type { ChatRequest, Redactor } from '@unity/core';
 import type { FastifyReply } from 'fastify';
 import type { ChatWire } from './chat-wire';
-import { GatewayError } from './errors';
+import { GatewayError, redactGatewayError } from './errors';
 import type { EventBus } from './event-bus';
 import type { GatewayAttempt, GatewayChatResponse, GatewayRouter, GatewayStreamEvent } from './gateway-router';
 import type { InflightRequests } from './inflight';
@@ -18,6 +18,8 @@ export interface ExchangeDeps {
   bus: EventBus;
   inflight: InflightRequests;
   serving: ServingContext;
+  /** Redacts secrets (API keys, URL passwords) from every error sent to a client. */
+  redactor: Redactor;
 }
 
 /** A header value Node accepts: printable ASCII only. */
@@ -182,7 +184,7 @@ export class ChatExchange {
   /** The gateway's own reason when it cancelled the request (shutdown), else the failure itself. */
   private reasonOr(error: unknown): GatewayError {
     const reason: unknown = this.controller.signal.aborted ? this.controller.signal.reason : undefined;
-    return GatewayError.isInstance(reason) ? reason : toGatewayError(error);
+    return redactGatewayError(GatewayError.isInstance(reason) ? reason : toGatewayError(error), this.deps.redactor);
   }
 
   /** A failure before anything was sent: the protocol's error body with the right status. */

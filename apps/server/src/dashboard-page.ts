@@ -126,14 +126,17 @@ export const dashboardPage = `<!doctype html>
 
   function onEvent(e) {
     var type = String(e.type || '');
-    if (type === 'request.end') return onRequest(e);
+    // Clients may publish client.* events; only the server's own events (which clients cannot send) change the
+    // traffic figures and a provider's state. Client events still show in the live feed and the evolution chart.
+    var fromServer = type.indexOf('client.') !== 0;
+    if (fromServer && type === 'request.end') return onRequest(e);
     if (type === 'request.start') return;
-    if (/breaker/i.test(type) && e.provider) {
-      provider(e.provider).state = String(e.state || e.to || 'changed');
-      provider(e.provider).last = e.ts;
-    } else if (/^health/i.test(type) && (e.provider || e.check || e.name)) {
-      var p = provider(String(e.provider || e.check || e.name));
-      p.state = String(e.status || e.state || 'checked'); p.last = e.ts;
+    if (fromServer && type === 'router.breaker' && e.provider) {
+      provider(String(e.provider)).state = String(e.to || 'changed');
+      provider(String(e.provider)).last = e.ts;
+    } else if (fromServer && type === 'health.change' && (e.provider || e.check)) {
+      var p = provider(String(e.provider || e.check));
+      p.state = String(e.status || 'checked'); p.last = e.ts;
     }
     if (/generation|evolution|textgrad/i.test(type)) {
       var candidates = [e.score, e.bestScore, e.baselineScore, e.best && e.best.score, e.candidate && e.candidate.score, e.line && e.line.score];

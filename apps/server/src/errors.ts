@@ -1,4 +1,4 @@
-import { hasErrorMarker, UnityError } from '@unity/core';
+import { hasErrorMarker, type Redactor, UnityError } from '@unity/core';
 
 const gatewayMarker = Symbol.for('unity.error.GatewayError');
 
@@ -9,6 +9,10 @@ export type GatewayErrorCode =
   | 'INVALID_REQUEST'
   /** The body is larger than the configured limit. */
   | 'BODY_TOO_LARGE'
+  /** The JSON body nests deeper than `server.max_json_depth`. */
+  | 'JSON_TOO_DEEP'
+  /** The gateway is at its cap of concurrent requests or request bodies: retry after `Retry-After`. */
+  | 'OVERLOADED'
   /** The requested model is not one the gateway serves (the message lists the known ones). */
   | 'UNKNOWN_MODEL'
   /** No or a wrong API key. */
@@ -35,6 +39,8 @@ export interface GatewayErrorOptions {
   status: number;
   /** The request field at fault, for validation errors (OpenAI's `param`). */
   param?: string;
+  /** Sent as `Retry-After` (seconds) with the error. */
+  retryAfterSeconds?: number;
 }
 
 /** A failure the gateway reports to an HTTP client (in the protocol's error shape) or to the user at start. */
@@ -43,14 +49,33 @@ export class GatewayError extends UnityError<GatewayErrorCode> {
   override readonly name = 'GatewayError';
   readonly status: number;
   readonly param: string | undefined;
+  readonly retryAfterSeconds: number | undefined;
 
   constructor(options: GatewayErrorOptions) {
     super(options);
     this.status = options.status;
     this.param = options.param;
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
 
   static override isInstance(error: unknown): error is GatewayError {
     return hasErrorMarker(error, gatewayMarker);
   }
+}
+
+/** The error with every secret in its message and fix redacted (the same error when there is nothing to redact). */
+export function redactGatewayError(error: GatewayError, redactor: Redactor): GatewayError {
+  const bare = error.fix ? error.message.slice(0, error.message.lastIndexOf('\nFix: ')) : error.message;
+  const message = redactor.text(bare);
+  const fix = error.fix === undefined ? undefined : redactor.text(error.fix);
+  if (message === bare && fix === error.fix) return error;
+  return new GatewayError({
+    code: error.code,
+    status: error.status,
+    message,
+    ...(fix === undefined ? {} : { fix }),
+    ...(error.param === undefined ? {} : { param: error.param }),
+    ...(error.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: error.retryAfterSeconds }),
+    cause: error.cause,
+  });
 }

@@ -38,4 +38,32 @@ describe('EventBus', () => {
     onEvent({ type: 'best', candidate: { score: 0.9 } } as { type: string });
     expect(bus.recent()[0]).toMatchObject({ type: 'evolution.best', candidate: { score: 0.9 } });
   });
+
+  it('keeps client events in a ring of their own that never evicts server events', () => {
+    const bus = new EventBus({ backlog: 3, clientBacklog: 2 });
+    bus.publish('request.end', { id: 'real' });
+    for (let i = 1; i <= 50; i++) bus.publishClient('client.flood', { i });
+    expect(bus.recent().map((e) => e.id)).toEqual(['real']);
+    expect(bus.recentClient().map((e) => e.i)).toEqual([49, 50]);
+  });
+
+  it('hands a new subscriber the last events of both rings in time order, bounded', () => {
+    const bus = new EventBus();
+    bus.publish('a', { ts: 1 });
+    bus.publishClient('client.b', { ts: 2 });
+    bus.publish('c', { ts: 3 });
+    expect(bus.backlog(10).map((e) => e.type)).toEqual(['a', 'client.b', 'c']);
+    expect(bus.backlog(2).map((e) => e.type)).toEqual(['client.b', 'c']);
+    expect(bus.backlog(0)).toEqual([]);
+  });
+
+  it('applies its transform to every event before keeping or delivering it', () => {
+    const bus = new EventBus({ transform: (e) => ({ ...e, secret: '[redacted]' }) });
+    const seen: unknown[] = [];
+    bus.subscribe((e) => seen.push(e.secret));
+    bus.publish('x', { secret: 'pw' });
+    bus.publishClient('client.y', { secret: 'pw' });
+    expect(seen).toEqual(['[redacted]', '[redacted]']);
+    expect(bus.recent()[0]?.secret).toBe('[redacted]');
+  });
 });

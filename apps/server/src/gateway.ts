@@ -1,20 +1,22 @@
 import { readFileSync } from 'node:fs';
 import websocket from '@fastify/websocket';
-import { describeError, isLoopbackHost } from '@unity/core';
+import { describeError, isLoopbackHost, Redactor } from '@unity/core';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { ApiKeyCheck } from './api-key';
 import type { ExchangeDeps } from './chat-exchange';
 import { registerDashboardRoute } from './dashboard-route';
-import { GatewayError } from './errors';
+import { GatewayError, redactGatewayError } from './errors';
 import { EventBus } from './event-bus';
 import type { GatewayRouter } from './gateway-router';
 import { InflightRequests } from './inflight';
+import { jsonNestsDeeperThan } from './json-depth';
 import { GatewayMetrics } from './metrics';
 import { type CatalogModel, ModelCatalog } from './model-catalog';
 import { registerOllamaRoutes } from './ollama-routes';
 import { ollamaErrorBody } from './ollama-wire';
 import { registerOpenAIRoutes } from './openai-routes';
 import { openaiErrorBody } from './openai-wire';
+import { registerRequestLimits } from './request-limits';
 import { ServingContext } from './serving-context';
 import { type Readiness, registerTelemetryRoutes } from './telemetry-routes';
 
@@ -35,6 +37,37 @@ export interface GatewayOptions {
   readiness?: () => Readiness | Promise<Readiness>;
   /** Include Node process metrics in /metrics (default true). */
   processMetrics?: boolean;
+  /**
+   * Values that must never appear in a response, an event, /audit, /readyz or /metrics (API keys, passwords written
+   * into provider URLs), in any encoding; the API key is added, and URL credentials are redacted in any case. A `bus`
+   * passed in is the caller's to redact (see EventBusOptions.transform).
+   */
+  secrets?: readonly string[];
+  /** A connection whose request headers are not complete this long after it opened is closed (default 10 s). */
+  headersTimeoutMs?: number;
+  /** A request whose body is not complete this long after it began is closed (default 30 s; ≥ headersTimeoutMs). */
+  bodyTimeoutMs?: number;
+  /** An idle keep-alive connection is closed after this long without a new request (default 5 s). */
+  keepAliveTimeoutMs?: number;
+  /**
+   * A connection that sends and receives nothing for this long is closed (default 120 s). Chat requests are exempt
+   * once their body is in: the router's timeouts bound them, and streams may be silent for long.
+   */
+  idleTimeoutMs?: number;
+  /** Requests served at once; beyond it, 503 with Retry-After (default 256). */
+  maxConcurrentRequests?: number;
+  /** Request bodies read into memory at once; beyond it, 503 with Retry-After (default 32). */
+  maxConcurrentBodies?: number;
+  /** How deep a JSON body may nest; deeper ones get 400 (default 64). */
+  maxJsonDepth?: number;
+  /** The largest /ws message, in bytes; a larger one closes the connection with 1009 (default 64 KiB). */
+  wsMaxMessageBytes?: number;
+  /** Messages a /ws client may send per second (bursts up to as many); beyond it, closed with 1008 (default 20). */
+  wsMessagesPerSecond?: number;
+  /** How many recent events a new /ws client receives first (default 200). */
+  wsBacklogEvents?: number;
+  /** The size of the client events' own ring, for the default bus (default 100). */
+  clientEventBacklog?: number;
 }
 
 export interface ShutdownOptions {
@@ -69,6 +102,21 @@ export interface Gateway {
 
 export const defaultHost = '127.0.0.1';
 export const defaultPort = 8787;
+
+/** The defaults of the abuse limits (see GatewayOptions), the same as the `server:` config section's. */
+export const gatewayLimitDefaults = {
+  headersTimeoutMs: 10_000,
+  bodyTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+  idleTimeoutMs: 120_000,
+  maxConcurrentRequests: 256,
+  maxConcurrentBodies: 32,
+  maxJsonDepth: 64,
+  wsMaxMessageBytes: 64 * 1024,
+  wsMessagesPerSecond: 20,
+  wsBacklogEvents: 200,
+  clientEventBacklog: 100,
+} as const;
 
 function asGatewayError(error: FastifyError): GatewayError {
   if (GatewayError.isInstance(error)) return error;
@@ -158,9 +206,35 @@ const chatEndpoints = new Map([
 ]);
 
 export function createGateway(options: GatewayOptions): Gateway {
-  const app = Fastify({ bodyLimit: options.bodyLimit ?? 8 * 1024 * 1024, logger: false, return503OnClosing: true });
+  const limits = { ...gatewayLimitDefaults, ...definedOnly(options) };
+  if (limits.bodyTimeoutMs < limits.headersTimeoutMs) {
+    throw new GatewayError({
+      code: 'INTERNAL_ERROR',
+      status: 500,
+      message: `bodyTimeoutMs (${limits.bodyTimeoutMs}) is shorter than headersTimeoutMs (${limits.headersTimeoutMs})`,
+      fix: 'set server.body_timeout_seconds to at least server.headers_timeout_seconds',
+    });
+  }
+  const app = Fastify({
+    bodyLimit: options.bodyLimit ?? 8 * 1024 * 1024,
+    logger: false,
+    return503OnClosing: true,
+    // Node closes a connection whose headers (headersTimeout) or whole request (requestTimeout) are late, checking
+    // every connectionsCheckingInterval; Fastify's connectionTimeout is the socket's inactivity timeout.
+    http: {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.bodyTimeoutMs,
+      connectionsCheckingInterval: Math.max(25, Math.min(1_000, Math.floor(limits.headersTimeoutMs / 4))),
+    },
+    requestTimeout: limits.bodyTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    connectionTimeout: limits.idleTimeoutMs,
+  });
   const startedAt = Date.now();
-  const bus = options.bus ?? new EventBus();
+  const redactor = new Redactor([...(options.secrets ?? []), options.apiKey]);
+  const bus =
+    options.bus ??
+    new EventBus({ clientBacklog: limits.clientEventBacklog, transform: (event) => redactor.value(event) });
   const metrics = new GatewayMetrics({ processMetrics: options.processMetrics ?? true });
   const inflight = new InflightRequests();
   const catalog = new ModelCatalog(options.models);
@@ -172,13 +246,42 @@ export function createGateway(options: GatewayOptions): Gateway {
     bus,
     inflight,
     serving: new ServingContext(options.router),
+    redactor,
     catalog,
     version,
   };
 
-  // Ollama's clients and curl do not always say application/json: read any body as JSON.
-  app.removeContentTypeParser('text/plain');
-  app.addContentTypeParser('*', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+  // Ollama's clients and curl do not always say application/json: read any body as JSON, refusing one nested deeper
+  // than the limit before it is parsed.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser(['application/json', 'text/plain']);
+  app.addContentTypeParser(['application/json', '*'], { parseAs: 'string' }, (request, body, done) => {
+    const text = String(body);
+    if (jsonNestsDeeperThan(text, limits.maxJsonDepth)) {
+      done(
+        new GatewayError({
+          code: 'JSON_TOO_DEEP',
+          status: 400,
+          message: `the request body nests JSON deeper than ${limits.maxJsonDepth} levels (server.max_json_depth)`,
+          fix: 'send a flatter body, or raise server.max_json_depth in the config',
+        }),
+        undefined,
+      );
+      return;
+    }
+    parseJson(request, text, done);
+  });
+
+  // Before the API-key check: a full gateway refuses at once, whoever asks.
+  registerRequestLimits(app, {
+    maxConcurrentRequests: limits.maxConcurrentRequests,
+    maxConcurrentBodies: limits.maxConcurrentBodies,
+    idleExemptPaths: new Set(chatEndpoints.keys()),
+  });
+  // Every body sent through Fastify (errors, /readyz, /metrics, /audit, answers) leaves without a secret in it.
+  app.addHook('onSend', async (_request, _reply, payload) =>
+    typeof payload === 'string' ? redactor.text(payload) : payload,
+  );
 
   if (keyCheck) {
     app.addHook('onRequest', async (request) => {
@@ -193,7 +296,9 @@ export function createGateway(options: GatewayOptions): Gateway {
   }
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    const gatewayError = asGatewayError(error);
+    const gatewayError = redactGatewayError(asGatewayError(error), redactor);
+    if (gatewayError.retryAfterSeconds !== undefined)
+      reply.header('retry-after', String(gatewayError.retryAfterSeconds));
     const endpoint = chatEndpoints.get(request.url.split('?')[0] ?? '');
     if (endpoint) metrics.requestRejected(endpoint, gatewayError.status);
     closeRefusedUpgrade(request, reply);
@@ -211,12 +316,14 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   const forwarded = forwardRouterEvents(options.router, bus, metrics);
 
-  app.register(websocket, { options: { maxPayload: 1 << 20 } });
+  app.register(websocket, { options: { maxPayload: limits.wsMaxMessageBytes } });
   app.register(async (scope) => {
     registerTelemetryRoutes(scope, {
       bus,
       metrics,
       startedAt,
+      wsMessagesPerSecond: limits.wsMessagesPerSecond,
+      wsBacklogEvents: limits.wsBacklogEvents,
       readiness: options.readiness ?? (() => ({ ready: catalog.list().length > 0, providers: {} })),
     });
     registerOpenAIRoutes(scope, deps);
@@ -276,4 +383,14 @@ export function createGateway(options: GatewayOptions): Gateway {
       }
     },
   };
+}
+
+/** The limit options that were given (an explicit `undefined` keeps the default). */
+function definedOnly(options: GatewayOptions): Partial<Record<keyof typeof gatewayLimitDefaults, number>> {
+  const out: Partial<Record<keyof typeof gatewayLimitDefaults, number>> = {};
+  for (const key of Object.keys(gatewayLimitDefaults) as (keyof typeof gatewayLimitDefaults)[]) {
+    const value = options[key];
+    if (value !== undefined) out[key] = value;
+  }
+  return out;
 }

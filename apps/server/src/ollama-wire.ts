@@ -45,7 +45,9 @@ const toolSchema = z.object({
 /** The body of Ollama's POST /api/chat. `stream` defaults to true, as Ollama's does. */
 export const ollamaChatSchema = z.object({
   model: z.string().min(1),
-  messages: z.array(messageSchema).default([]),
+  messages: z.array(messageSchema, {
+    error: (issue) => (issue.input === undefined ? 'required' : 'expected a list of messages'),
+  }),
   tools: z.array(toolSchema).optional(),
   format,
   options,

@@ -26,6 +26,39 @@ export const serverConfigSchema = z
     health_interval_seconds: z.number().min(0).default(5),
     /** How long in-flight streams may take to finish on SIGTERM before they are cancelled. */
     drain_timeout_seconds: z.number().positive().default(10),
+    /** A connection whose request headers are not complete this long after it opened is closed (slowloris). */
+    headers_timeout_seconds: z.number().positive().default(10),
+    /** A request whose body is not complete this long after it began is closed; at least `headers_timeout_seconds`. */
+    body_timeout_seconds: z.number().positive().default(30),
+    /** An idle keep-alive connection is closed after this long without a new request. */
+    keep_alive_timeout_seconds: z.number().positive().default(5),
+    /**
+     * A connection that sends and receives nothing for this long is closed. Chat requests are exempt once their body
+     * is in: the router's own timeouts bound them, and a stream may wait long for a cold model's first token.
+     */
+    idle_timeout_seconds: z.number().positive().default(120),
+    /** Requests served at once; beyond it, 503 with Retry-After (/healthz and /ws upgrades are not counted). */
+    max_concurrent_requests: z.number().int().positive().default(256),
+    /** Request bodies being read into memory at once; beyond it, 503 with Retry-After. */
+    max_concurrent_bodies: z.number().int().positive().default(32),
+    /** How deep a JSON body may nest objects and arrays; deeper ones get 400. */
+    max_json_depth: z.number().int().positive().default(64),
+    /** The largest message a /ws client may send, in bytes; a larger one closes the connection (1009). */
+    ws_max_message_bytes: z
+      .number()
+      .int()
+      .positive()
+      .default(64 * 1024),
+    /** Messages a /ws client may send per second (bursts up to as many); beyond it the connection is closed (1008). */
+    ws_messages_per_second: z.number().positive().default(20),
+    /** How many recent events a new /ws client receives first. */
+    ws_backlog_events: z.number().int().min(0).default(200),
+    /** How many client-published events are kept, in a ring of their own that never evicts the server's events. */
+    client_event_backlog: z.number().int().min(0).default(100),
+  })
+  .refine((s) => s.body_timeout_seconds >= s.headers_timeout_seconds, {
+    path: ['body_timeout_seconds'],
+    error: 'must be at least headers_timeout_seconds',
   })
   .prefault({});
 

@@ -1,8 +1,11 @@
+import { Redactor, urlSecrets } from '@unity/core';
 import { type CheckPlan, checksFromConfig, HealthMonitor, isResultUp } from '@unity/diagnostics';
 import {
+  cloudApiKeyEnv,
   createRouter,
   loadConfig,
   modelPrefixes,
+  ollamaHost,
   parseModelString,
   providerIdFor,
   type Router,
@@ -102,6 +105,20 @@ function readinessOf(ids: string[], router: Router, health: HealthMonitor | unde
 }
 
 /**
+ * The secrets the gateway must never repeat: the gateway's own key, the provider keys the environment holds, and the
+ * passwords written into the provider URLs.
+ */
+function secretsOf(config: UnityConfig, env: Record<string, string | undefined>, apiKey: string | undefined): string[] {
+  const keyNames = new Set([cloudApiKeyEnv(config), 'MINIMAX_API_KEY', 'OPENAI_API_KEY']);
+  return [
+    ...(apiKey ? [apiKey] : []),
+    ...[...keyNames].map((name) => env[name]).filter((value): value is string => !!value),
+    ...urlSecrets(config.cloud_llm.base_url),
+    ...urlSecrets(ollamaHost(config, env)),
+  ];
+}
+
+/**
  * `unity serve`: load the config, build the router (with the health monitor, so that it skips providers found down),
  * and serve it on the OpenAI and Ollama endpoints with metrics, the live event feed and the dashboard.
  */
@@ -115,7 +132,12 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const config = withLocalModel(loaded.config, options.localModel);
   const settings: ServerConfig = config.server;
   const apiKey = settings.api_key ?? options.env[settings.api_key_env] ?? undefined;
-  const bus = new EventBus();
+  const secrets = secretsOf(config, options.env, apiKey);
+  const redactor = new Redactor(secrets);
+  const bus = new EventBus({
+    clientBacklog: settings.client_event_backlog,
+    transform: (event) => redactor.value(event),
+  });
 
   let plan: CheckPlan | undefined;
   let health: HealthMonitor | undefined;
@@ -142,6 +164,17 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     models,
     bus,
     bodyLimit: settings.body_limit_bytes,
+    secrets,
+    headersTimeoutMs: settings.headers_timeout_seconds * 1000,
+    bodyTimeoutMs: settings.body_timeout_seconds * 1000,
+    keepAliveTimeoutMs: settings.keep_alive_timeout_seconds * 1000,
+    idleTimeoutMs: settings.idle_timeout_seconds * 1000,
+    maxConcurrentRequests: settings.max_concurrent_requests,
+    maxConcurrentBodies: settings.max_concurrent_bodies,
+    maxJsonDepth: settings.max_json_depth,
+    wsMaxMessageBytes: settings.ws_max_message_bytes,
+    wsMessagesPerSecond: settings.ws_messages_per_second,
+    wsBacklogEvents: settings.ws_backlog_events,
     readiness: readinessOf(providerIds(config), router, health),
     ...(apiKey ? { apiKey } : {}),
     ...(options.version ? { version: options.version } : {}),

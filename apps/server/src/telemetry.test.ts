@@ -107,6 +107,38 @@ describe('telemetry', () => {
     }
   });
 
+  it('closes a /ws connection that sends a message over the size cap (1009)', async () => {
+    const publisher = await listen();
+    const closed = new Promise<{ code: number }>((resolve) => {
+      publisher.socket.onclose = (e) => resolve({ code: e.code });
+    });
+    publisher.socket.send(JSON.stringify({ type: 'client.big', blob: 'x'.repeat(70 * 1024) }));
+    expect((await closed).code).toBe(1009);
+  });
+
+  it('closes a /ws connection that floods past the rate limit, saying why (1008)', async () => {
+    const publisher = await listen();
+    const closed = new Promise<{ code: number; reason: string }>((resolve) => {
+      publisher.socket.onclose = (e) => resolve({ code: e.code, reason: e.reason });
+    });
+    for (let i = 0; i < 100; i++) publisher.socket.send(JSON.stringify({ type: 'client.flood', i }));
+    const { code, reason } = await closed;
+    expect(code).toBe(1008);
+    expect(reason).toBe('rate limit: more than 20 messages a second (server.ws_messages_per_second)');
+  });
+
+  it('keeps client events out of the server events that /audit and the backlog are built from', async () => {
+    const publisher = await listen();
+    try {
+      publisher.socket.send(JSON.stringify({ type: 'client.breaker', provider: 'openai', to: 'open' }));
+      await publisher.waitFor((e) => e.type === 'client.breaker');
+      expect(h.server.gateway.bus.recent().some((e) => e.type === 'client.breaker')).toBe(false);
+      expect(h.server.gateway.bus.recentClient().some((e) => e.type === 'client.breaker')).toBe(true);
+    } finally {
+      publisher.socket.close();
+    }
+  });
+
   it('exports requests, latency, first-token time, fallbacks, breaker states, tokens and cache hits as Prometheus text', async () => {
     const feed = await listen();
     try {
