@@ -1,12 +1,14 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { PassThrough } from 'node:stream';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineTool, type Tool } from './define-tool';
-import { createMcpServer } from './mcp-server';
+import type { ToolError } from './errors';
+import { createMcpServer, serveMcpOverStdio } from './mcp-server';
 import { createToolExecutor } from './tool-executor';
 
 let root: string;
@@ -66,5 +68,25 @@ describe('createMcpServer', () => {
     expect(textOf(result)).toBe('crash: boom');
     expect((await client.listTools()).tools.map((t) => t.name)).toEqual(['crash']);
     await client.close();
+  });
+});
+
+describe('serveMcpOverStdio', () => {
+  it('answers a message over the size limit with a JSON-RPC error and reports it as fatal', async () => {
+    const stdin = new PassThrough();
+    const stdout = new PassThrough();
+    let out = '';
+    stdout.on('data', (chunk) => {
+      out += String(chunk);
+    });
+    const fatal = new Promise<ToolError>((resolve) => {
+      void serveMcpOverStdio(createToolExecutor({ root }), { stdin, stdout, maxMessageBytes: 1024, onFatal: resolve });
+    });
+    stdin.write('x'.repeat(2048));
+    const error = await fatal;
+    expect(error.message).toContain('larger than the limit of 1024 bytes');
+    const reply = JSON.parse(out.split('\n')[0] ?? '') as { id: unknown; error: { code: number; message: string } };
+    expect(reply).toMatchObject({ id: null, error: { code: -32600 } });
+    expect(reply.error.message).toContain('1024 bytes');
   });
 });

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { unconfinedWarning } from '@unity/core';
 import { createToolExecutor, parseToolsConfig, serveMcpOverStdio, ToolError, type ToolsConfig } from '@unity/tools';
 import type { Command } from 'commander';
+import { reportCliError } from '../cli-error';
 import { version } from '../version';
 
 interface McpFlags {
@@ -62,6 +63,14 @@ export function registerMcpCommand(program: Command): void {
         },
       });
       if (config.sandbox === 'none') process.stderr.write(`unity mcp: ${unconfinedWarning}\n`);
-      await serveMcpOverStdio(executor, { name: 'unity', version });
+      // A message over the size limit ends the session: say why on stderr and exit non-zero, not 0 in silence.
+      await serveMcpOverStdio(executor, {
+        name: 'unity',
+        version,
+        onFatal: (error) => {
+          process.exitCode = reportCliError(error);
+          process.stdin.destroy();
+        },
+      });
     });
 }
