@@ -126,13 +126,8 @@ function specOf(kind: EvaluatorSpec['kind'], options: CommandEvaluatorOptions): 
 }
 
 function sandboxOptions(options: CommandEvaluatorOptions): SandboxOptions {
-  return {
-    ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
-    ...(options.maxOutputBytes !== undefined ? { maxOutputBytes: options.maxOutputBytes } : {}),
-    ...(options.env ? { env: options.env } : {}),
-    ...(options.user ? { user: options.user } : {}),
-    ...(options.tempRoot ? { tempRoot: options.tempRoot } : {}),
-  };
+  const { command: _command, files: _files, ...sandbox } = options;
+  return sandbox;
 }
 
 export function clip(text: string, max: number, tail = false): string {

@@ -242,25 +242,28 @@ describe('unity evolve (built binary, replayed coder, real evaluator processes)'
     expect(run.stderr).not.toMatch(/\n\s+at /);
   });
 
-  it('gives the evaluator command the caller’s environment', async () => {
-    const run = await unity(
-      [
-        'evolve',
-        'target.mjs',
-        '--eval',
-        'echo $EVOLVE_TEST_SCORE #',
-        '--generations',
-        '0',
-        '--cassette',
-        cassette(),
-        '--log',
-        'env.jsonl',
-        '--json',
-      ],
-      { EVOLVE_TEST_SCORE: '77' },
-    );
-    expect(run.code).toBe(0);
-    expect(JSON.parse(run.stdout)).toMatchObject({ baseline: 77, best: 77 });
+  it('gives the evaluator only the variables tools.env_passthrough names, never the rest of the caller’s', async () => {
+    await writeFile(join(dir, 'passthrough.yaml'), 'tools:\n  env_passthrough: [EVOLVE_TEST_SCORE]\n');
+    const args = (config: string[], log: string) => [
+      'evolve',
+      'target.mjs',
+      '--eval',
+      'echo "${EVOLVE_TEST_SCORE:-0}$EVOLVE_TEST_API_URL" #',
+      '--generations',
+      '0',
+      '--cassette',
+      cassette(),
+      '--log',
+      log,
+      '--json',
+      ...config,
+    ];
+    const env = { EVOLVE_TEST_SCORE: '77', EVOLVE_TEST_API_URL: '' };
+    const passed = await unity(args(['--config', 'passthrough.yaml'], 'env-passed.jsonl'), env);
+    expect(passed.code).toBe(0);
+    expect(JSON.parse(passed.stdout)).toMatchObject({ baseline: 77, best: 77 });
+    const withheld = await unity(args([], 'env-withheld.jsonl'), env);
+    expect(JSON.parse(withheld.stdout)).toMatchObject({ baseline: 0, best: 0 });
   });
 
   it('prices the coder’s tokens with --price-per-1k and stops at --budget-cost', async () => {
