@@ -1,8 +1,19 @@
 import { randomBytes } from 'node:crypto';
-import { constants, realpathSync, type Stats, statSync } from 'node:fs';
-import { type FileHandle, lstat, mkdir, open, realpath, rename, stat, unlink } from 'node:fs/promises';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  realpathSync,
+  type Stats,
+  statSync,
+} from 'node:fs';
+import { type FileHandle, lstat, open, realpath, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { ToolError } from './errors';
+import { errnoCode, Folder, openFd, outsideError, procFdAvailable, realPathOfFd } from './fs/descriptors';
 
 /** A path inside the sandbox, resolved and checked. */
 export interface ResolvedPath {
@@ -16,6 +27,28 @@ export interface ExistingPath extends ResolvedPath {
   stats: Stats;
 }
 
+/** An existing path, opened and verified: the descriptor is what was checked. */
+export interface OpenedPath extends ExistingPath {
+  fd: number;
+  /** Set when it is a folder: its children, named through the verified descriptor. */
+  folder?: Folder;
+  /** Close the descriptor (once). */
+  close(): void;
+}
+
+export interface SandboxOptions {
+  /**
+   * Paths (relative to the root) that hold the tools' own state: `write_file` refuses them and everything below
+   * them. Default `['.unity']` (the memory log, audit trail).
+   */
+  protectedPaths?: readonly string[];
+  /**
+   * Check opened descriptors through `/proc/self/fd` (race-free). Default: where it works (Linux); `false` forces
+   * the fallback of checking paths with `realpath` before using them, which a concurrent symlink swap can beat.
+   */
+  verifyDescriptors?: boolean;
+}
+
 const MAX_ECHO = 200;
 
 /** The model's input, quoted for a message: control characters escaped, long input cut. */
@@ -24,27 +57,42 @@ export function quotePath(input: string): string {
   return quoted.length > MAX_ECHO ? `${quoted.slice(0, MAX_ECHO)}…"` : quoted;
 }
 
+/** A relative path in one spelling: `/`-separated, normalised, without a leading `./` or trailing `/`. */
+function normalizeRel(rel: string): string {
+  const normal = path.posix.normalize(rel.split(path.sep).join('/')).replace(/\/+$/, '');
+  return normal === '' ? '.' : normal;
+}
+
 function isInside(root: string, candidate: string): boolean {
   const rel = path.relative(root, candidate);
   return rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
 }
 
-function errnoCode(error: unknown): string | undefined {
-  return (error as NodeJS.ErrnoException | undefined)?.code;
-}
+const O_DIR = constants.O_RDONLY | constants.O_DIRECTORY;
 
 /**
- * The workspace a model's tools may touch. Every path is resolved against the root, normalised and checked again
- * after `realpath`, so `..`, absolute paths, symbolic links (to files or folders) pointing outside, and siblings that
- * merely share the root's prefix (`/srv/app-evil` next to `/srv/app`) are all refused. Errors name the refused path
- * and the allowed root, never any content.
+ * The workspace a model's tools may touch. Every path is resolved against the root and normalised, so `..`, absolute
+ * paths outside and siblings that merely share the root's prefix (`/srv/app-evil` next to `/srv/app`) are refused
+ * before the disk is touched. Then the check and the use are one act: a path is opened first and the kernel is asked
+ * (`/proc/self/fd`) what was opened, and new files and folders are created relative to a verified folder descriptor,
+ * so symbolic links pointing outside are refused even when one is swapped in while a tool runs. Where `/proc/self/fd`
+ * is missing (not Linux), paths are checked with `realpath` just before they are used, which a concurrent swap can
+ * beat (see `verifyDescriptors`). Errors name the refused path and the allowed root, never any content.
  */
 export class Sandbox {
   /** The real path of the root. */
   readonly root: string;
+  /** Paths relative to the root that `write_file` refuses: the tools' own state. Bind them read-only in OS sandboxes. */
+  readonly protectedPaths: readonly string[];
+  /** True when descriptors are verified through `/proc/self/fd`; false in the `realpath` fallback. */
+  readonly verifiesDescriptors: boolean;
   private readonly givenRoot: string;
 
-  constructor(root: string) {
+  constructor(root: string, options: SandboxOptions = {}) {
+    this.protectedPaths = Object.freeze(
+      (options.protectedPaths ?? ['.unity']).map((p) => normalizeRel(p)).filter((p) => p !== '.'),
+    );
+    this.verifiesDescriptors = options.verifyDescriptors ?? procFdAvailable();
     this.givenRoot = path.resolve(root);
     let real: string;
     try {
@@ -145,72 +193,334 @@ export class Sandbox {
     return { real, rel: this.relative(real), exists };
   }
 
-  /** Resolve a path that must exist: its real path must be inside the root. */
+  /**
+   * Resolve a path that must exist: its real path must be inside the root. A check only: whoever uses the path by
+   * name afterwards can be sent elsewhere by a concurrent swap; to read or list, use `openExisting`/`openForRead`.
+   */
   async resolveExisting(input: string, tool: string): Promise<ExistingPath> {
     const abs = this.lexical(input, tool);
     const { real, exists } = await this.realOrNearest(abs, input, tool);
-    if (!exists) {
-      throw new ToolError({
-        code: 'NOT_FOUND',
-        message: `${tool}: ${quotePath(input)} does not exist in the workspace (root: ${this.root})`,
-        fix: 'check the name with list_files',
-      });
-    }
+    if (!exists) throw this.notFound(tool, input);
     return { real, rel: this.relative(real), stats: await stat(real) };
   }
 
-  /** Open an existing file inside the root for reading; the final component is never followed as a link. */
-  async openForRead(input: string, tool: string): Promise<ExistingPath & { handle: FileHandle }> {
-    const resolved = await this.resolveExisting(input, tool);
-    if (resolved.stats.isDirectory()) {
-      throw new ToolError({
-        code: 'FAILED',
-        message: `${tool}: ${quotePath(input)} is a folder, not a file`,
-        fix: 'list it with list_files, or name a file inside it',
-      });
+  private notFound(tool: string, input: string): ToolError {
+    return new ToolError({
+      code: 'NOT_FOUND',
+      message: `${tool}: ${quotePath(input)} does not exist in the workspace (root: ${this.root})`,
+      fix: 'check the name with list_files',
+    });
+  }
+
+  /** Verify what `fd` is open on: its real path, or (closing `fd`) an `EOUTSIDE` error when it is outside the root. */
+  private verify(fd: number): string {
+    let real: string;
+    try {
+      real = realPathOfFd(fd);
+    } catch (error) {
+      closeSync(fd);
+      throw error;
     }
-    if (!resolved.stats.isFile()) {
-      throw new ToolError({
-        code: 'DENIED',
-        message: `${tool}: ${quotePath(input)} is not a regular file (a device, socket or pipe)`,
-        fix: 'read a regular file',
-      });
+    if (!this.contains(real)) {
+      closeSync(fd);
+      throw outsideError(real);
     }
-    // O_NONBLOCK: a pipe swapped in after the check cannot hang the open.
-    const handle = await open(resolved.real, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-    return { ...resolved, handle };
+    return real;
+  }
+
+  /** The error a model sees when opening `input` failed with `error`. */
+  private async openFailure(error: unknown, input: string, tool: string): Promise<unknown> {
+    const code = errnoCode(error);
+    if (code === 'EOUTSIDE') return this.refuse(tool, input, 'it leads outside the workspace through a symbolic link');
+    if (code === 'ENXIO') return this.notRegular(tool, input);
+    if (code !== 'ENOENT' && code !== 'ENOTDIR') return error;
+    // Missing: say why as the path check would (a dangling link is refused, not merely missing).
+    try {
+      await this.resolveExisting(input, tool);
+    } catch (explained) {
+      if (ToolError.isInstance(explained)) return explained;
+    }
+    return this.notFound(tool, input);
+  }
+
+  private notRegular(tool: string, input: string): ToolError {
+    return new ToolError({
+      code: 'DENIED',
+      message: `${tool}: ${quotePath(input)} is not a regular file (a device, socket or pipe)`,
+      fix: 'read a regular file',
+    });
   }
 
   /**
-   * Resolve a file to be written: the real parent must be inside the root (created when missing), the file itself
-   * must not be a symbolic link, a folder, or hard-linked elsewhere (nlink > 1).
+   * Open an existing file or folder (links followed) and verify that what was opened lies inside the root: the
+   * descriptor is checked, not the path, so a link swapped in after any earlier look cannot lead outside. Folders come
+   * with `folder`, through which their children are named. The caller closes it.
    */
-  async resolveForWrite(input: string, tool: string): Promise<ResolvedPath & { existing?: Stats }> {
+  async openExisting(input: string, tool: string): Promise<OpenedPath> {
+    const abs = this.lexical(input, tool);
+    if (!this.verifiesDescriptors) return this.openExistingByPath(abs, input, tool);
+    let fd: number;
+    let real: string;
+    try {
+      // O_NONBLOCK: a pipe cannot hang the open; it is refused by its type below.
+      fd = await openFd(abs, constants.O_RDONLY | constants.O_NONBLOCK);
+      real = this.verify(fd);
+    } catch (error) {
+      throw await this.openFailure(error, input, tool);
+    }
+    const stats = fstatSync(fd);
+    let closed = false;
+    return {
+      fd,
+      real,
+      rel: this.relative(real),
+      stats,
+      ...(stats.isDirectory() ? { folder: new Folder(fd, real, false) } : {}),
+      close: () => {
+        if (!closed) closeSync(fd);
+        closed = true;
+      },
+    };
+  }
+
+  /** The fallback of `openExisting`: check the real path, then open it without following a last link. */
+  private async openExistingByPath(abs: string, input: string, tool: string): Promise<OpenedPath> {
+    const { real, exists } = await this.realOrNearest(abs, input, tool);
+    if (!exists) throw this.notFound(tool, input);
+    let fd: number;
+    try {
+      fd = await openFd(real, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+    } catch (error) {
+      throw await this.openFailure(error, input, tool);
+    }
+    const stats = fstatSync(fd);
+    let closed = false;
+    return {
+      fd,
+      real,
+      rel: this.relative(real),
+      stats,
+      ...(stats.isDirectory() ? { folder: new Folder(-1, real) } : {}),
+      close: () => {
+        if (!closed) closeSync(fd);
+        closed = true;
+      },
+    };
+  }
+
+  /** Open an existing file inside the root for reading; what was opened is verified, and must be a regular file. */
+  async openForRead(input: string, tool: string): Promise<ExistingPath & { handle: FileHandle }> {
+    const abs = this.lexical(input, tool);
+    let handle: FileHandle;
+    let real: string;
+    try {
+      if (this.verifiesDescriptors) {
+        handle = await open(abs, constants.O_RDONLY | constants.O_NONBLOCK);
+        try {
+          real = realPathOfFd(handle.fd);
+        } catch (error) {
+          await handle.close();
+          throw error;
+        }
+        if (!this.contains(real)) {
+          await handle.close();
+          throw outsideError(real);
+        }
+      } else {
+        const resolved = await this.realOrNearest(abs, input, tool);
+        if (!resolved.exists) throw this.notFound(tool, input);
+        real = resolved.real;
+        handle = await open(real, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+      }
+    } catch (error) {
+      if (ToolError.isInstance(error)) throw error;
+      throw await this.openFailure(error, input, tool);
+    }
+    try {
+      const stats = await handle.stat();
+      if (stats.isDirectory()) {
+        throw new ToolError({
+          code: 'FAILED',
+          message: `${tool}: ${quotePath(input)} is a folder, not a file`,
+          fix: 'list it with list_files, or name a file inside it',
+        });
+      }
+      if (!stats.isFile()) throw this.notRegular(tool, input);
+      return { real, rel: this.relative(real), stats, handle };
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+  }
+
+  /** The root, opened as a folder (verified: the root itself may not have been swapped for a link). */
+  openRoot(): Folder {
+    if (!this.verifiesDescriptors) return new Folder(-1, this.root);
+    const fd = openSync(this.root, O_DIR);
+    const real = this.verify(fd);
+    if (real !== this.root) {
+      closeSync(fd);
+      throw outsideError(real);
+    }
+    return new Folder(fd, real);
+  }
+
+  /**
+   * Open the folder `name` inside `parent` and verify it is inside the root. Without `follow`, a symbolic link is
+   * never entered (ENOTDIR); with it, a link is followed and what it leads to verified. Throws Node's errors
+   * (ENOENT, ENOTDIR …) and `EOUTSIDE` for a folder outside the root; the caller closes the result.
+   */
+  openChild(parent: Folder, name: string, options: { follow?: boolean } = {}): Folder {
+    if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0')) {
+      throw Object.assign(new Error(`not a folder name: ${JSON.stringify(name)}`), { code: 'EINVAL' });
+    }
+    if (this.verifiesDescriptors) {
+      const fd = openSync(parent.path(name), O_DIR | (options.follow ? 0 : constants.O_NOFOLLOW));
+      return new Folder(fd, this.verify(fd));
+    }
+    // The fallback: checked by path, just before use.
+    const child = path.join(parent.real, name);
+    let real = child;
+    if (options.follow) {
+      real = realpathSync(child);
+      if (!this.contains(real)) throw outsideError(real);
+    }
+    const stats = lstatSync(real);
+    if (!stats.isDirectory()) {
+      throw Object.assign(new Error(`not a folder: ${child}`), { code: 'ENOTDIR' });
+    }
+    return new Folder(-1, real);
+  }
+
+  /**
+   * Open (with `create`, making the missing ones) the folder `input` names, component by component from the root:
+   * each step is opened relative to the verified folder above it and verified in turn, and a folder is created only
+   * inside a verified one, then opened without following links. With `protect`, steps into protected paths are
+   * refused. The caller closes the result.
+   */
+  openFolder(input: string, tool: string, options: { create?: boolean; protect?: boolean } = {}): Folder {
+    const abs = this.lexical(input, tool);
+    const rel = this.relative(abs);
+    return this.descend(rel === '.' ? [] : rel.split('/'), input, tool, options);
+  }
+
+  private descend(
+    parts: readonly string[],
+    input: string,
+    tool: string,
+    options: { create?: boolean; protect?: boolean },
+  ): Folder {
+    let folder = this.openRoot();
+    try {
+      for (const name of parts) {
+        const next = this.enter(folder, name, input, tool, options.create ?? false);
+        folder.close();
+        folder = next;
+        if (options.protect) this.assertWritable(this.relative(folder.real), input, tool);
+      }
+      return folder;
+    } catch (error) {
+      folder.close();
+      throw error;
+    }
+  }
+
+  /** One step of `descend`: the folder `name` in `parent`, created when missing and asked to. */
+  private enter(parent: Folder, name: string, input: string, tool: string, create: boolean): Folder {
+    try {
+      return this.openChild(parent, name, { follow: true });
+    } catch (error) {
+      const code = errnoCode(error);
+      if (code === 'EOUTSIDE') throw this.refuse(tool, input, 'it leads outside the workspace through a symbolic link');
+      if (code === 'ENOTDIR') throw this.deny(tool, input, `${name} is a file, not a folder`);
+      if (code !== 'ENOENT') throw error;
+      if (!create) throw this.notFound(tool, input);
+    }
+    try {
+      mkdirSync(parent.path(name));
+    } catch (error) {
+      if (errnoCode(error) !== 'EEXIST') throw error;
+    }
+    try {
+      return this.openChild(parent, name, { follow: false });
+    } catch (error) {
+      const code = errnoCode(error);
+      if (code === 'EOUTSIDE') throw this.refuse(tool, input, 'it leads outside the workspace through a symbolic link');
+      if (code === 'ENOTDIR' && lstatSync(parent.path(name), { throwIfNoEntry: false })?.isSymbolicLink()) {
+        throw this.refuse(tool, input, 'it is a symbolic link whose target does not exist or is outside');
+      }
+      if (code === 'ENOTDIR') throw this.deny(tool, input, `${name} is not a folder`);
+      throw error;
+    }
+  }
+
+  /** True when `rel` (relative to the root) is a protected path or lies below one. */
+  isProtected(rel: string): boolean {
+    const normal = normalizeRel(rel).toLowerCase();
+    return this.protectedPaths.some((p) => {
+      const lower = p.toLowerCase();
+      return normal === lower || normal.startsWith(`${lower}/`);
+    });
+  }
+
+  private assertWritable(rel: string, input: string, tool: string): void {
+    if (!this.isProtected(rel)) return;
+    throw new ToolError({
+      code: 'DENIED',
+      message: `${tool}: refused to write ${quotePath(input)}: ${rel} is the tools' own state (protected: ${this.protectedPaths.join(', ')}), which only the tools that keep it may change`,
+      fix: 'write somewhere else in the workspace; change the memory with add_entities, add_relations or add_observations',
+    });
+  }
+
+  /**
+   * The folder a file is to be written in (created when missing, refused when protected) and the file's checks:
+   * not the root, not a symbolic link, not a folder or special file, not hard-linked elsewhere (nlink > 1).
+   */
+  private async prepareWrite(
+    input: string,
+    tool: string,
+  ): Promise<{ folder: Folder; name: string; rel: string; existing?: Stats }> {
     const abs = this.lexical(input, tool);
     if (abs === this.root) throw this.deny(tool, input, 'it is the workspace root, a folder');
-    const parent = await this.realOrNearest(path.dirname(abs), input, tool);
-    await mkdir(parent.real, { recursive: true });
-    // Check again after creating: a folder swapped for a link in between is caught here.
-    const realParent = await realpath(parent.real);
-    if (!this.contains(realParent))
-      throw this.refuse(tool, input, 'it leads outside the workspace through a symbolic link');
-    const real = path.join(realParent, path.basename(abs));
-    const existing = await lstat(real).catch((error) => {
-      if (errnoCode(error) === 'ENOENT') return undefined;
+    const parts = this.relative(abs).split('/');
+    const name = parts.pop() as string;
+    this.assertWritable(this.relative(abs), input, tool);
+    const folder = this.descend(parts, input, tool, { create: true, protect: true });
+    try {
+      const rel = this.relative(path.join(folder.real, name));
+      this.assertWritable(rel, input, tool);
+      const existing = await lstat(folder.path(name)).catch((error) => {
+        if (errnoCode(error) === 'ENOENT') return undefined;
+        throw error;
+      });
+      if (existing?.isSymbolicLink())
+        throw this.deny(tool, input, 'it is a symbolic link; files are never written through links');
+      if (existing?.isDirectory()) throw this.deny(tool, input, 'it is a folder');
+      if (existing && !existing.isFile()) throw this.deny(tool, input, 'it is not a regular file');
+      if (existing && existing.nlink > 1) {
+        throw this.deny(
+          tool,
+          input,
+          `it is hard-linked (${existing.nlink} links), so writing it could change a file elsewhere`,
+        );
+      }
+      return { folder, name, rel, ...(existing ? { existing } : {}) };
+    } catch (error) {
+      folder.close();
       throw error;
-    });
-    if (existing?.isSymbolicLink())
-      throw this.deny(tool, input, 'it is a symbolic link; files are never written through links');
-    if (existing?.isDirectory()) throw this.deny(tool, input, 'it is a folder');
-    if (existing && !existing.isFile()) throw this.deny(tool, input, 'it is not a regular file');
-    if (existing && existing.nlink > 1) {
-      throw this.deny(
-        tool,
-        input,
-        `it is hard-linked (${existing.nlink} links), so writing it could change a file elsewhere`,
-      );
     }
-    return { real, rel: this.relative(real), existing };
+  }
+
+  /**
+   * Resolve a file to be written: the real parent must be inside the root (created when missing, safely), the file
+   * itself must not be a symbolic link, a folder, or hard-linked elsewhere (nlink > 1), nor a protected path.
+   * @deprecated A check only: writing the returned path by name afterwards can be redirected. Use `writeFile`, or
+   * `openFolder` and write relative to the folder.
+   */
+  async resolveForWrite(input: string, tool: string): Promise<ResolvedPath & { existing?: Stats }> {
+    const { folder, name, rel, existing } = await this.prepareWrite(input, tool);
+    folder.close();
+    return { real: path.join(folder.real, name), rel, ...(existing ? { existing } : {}) };
   }
 
   private deny(tool: string, input: string, why: string): ToolError {
@@ -223,36 +533,39 @@ export class Sandbox {
 
   /**
    * Write a file atomically: a temporary file beside it (created exclusively, never following a link) is renamed over
-   * the target, so readers see the old or the new content, never half of it. Keeps an existing file's mode.
+   * the target, so readers see the old or the new content, never half of it. Both are named relative to the verified
+   * folder descriptor, so a folder swapped for a link meanwhile changes nothing. Keeps an existing file's mode.
+   * Protected paths (`protectedPaths`) are refused.
    */
   async writeFile(
     input: string,
     content: string | Uint8Array,
     tool: string,
   ): Promise<ResolvedPath & { created: boolean; bytes: number }> {
-    const target = await this.resolveForWrite(input, tool);
-    const temp = path.join(
-      path.dirname(target.real),
-      `.${path.basename(target.real)}.${randomBytes(6).toString('hex')}.tmp`,
-    );
-    const data = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
-    const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
-    const handle = await open(temp, flags, target.existing ? target.existing.mode & 0o7777 : 0o666);
+    const { folder, name, rel, existing } = await this.prepareWrite(input, tool);
     try {
-      await handle.writeFile(data);
-      await handle.sync();
-    } catch (error) {
+      const temp = folder.path(`.${name}.${randomBytes(6).toString('hex')}.tmp`);
+      const data = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
+      const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+      const handle = await open(temp, flags, existing ? existing.mode & 0o7777 : 0o666);
+      try {
+        await handle.writeFile(data);
+        await handle.sync();
+      } catch (error) {
+        await handle.close();
+        await unlink(temp).catch(() => {});
+        throw error;
+      }
       await handle.close();
-      await unlink(temp).catch(() => {});
-      throw error;
+      try {
+        await rename(temp, folder.path(name));
+      } catch (error) {
+        await unlink(temp).catch(() => {});
+        throw error;
+      }
+      return { real: path.join(folder.real, name), rel, created: !existing, bytes: data.byteLength };
+    } finally {
+      folder.close();
     }
-    await handle.close();
-    try {
-      await rename(temp, target.real);
-    } catch (error) {
-      await unlink(temp).catch(() => {});
-      throw error;
-    }
-    return { real: target.real, rel: target.rel, created: !target.existing, bytes: data.byteLength };
   }
 }

@@ -32,28 +32,36 @@ export function listFilesTool(sandbox: Sandbox) {
     schema,
     readOnly: true,
     async execute({ path, recursive, max }, { signal }) {
-      const folder = await sandbox.resolveExisting(path, 'list_files');
-      if (!folder.stats.isDirectory()) {
-        throw new ToolError({
-          code: 'FAILED',
-          message: `list_files: ${folder.rel} is a file, not a folder`,
-          fix: 'read it with read_file, or list its folder',
-        });
-      }
+      const opened = await sandbox.openExisting(path, 'list_files');
       const entries: Listed[] = [];
       let more = false;
-      const walkOptions = { base: sandbox.root, gitignore: recursive, recursive, signal };
-      await walk(folder.real, walkOptions, (entry) => {
-        if (entries.length >= max) {
-          more = true;
-          return false;
+      try {
+        if (!opened.folder) {
+          throw new ToolError({
+            code: 'FAILED',
+            message: `list_files: ${opened.rel} is a file, not a folder`,
+            fix: 'read it with read_file, or list its folder',
+          });
         }
-        const size = entry.kind === 'file' ? lstatSync(entry.abs, { throwIfNoEntry: false })?.size : undefined;
-        entries.push({ rel: entry.rel, kind: entry.kind, ...(size !== undefined ? { size } : {}) });
-        return undefined;
-      });
+        const walkOptions = { sandbox, gitignore: recursive, recursive, signal };
+        await walk(opened.folder, walkOptions, (entry) => {
+          if (entries.length >= max) {
+            more = true;
+            return false;
+          }
+          // Stat through the folder's descriptor, never by a path that could have been swapped.
+          const size =
+            entry.kind === 'file'
+              ? lstatSync(entry.folder.path(entry.name), { throwIfNoEntry: false })?.size
+              : undefined;
+          entries.push({ rel: entry.rel, kind: entry.kind, ...(size !== undefined ? { size } : {}) });
+          return undefined;
+        });
+      } finally {
+        opened.close();
+      }
       entries.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
-      if (entries.length === 0) return `(${folder.rel} is empty)`;
+      if (entries.length === 0) return `(${opened.rel} is empty)`;
       const lines = entries.map(format);
       if (more) lines.push(`[stopped at ${max} entries; list a sub-folder, or raise max]`);
       return lines.join('\n');

@@ -1,10 +1,13 @@
-import { closeSync, constants, createReadStream, open, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, read, readSync } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
+import { promisify } from 'node:util';
 import picomatch from 'picomatch';
 import { z } from 'zod';
 import { defineTool } from '../define-tool';
 import { ToolError } from '../errors';
 import type { Sandbox } from '../sandbox';
 import { looksBinary } from './binary';
+import type { Folder } from './descriptors';
 import { walk } from './walk';
 
 export interface SearchFilesOptions {
@@ -31,27 +34,37 @@ interface Match {
 
 /** Files up to this size are read whole in one read; larger ones are streamed line by line. */
 const CHUNK = 64 * 1024;
+
+const readAt = promisify(read);
 /** Longest stretch of a streamed file without a newline that is held before it is searched on its own. */
 const MAX_STREAMED_LINE = 1024 * 1024;
 
-function openNoFollow(abs: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    open(abs, constants.O_RDONLY | constants.O_NOFOLLOW, (error, fd) => (error ? reject(error) : resolve(fd)));
-  });
-}
+/** Flags for opening a file found by the walk: never through a link, and a pipe swapped in cannot hang the open. */
+const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
 /**
- * The first chunk of a file into `buffer`, and whether that is all of it. Small files (most of a source tree) cost
- * one open, one read and one close, synchronously: the walk runs in time slices (see walk.ts).
+ * The first chunk of an open file into `buffer`, and whether that is all of it; undefined when it is not a regular
+ * file. Small files (most of a source tree) cost one open, one read and one close, synchronously: the walk runs in
+ * time slices (see walk.ts).
  */
-function readHead(abs: string, buffer: Buffer): { bytes: Buffer; whole: boolean } {
-  const fd = openSync(abs, constants.O_RDONLY | constants.O_NOFOLLOW);
-  try {
-    const n = readSync(fd, buffer, 0, buffer.length, 0);
-    return { bytes: buffer.subarray(0, n), whole: n < buffer.length };
-  } finally {
-    closeSync(fd);
+function readHead(fd: number, buffer: Buffer): { bytes: Buffer; whole: boolean } | undefined {
+  if (!fstatSync(fd).isFile()) return undefined;
+  const n = readSync(fd, buffer, 0, buffer.length, 0);
+  return { bytes: buffer.subarray(0, n), whole: n < buffer.length };
+}
+
+/** The text of an open file from its start, a chunk at a time, by positional reads (the descriptor is left open). */
+async function* readText(fd: number): AsyncGenerator<string> {
+  const decoder = new StringDecoder('utf8');
+  const buffer = Buffer.allocUnsafe(CHUNK);
+  for (let position = 0; ; ) {
+    const { bytesRead } = await readAt(fd, buffer, 0, buffer.length, position);
+    if (bytesRead === 0) break;
+    position += bytesRead;
+    yield decoder.write(buffer.subarray(0, bytesRead));
   }
+  const rest = decoder.end();
+  if (rest) yield rest;
 }
 
 interface Matcher {
@@ -94,9 +107,8 @@ export function searchFilesTool(sandbox: Sandbox, options: SearchFilesOptions = 
     readOnly: true,
     async execute({ pattern, path, glob, regex, max }, { signal }) {
       const matcher = compile(pattern, regex);
-      const start = await sandbox.resolveExisting(path, 'search_files');
+      const start = await sandbox.openExisting(path, 'search_files');
       const startRel = start.rel === '.' ? '' : `${start.rel}/`;
-      // A glob without a slash matches base names anywhere ("*.ts"); one with a slash matches the path below `path`.
       const isMatch = glob ? picomatch(glob, { dot: true, basename: !glob.includes('/') }) : undefined;
       const matches: Match[] = [];
       let more = false;
@@ -128,46 +140,38 @@ export function searchFilesTool(sandbox: Sandbox, options: SearchFilesOptions = 
         return true;
       };
 
-      const searchStream = async (abs: string, rel: string): Promise<boolean> => {
-        const stream = createReadStream(abs, { fd: await openNoFollow(abs), encoding: 'utf8' });
+      /** The rest of a large file, streamed line by line from the open descriptor (left open). */
+      const searchStream = async (fd: number, rel: string): Promise<boolean> => {
         let pending = '';
         let lineNo = 0;
-        try {
-          for await (const chunk of stream) {
-            if (signal?.aborted) return false;
-            pending += chunk as string;
-            let newline = pending.indexOf('\n');
-            while (newline !== -1) {
-              lineNo++;
-              const line = pending.slice(0, newline).replace(/\r$/, '');
-              pending = pending.slice(newline + 1);
-              if (matcher.line(line) && !add(rel, lineNo, line)) return false;
-              newline = pending.indexOf('\n');
-            }
-            if (pending.length > MAX_STREAMED_LINE) {
-              // One enormous line (minified code, a data dump): searched as it is, not kept growing.
-              if (matcher.line(pending) && !add(rel, lineNo + 1, pending)) return false;
-              pending = '';
-            }
+        for await (const chunk of readText(fd)) {
+          if (signal?.aborted) return false;
+          pending += chunk;
+          let newline = pending.indexOf('\n');
+          while (newline !== -1) {
+            lineNo++;
+            const line = pending.slice(0, newline).replace(/\r$/, '');
+            pending = pending.slice(newline + 1);
+            if (matcher.line(line) && !add(rel, lineNo, line)) return false;
+            newline = pending.indexOf('\n');
           }
-          if (pending.length > 0 && matcher.line(pending) && !add(rel, lineNo + 1, pending)) return false;
-          return true;
-        } finally {
-          stream.destroy();
+          if (pending.length > MAX_STREAMED_LINE) {
+            // One enormous line (minified code, a data dump): searched as it is, not kept growing.
+            if (matcher.line(pending) && !add(rel, lineNo + 1, pending)) return false;
+            pending = '';
+          }
         }
+        if (pending.length > 0 && matcher.line(pending) && !add(rel, lineNo + 1, pending)) return false;
+        return true;
       };
 
       const buffer = Buffer.allocUnsafe(CHUNK);
-      const searchFile = (abs: string, rel: string): boolean | Promise<boolean> => {
-        let head: { bytes: Buffer; whole: boolean };
-        try {
-          head = readHead(abs, buffer);
-        } catch {
-          return true; // vanished or unreadable: skipped, like rg does
-        }
-        if (looksBinary(head.bytes)) return true;
+      /** Search the file open as `fd`; false to stop. The caller closes `fd` (after a returned promise settles). */
+      const searchFd = (fd: number, rel: string): boolean | Promise<boolean> => {
+        const head = readHead(fd, buffer);
+        if (!head || looksBinary(head.bytes)) return true;
         filesSearched++;
-        if (!head.whole) return searchStream(abs, rel).catch(() => true);
+        if (!head.whole) return searchStream(fd, rel);
         let text: string | undefined;
         const decoded = () => {
           text ??= head.bytes.toString('utf8');
@@ -177,14 +181,40 @@ export function searchFilesTool(sandbox: Sandbox, options: SearchFilesOptions = 
         return searchText(rel, decoded());
       };
 
-      if (start.stats.isFile()) {
-        await searchFile(start.real, start.rel);
-      } else {
-        await walk(start.real, { base: sandbox.root, gitignore: true, signal }, (entry) => {
-          if (entry.kind !== 'file') return undefined;
-          if (isMatch && !isMatch(entry.rel.slice(startRel.length))) return undefined;
-          return searchFile(entry.abs, entry.rel);
-        });
+      /** Search the file `name` of a folder found by the walk, opened through the folder's descriptor. */
+      const searchEntry = (folder: Folder, name: string, rel: string): boolean | Promise<boolean> => {
+        let fd: number;
+        try {
+          fd = openSync(folder.path(name), OPEN_FLAGS);
+        } catch {
+          return true; // vanished, unreadable or swapped for a link: skipped, like rg does
+        }
+        let result: boolean | Promise<boolean>;
+        try {
+          result = searchFd(fd, rel);
+        } catch {
+          closeSync(fd);
+          return true;
+        }
+        if (!(result instanceof Promise)) {
+          closeSync(fd);
+          return result;
+        }
+        return result.catch(() => true).finally(() => closeSync(fd));
+      };
+
+      try {
+        if (!start.folder) {
+          await searchFd(start.fd, start.rel);
+        } else {
+          await walk(start.folder, { sandbox, gitignore: true, signal }, (entry) => {
+            if (entry.kind !== 'file') return undefined;
+            if (isMatch && !isMatch(entry.rel.slice(startRel.length))) return undefined;
+            return searchEntry(entry.folder, entry.name, entry.rel);
+          });
+        }
+      } finally {
+        start.close();
       }
       signal?.throwIfAborted();
       if (matches.length === 0) {

@@ -13,14 +13,17 @@ const schema = z.object({
   content: z.string().describe('The complete new content of the file'),
 });
 
-/** `write_file`: replace or create a file atomically; never through a link, never a hard-linked file. */
+/**
+ * `write_file`: replace or create a file atomically; never through a link, never a hard-linked file, never under
+ * `.git` or a protected path of the sandbox (`.unity`, the tools' own state).
+ */
 export function writeFileTool(sandbox: Sandbox, options: WriteFileOptions = {}) {
   const maxBytes = options.maxBytes ?? 10 * 1024 * 1024;
   return defineTool({
     name: 'write_file',
     description:
       'Write a text file in the workspace (creating missing folders), replacing it whole. The write is atomic. ' +
-      'Symbolic links and hard-linked files are refused.',
+      "Symbolic links, hard-linked files, .git and the tools' own state (.unity) are refused.",
     schema,
     async execute({ path, content }) {
       const bytes = Buffer.byteLength(content, 'utf8');
