@@ -1,7 +1,9 @@
 import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { type FileHandle, lstat, open } from 'node:fs/promises';
+import path from 'node:path';
 import lockfile from 'proper-lockfile';
 import { ToolError } from '../errors';
+import { errnoCode, type Folder } from '../fs/descriptors';
 import type { Sandbox } from '../sandbox';
 
 /** Where a fact came from: the tool call (and run) that added it, and when. */
@@ -82,11 +84,36 @@ export class MemoryStore {
     this.lockTimeoutMs = options.lockTimeoutMs ?? 10_000;
   }
 
-  /** Read what other writers appended since the last look. */
-  private async refresh(): Promise<void> {
-    const resolved = await this.sandbox.resolve(this.file, 'memory');
-    if (!resolved.exists) return;
-    const handle = await open(resolved.real, constants.O_RDONLY | constants.O_NOFOLLOW);
+  /** The log's folder and file name, relative to the root. */
+  private location(): { dir: string; name: string } {
+    const normal = path.posix.normalize(this.file.split(path.sep).join('/'));
+    return { dir: path.posix.dirname(normal), name: path.posix.basename(normal) };
+  }
+
+  /**
+   * Read what other writers appended since the last look. The log is opened relative to its folder's verified
+   * descriptor and never through a link, so a folder swapped for a link to the outside is never read.
+   */
+  private async refresh(held?: Folder): Promise<void> {
+    const { dir, name } = this.location();
+    let folder = held;
+    if (!folder) {
+      try {
+        folder = this.sandbox.openFolder(dir, 'memory');
+      } catch (error) {
+        if (ToolError.isInstance(error) && error.code === 'NOT_FOUND') return;
+        throw error;
+      }
+    }
+    let handle: FileHandle;
+    try {
+      handle = await open(folder.path(name), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT') return;
+      throw error;
+    } finally {
+      if (!held) folder.close();
+    }
     try {
       const { size } = await handle.stat();
       if (size < this.offset) {
@@ -138,28 +165,46 @@ export class MemoryStore {
     }
   }
 
-  /** Under the lock: catch up, let `plan` decide the records from the current graph, append them in one write. */
+  /**
+   * Under the lock: catch up, let `plan` decide the records from the current graph, append them in one write. The log,
+   * its lock and the append are all named relative to the verified descriptor of the log's folder (created when
+   * missing, folder by folder), so a folder swapped for a link meanwhile cannot send a write outside.
+   */
   private async append(plan: () => LogRecord[]): Promise<LogRecord[]> {
-    const target = await this.sandbox.resolveForWrite(this.file, 'memory');
+    const { dir, name } = this.location();
+    const folder = this.sandbox.openFolder(dir, 'memory', { create: true });
+    try {
+      return await this.appendIn(folder, name, plan);
+    } finally {
+      folder.close();
+    }
+  }
+
+  private async appendIn(folder: Folder, name: string, plan: () => LogRecord[]): Promise<LogRecord[]> {
+    const target = folder.path(name);
+    const existing = await lstat(target).catch(() => undefined);
+    if (existing && !existing.isFile()) {
+      throw new ToolError({
+        code: 'DENIED',
+        message: `memory: refused to write ${this.file}: it is ${existing.isSymbolicLink() ? 'a symbolic link; the log is never written through links' : 'not a regular file'}`,
+        fix: `remove ${this.file} (the memory tools create it again)`,
+      });
+    }
     let compromised: unknown;
     let release: () => Promise<void>;
     try {
-      release = await lockfile.lock(target.real, {
-        lockfilePath: `${target.real}.lock`,
-        realpath: false,
-        stale: 10_000,
-        retries: {
-          retries: Math.ceil(this.lockTimeoutMs / 20),
-          minTimeout: 2,
-          maxTimeout: 20,
-          factor: 1.5,
-          randomize: true,
-        },
-        onCompromised: (error) => {
-          compromised = error;
-        },
+      release = await this.lock(target, folder.path(`${name}.lock`), (error) => {
+        compromised = error;
       });
     } catch (error) {
+      if (errnoCode(error) !== 'ELOCKED') {
+        throw new ToolError({
+          code: 'FAILED',
+          message: `memory: could not lock ${this.file}: ${errnoCode(error) === 'ENOENT' ? 'its folder was removed meanwhile' : (error as Error).message}`,
+          fix: 'try again',
+          cause: error,
+        });
+      }
       throw new ToolError({
         code: 'TIMEOUT',
         message: `memory: could not lock ${this.file} within about ${this.lockTimeoutMs} ms (lockTimeoutMs): another process holds it`,
@@ -168,12 +213,12 @@ export class MemoryStore {
       });
     }
     try {
-      await this.refresh();
+      await this.refresh(folder);
       const records = plan();
       if (records.length === 0) return records;
       const text = records.map((r) => `${JSON.stringify(r)}\n`).join('');
       const handle = await open(
-        target.real,
+        target,
         constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW,
         0o644,
       );
@@ -188,6 +233,26 @@ export class MemoryStore {
       return records;
     } finally {
       await release().catch(() => {});
+    }
+  }
+
+  /**
+   * Take the lock folder, waiting (2 to 20 ms between tries, randomised) while another writer holds it, at most
+   * `lockTimeoutMs`. Only ELOCKED is waited on: any other failure (the folder was removed) is thrown at once.
+   */
+  private async lock(
+    target: string,
+    lockfilePath: string,
+    onCompromised: (error: Error) => void,
+  ): Promise<() => Promise<void>> {
+    const deadline = performance.now() + this.lockTimeoutMs;
+    for (let delay = 2; ; delay = Math.min(delay * 1.5, 20)) {
+      try {
+        return await lockfile.lock(target, { lockfilePath, realpath: false, stale: 10_000, retries: 0, onCompromised });
+      } catch (error) {
+        if (errnoCode(error) !== 'ELOCKED' || performance.now() > deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, delay * (0.5 + Math.random())));
+      }
     }
   }
 
