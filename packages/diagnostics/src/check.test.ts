@@ -6,6 +6,18 @@ function check(id: string, outcome: CheckOutcome, extra: Partial<Check> = {}): C
 }
 
 describe('runChecks', () => {
+  it('never shows the password of a configured URL in a message or a fix', async () => {
+    const [result] = await runChecks([
+      check('cloud', {
+        status: 'fail',
+        message: 'http://user:hunter2pass@vllm.local:8000/v1 is not usable',
+        fix: 'check https://tok3n@proxy.local',
+      }),
+    ]);
+    expect(JSON.stringify(result)).not.toMatch(/hunter2pass|tok3n/);
+    expect(result?.message).toContain('http://user:[redacted]@vllm.local:8000/v1');
+  });
+
   it('reports a check that throws as a failure with its message', async () => {
     const crashing = check(
       'x',

@@ -1,3 +1,4 @@
+import { redactUrl } from '@unity/core';
 /** `skip`: not run because a check it depends on failed (Ollama down → its models are not checked). */
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
 
@@ -68,12 +69,19 @@ async function runOne(check: Check, signal: AbortSignal | undefined): Promise<Ch
   const base = identity(check);
   try {
     const outcome = await check.run(signal);
-    return { ...base, ...outcome, ms: performance.now() - startedAt };
+    // Endpoints are named in messages and fixes: a password in a configured URL must not be.
+    return {
+      ...base,
+      ...outcome,
+      message: redactUrl(outcome.message),
+      ...(outcome.fix === undefined ? {} : { fix: redactUrl(outcome.fix) }),
+      ms: performance.now() - startedAt,
+    };
   } catch (error) {
     return {
       ...base,
       status: 'fail',
-      message: `check crashed: ${error instanceof Error ? error.message : String(error)}`,
+      message: redactUrl(`check crashed: ${error instanceof Error ? error.message : String(error)}`),
       ms: performance.now() - startedAt,
     };
   }
