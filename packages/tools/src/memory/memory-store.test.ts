@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { appendFile, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { appendFile, link, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -123,6 +123,41 @@ describe('memory tools', () => {
     await one.addEntities([{ name: 'a', type: 't' }]);
     await two.addObservations([{ entity: 'a', observations: ['from two'] }]);
     expect((await one.query({ name: 'a' })).entities[0]?.observations.map((o) => o.text)).toEqual(['from two']);
+  });
+});
+
+describe('memory log on disk', () => {
+  it('refuses to append to a hard-linked log, leaving the other name unchanged', async () => {
+    const outside = await mkdtemp(path.join(tmpdir(), 'unity-memory-outside-'));
+    try {
+      await writeFile(path.join(outside, 'victim.txt'), 'victim\n');
+      await mkdir(path.join(root, '.unity'));
+      await link(path.join(outside, 'victim.txt'), path.join(root, '.unity', 'memory.jsonl'));
+      const store = new MemoryStore(sandbox);
+      await expect(store.addEntities([{ name: 'x', type: 't' }])).rejects.toMatchObject({
+        code: 'DENIED',
+        message: expect.stringMatching(/hard-linked/),
+      });
+      expect(await readFile(path.join(outside, 'victim.txt'), 'utf8')).toBe('victim\n');
+    } finally {
+      await rm(outside, { recursive: true, force: true });
+    }
+  });
+
+  it('neither reads nor writes a log whose folder links outside the root', async () => {
+    const outside = await mkdtemp(path.join(tmpdir(), 'unity-memory-outside-'));
+    try {
+      const record = { kind: 'entity', name: 'outsider', type: 'secret', at: new Date(0).toISOString() };
+      await writeFile(path.join(outside, 'memory.jsonl'), `${JSON.stringify(record)}\n`);
+      await symlink(outside, path.join(root, '.unity'));
+      const store = new MemoryStore(sandbox);
+      await expect(store.query()).rejects.toMatchObject({ code: 'PATH_OUTSIDE_ROOT' });
+      await expect(store.addEntities([{ name: 'x', type: 't' }])).rejects.toMatchObject({ code: 'PATH_OUTSIDE_ROOT' });
+      expect(await readdir(outside)).toEqual(['memory.jsonl']);
+      expect(await readFile(path.join(outside, 'memory.jsonl'), 'utf8')).toBe(`${JSON.stringify(record)}\n`);
+    } finally {
+      await rm(outside, { recursive: true, force: true });
+    }
   });
 });
 

@@ -183,10 +183,19 @@ export class MemoryStore {
   private async appendIn(folder: Folder, name: string, plan: () => LogRecord[]): Promise<LogRecord[]> {
     const target = folder.path(name);
     const existing = await lstat(target).catch(() => undefined);
-    if (existing && !existing.isFile()) {
+    const why = !existing
+      ? undefined
+      : existing.isSymbolicLink()
+        ? 'it is a symbolic link; the log is never written through links'
+        : !existing.isFile()
+          ? 'it is not a regular file'
+          : existing.nlink > 1
+            ? `it is hard-linked (${existing.nlink} links), so appending could change a file elsewhere`
+            : undefined;
+    if (why) {
       throw new ToolError({
         code: 'DENIED',
-        message: `memory: refused to write ${this.file}: it is ${existing.isSymbolicLink() ? 'a symbolic link; the log is never written through links' : 'not a regular file'}`,
+        message: `memory: refused to write ${this.file}: ${why}`,
         fix: `remove ${this.file} (the memory tools create it again)`,
       });
     }
