@@ -262,7 +262,7 @@ export class Sandbox {
     let fd: number;
     let real: string;
     try {
-      // O_NONBLOCK: a pipe cannot hang the open; it is refused by its type below.
+      // O_NONBLOCK: a pipe cannot hang the open; callers check the type (stats) before reading.
       fd = await openFd(abs, constants.O_RDONLY | constants.O_NONBLOCK);
       real = this.verify(fd);
     } catch (error) {
