@@ -215,6 +215,21 @@ describe('unity run (built binary, as a real process)', () => {
     expect(out.stderr).toMatch(/system\.yaml:\d+: agent\.budget\.max_seconds: expected number, got "ten"/);
   });
 
+  it('warns on every start that commands run unconfined when tools.sandbox is none', async () => {
+    cloud.enqueue({ text: 'Done.' });
+    const config = await writeConfig('tools:\n  sandbox: none');
+    const out = await unity(['run', 'x', '--config', config, '--root', root]);
+    expect(out.code).toBe(0);
+    expect(out.stderr).toMatch(/warning: tools\.sandbox is none: commands and evaluators run WITHOUT an OS sandbox/);
+  });
+
+  it('names the file and field of an unknown sandbox mode', async () => {
+    const config = await writeConfig('tools:\n  sandbox: docker');
+    const out = await unity(['run', 'x', '--config', config, '--root', root]);
+    expect(out.code).toBe(1);
+    expect(out.stderr).toMatch(/system\.yaml:\d+: tools\.sandbox: .*"bwrap"\|"none"/);
+  });
+
   describe('--domain', () => {
     type Body = { messages: { role: string; content: string }[]; tools?: { function: { name: string } }[] };
     const body = (i: number) => cloud.requestsTo('/chat/completions')[i]?.body as Body;
