@@ -32,7 +32,7 @@ export {
   formatMemory,
   memoryQueryTool,
 } from './memory/memory-tools';
-export { type ExistingPath, type ResolvedPath, Sandbox } from './sandbox';
+export { type ExistingPath, type OpenedPath, type ResolvedPath, Sandbox, type SandboxOptions } from './sandbox';
 export {
   createToolExecutor,
   type ToolEvent,

@@ -65,8 +65,8 @@ const schema = z.object({
     .describe('Kill the command after this many milliseconds (default 60000)'),
 });
 
-/** Paths inside the workspace that commands may read but not change: the tools' own state, git's hooks and config. */
-const protectedInWorkspace = ['.unity', '.git/hooks', '.git/config'];
+/** Paths inside the workspace that commands may read but not change, besides the sandbox's protected state. */
+const gitControls = ['.git/hooks', '.git/config'];
 
 /**
  * `execute_command`: one vetted program run in the workspace, confined by the OS sandbox, with a timeout that kills
@@ -97,7 +97,7 @@ export function executeCommandTool(sandbox: Sandbox, options: ExecuteCommandOpti
       mode,
       {
         writable: [sandbox.root],
-        readOnly: protectedInWorkspace.map((p) => path.join(sandbox.root, p)),
+        readOnly: [...sandbox.protectedPaths, ...gitControls].map((p) => path.join(sandbox.root, p)),
         network: options.network ?? false,
         ...(options.readablePaths ? { readable: options.readablePaths } : {}),
         ...(options.bwrapPath ? { bwrapPath: options.bwrapPath } : {}),
