@@ -72,7 +72,7 @@ const llamacppSchema = z
     context_size: z.number().int().positive().optional(),
     /** Requests generated at once; more wait in order (default 2). */
     sequences: z.number().int().positive().optional(),
-    /** Where `llamacpp/<name>` finds `<name>.gguf` (default ~/.unity/models). */
+    /** Where `llamacpp/<name>` finds `<name>.gguf` (default: env UNITY_MODELS_DIR, else ~/.unity/models). */
     store_dir: z.string().min(1).optional(),
   })
   .prefault({});
@@ -96,6 +96,12 @@ const routerSchema = z
     fallback_on_client_errors: z.boolean().default(false),
     /** A prompt longer than a model's context: refuse that model, or drop the oldest turns and say so. */
     context_overflow: z.enum(['refuse', 'compact']).default('refuse'),
+    /**
+     * When every model of the chain failed (an outage, not a refused request): `store` answers with the model store's
+     * newest GGUF model through the embedded engine (llamacpp), `none` fails instead. Off with
+     * `cloud_llm.fallback_to_local: false`; allowed under `privacy.local_only` (it runs in-process).
+     */
+    last_resort: z.enum(['store', 'none']).default('store'),
     retries: z
       .strictObject({
         /** Retries per provider after the first attempt, on transient failures. */
