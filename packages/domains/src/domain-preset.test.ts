@@ -18,11 +18,14 @@ describe('domainPresetSchema', () => {
     });
   });
 
-  it('accepts a role or a prefixed model string as the model preference, nothing else', () => {
-    expect(domainPresetSchema.safeParse({ ...valid, model: 'fallback' }).success).toBe(true);
-    expect(domainPresetSchema.safeParse({ ...valid, model: 'minimax/MiniMax-M2' }).success).toBe(true);
-    const bare = domainPresetSchema.safeParse({ ...valid, model: 'qwen2.5-coder:7b' });
-    expect(bare.error?.issues[0]?.message).toContain('ollama_chat/qwen2.5-coder:7b');
+  it('accepts a role, a prefixed model string or a bare Ollama name as the model preference, nothing else', () => {
+    expect(domainPresetSchema.parse({ ...valid, model: 'fallback' }).model).toBe('fallback');
+    expect(domainPresetSchema.parse({ ...valid, model: 'minimax/MiniMax-M2' }).model).toBe('minimax/MiniMax-M2');
+    expect(domainPresetSchema.parse({ ...valid, model: 'qwen2.5-coder:7b' }).model).toBe(
+      'ollama_chat/qwen2.5-coder:7b',
+    );
+    const bad = domainPresetSchema.safeParse({ ...valid, model: 'qwen 2.5 coder' });
+    expect(bad.error?.issues[0]?.message).toContain('an Ollama model name like qwen2.5-coder:7b');
   });
 });
 

@@ -108,6 +108,15 @@ describe('loadDomains', () => {
     expect(catalog.names).toHaveLength(5);
   });
 
+  it('loads the seed’s preset that names a bare Ollama model, as that model on Ollama', async () => {
+    await file(
+      'domains/calc.yaml',
+      'description: Calculations\nmodel_preference: "qwen2.5-coder:7b"\nsystem_prompt: Compute carefully.\n',
+    );
+    const catalog = await loadDomains({ dir: join(root, 'domains') });
+    expect(catalog.get('calc')?.preset.model).toBe('ollama_chat/qwen2.5-coder:7b');
+  });
+
   it('applies folder files after the config file', async () => {
     const configFile = await file('system.yaml', 'domains:\n  reasoning:\n    temperature: 0.5\n');
     await file('domains/reasoning.yml', 'temperature: 0.9\n');

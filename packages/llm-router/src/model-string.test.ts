@@ -30,7 +30,19 @@ describe('parseModelString', () => {
     expect((error as ConfigError).message).toContain('ollama_chat');
   });
 
-  it('rejects a string without a prefix', () => {
-    expect(() => parseModelString('qwen2.5-coder:7b')).toThrow('has no provider prefix');
+  it('takes a bare Ollama name as that model on Ollama, as the seed writes it', () => {
+    expect(parseModelString('qwen2.5-coder:7b')).toEqual({
+      prefix: 'ollama_chat',
+      kind: 'ollama',
+      model: 'qwen2.5-coder:7b',
+    });
+    expect(parseModelString('llama3.2')).toMatchObject({ kind: 'ollama', model: 'llama3.2' });
+  });
+
+  it('rejects a string that is neither prefixed nor an Ollama name', () => {
+    expect(() => parseModelString('qwen 2.5 coder', 'domains.x.model_preference')).toThrow(
+      'domains.x.model_preference: "qwen 2.5 coder" has no provider prefix',
+    );
+    expect(() => parseModelString('/models/x.gguf')).toThrow('has no provider prefix');
   });
 });
