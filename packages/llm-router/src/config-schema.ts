@@ -36,8 +36,8 @@ const cloudLlmSchema = z
     timeout_seconds: seconds.default(3600),
     /** Default `maxTokens` of cloud requests that set none. */
     max_tokens: z.number().int().positive().default(4096),
-    /** Read by the agent loop, not the router. */
-    max_iterations: z.number().int().positive().default(1000),
+    /** Read by the agent loop, not the router; the top-level `max_iterations` is the same setting (default 1000). */
+    max_iterations: z.number().int().positive().optional(),
     /** OpenAI-compatible base URL (default: the provider's own). */
     base_url: z.url().optional(),
     /** Name of the environment variable holding the key (default MINIMAX_API_KEY / OPENAI_API_KEY). */
@@ -144,16 +144,40 @@ const routerSchema = z
  * (other packages read their own sections from the same file); unknown keys inside the router's sections are errors,
  * so that a typo is not silently ignored.
  */
-export const unityConfigSchema = z.looseObject({
-  cloud_llm: cloudLlmSchema,
-  models: modelsSchema,
-  diagnostics: z.looseObject({ require_models: z.array(z.string().min(1)).default(['qwen2.5-coder:7b']) }).prefault({}),
-  convergence_warnings: z.array(z.number().int().positive()).default([50, 100, 200, 500]),
-  ollama: ollamaSchema,
-  llamacpp: llamacppSchema,
-  privacy: privacySchema,
-  router: routerSchema,
-});
+export const unityConfigSchema = z
+  .looseObject({
+    cloud_llm: cloudLlmSchema,
+    models: modelsSchema,
+    diagnostics: z
+      .looseObject({ require_models: z.array(z.string().min(1)).default(['qwen2.5-coder:7b']) })
+      .prefault({}),
+    /** The agent loop's hard limit, where the seed's convergence snippet puts it; same as `cloud_llm.max_iterations`. */
+    max_iterations: z.number().int().positive().optional(),
+    convergence_warnings: z.array(z.number().int().positive()).default([50, 100, 200, 500]),
+    ollama: ollamaSchema,
+    llamacpp: llamacppSchema,
+    privacy: privacySchema,
+    router: routerSchema,
+  })
+  .superRefine((config, ctx) => {
+    const top = config.max_iterations;
+    const cloud = config.cloud_llm.max_iterations;
+    if (top === undefined || cloud === undefined || top === cloud) return;
+    ctx.addIssue({
+      code: 'custom',
+      path: ['max_iterations'],
+      message: `${top} differs from cloud_llm.max_iterations: ${cloud}; both set the agent loop's iteration limit`,
+      params: { fix: 'keep one of max_iterations and cloud_llm.max_iterations, or give them the same value' },
+    });
+  })
+  // Checked above before any default, so that only values actually written can conflict; then one value everywhere.
+  .overwrite((config) => ({
+    ...config,
+    cloud_llm: {
+      ...config.cloud_llm,
+      max_iterations: config.cloud_llm.max_iterations ?? config.max_iterations ?? 1000,
+    },
+  }));
 
 export type UnityConfig = z.output<typeof unityConfigSchema>;
 /** What a config file may contain: every field optional. */
