@@ -7,6 +7,8 @@ export interface Evaluation {
   /** Tokens an LLM judge spent on this evaluation. */
   tokens?: number;
   costUsd?: number;
+  /** The score of each part of a combination (`combineEvaluators`), by the part's name. */
+  parts?: Record<string, number>;
 }
 
 export interface EvaluationContext {
@@ -34,8 +36,18 @@ export interface Evaluator {
   readonly spec?: EvaluatorSpec;
 }
 
-/** Weighted mean of several evaluators' scores; feedback is gathered under each evaluator's name. */
-export function combineEvaluators(parts: readonly { evaluator: Evaluator; weight: number }[]): Evaluator {
+/** One evaluator of a combination; `name` (default: the evaluator's) labels its score and feedback. */
+export interface EvaluatorPart {
+  evaluator: Evaluator;
+  weight: number;
+  name?: string;
+}
+
+/**
+ * Weighted mean of several evaluators' scores; feedback is gathered under each part's name, and each part's own score
+ * is kept in `parts` (a part that throws fails the candidate).
+ */
+export function combineEvaluators(parts: readonly EvaluatorPart[]): Evaluator {
   if (parts.length === 0) {
     throw new EvolutionError({ code: 'INVALID_OPTIONS', message: 'combineEvaluators needs at least one evaluator' });
   }
@@ -52,21 +64,24 @@ export function combineEvaluators(parts: readonly { evaluator: Evaluator; weight
     throw new EvolutionError({ code: 'INVALID_OPTIONS', message: 'combineEvaluators: the weights add up to 0' });
   }
   return {
-    name: `combined(${parts.map((p) => `${p.evaluator.name}×${p.weight}`).join(', ')})`,
+    name: `combined(${parts.map((p) => `${p.name ?? p.evaluator.name}×${p.weight}`).join(', ')})`,
     async evaluate(source, context) {
       const results = await Promise.all(parts.map((p) => p.evaluator.evaluate(source, context)));
       let score = 0;
       let tokens = 0;
       let costUsd = 0;
       const feedback: string[] = [];
+      const scores: Record<string, number> = {};
       results.forEach((r, i) => {
-        const part = parts[i] as { evaluator: Evaluator; weight: number };
+        const part = parts[i] as EvaluatorPart;
+        const name = part.name ?? part.evaluator.name;
         score += (r.score * part.weight) / total;
         tokens += r.tokens ?? 0;
         costUsd += r.costUsd ?? 0;
-        if (r.feedback) feedback.push(`[${part.evaluator.name}: ${r.score.toFixed(1)}] ${r.feedback}`);
+        scores[name] = r.score;
+        if (r.feedback) feedback.push(`[${name}: ${r.score.toFixed(1)}] ${r.feedback}`);
       });
-      return { score, feedback: feedback.join('\n'), tokens, costUsd };
+      return { score, feedback: feedback.join('\n'), tokens, costUsd, parts: scores };
     },
   };
 }

@@ -20,6 +20,8 @@ export interface LogLine {
   tokens: number;
   cost_usd: number;
   ms: number;
+  /** Each part's score when a combination of evaluators scored it (`combineEvaluators`), e.g. `{eval, judge}`. */
+  parts?: Record<string, number>;
   error?: string;
 }
 
@@ -37,6 +39,7 @@ const lineSchema = z.object({
   tokens: z.number(),
   cost_usd: z.number(),
   ms: z.number(),
+  parts: z.record(z.string(), z.number()).optional(),
   error: z.string().optional(),
 });
 

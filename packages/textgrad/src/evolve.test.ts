@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { Cassette } from './cassette';
 import { commandEvaluator } from './command-evaluator';
 import { EvolutionError } from './errors';
-import { functionEvaluator } from './evaluator';
+import { combineEvaluators, functionEvaluator } from './evaluator';
 import type { LogLine } from './evolution-log';
 import { type EvolutionEvent, type EvolveOptions, evolve } from './evolve';
 import { judgeEvaluator } from './judge-evaluator';
@@ -381,6 +381,45 @@ describe('evolve', () => {
     expect(replayed.best).toEqual(recorded.best);
     expect(readLines(join(dir, 'b.jsonl')).map(stable)).toEqual(readLines(join(dir, 'a.jsonl')).map(stable));
     expect(recorded.tokens).toBe(replayed.tokens);
+  });
+
+  it('logs each part’s score of a combined evaluator, and keeps the best’s parts across a resume', async () => {
+    const { dir } = evaluatorFolder();
+    const numberIn = (source: string) => Number(/value = (-?\d+)/.exec(source)?.[1]);
+    const evaluator = combineEvaluators([
+      {
+        evaluator: functionEvaluator('distance', (s) => ({ score: Math.max(0, 100 - Math.abs(numberIn(s) - 42)) })),
+        weight: 1,
+        name: 'eval',
+      },
+      { evaluator: functionEvaluator('judge', () => ({ score: 50, feedback: 'ok' })), weight: 1 },
+    ]);
+    const logFile = join(dir, 'parts.jsonl');
+    const first = await evolve({
+      baseline: baselineSource,
+      evaluator,
+      coder: scriptedCoder(),
+      generations: 2,
+      seed: 3,
+      logFile,
+    });
+    const lines = readLines(logFile);
+    expect(lines[0]?.parts).toEqual({ eval: 68, judge: 50 });
+    for (const line of lines.filter((l) => l.score !== null)) {
+      expect(line.score).toBeCloseTo(((line.parts?.eval ?? Number.NaN) + 50) / 2);
+    }
+    expect(first.best.parts?.judge).toBe(50);
+    const resumed = await evolve({
+      baseline: baselineSource,
+      evaluator,
+      coder: scriptedCoder(),
+      generations: 2,
+      seed: 3,
+      logFile,
+    });
+    expect(resumed.resumed).toBe(true);
+    expect(resumed.best.parts).toEqual(first.best.parts);
+    expect(resumed.baseline.parts).toEqual({ eval: 68, judge: 50 });
   });
 
   it('rejects invalid options with the path of the bad value', async () => {

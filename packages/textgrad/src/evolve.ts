@@ -329,7 +329,13 @@ class EvolutionRun {
         fix: 'give another log file (--log), or start afresh over this one (resume: false / --no-resume)',
       });
     }
-    this.baseline = { id: 'baseline', generation: 0, score: first.score, ...log.loadCandidate('baseline') };
+    this.baseline = {
+      id: 'baseline',
+      generation: 0,
+      score: first.score,
+      ...log.loadCandidate('baseline'),
+      ...(first.parts ? { parts: first.parts } : {}),
+    };
     this.best = this.baseline;
     this.population.offer(this.baseline);
     this.scores.set('baseline', first.score);
@@ -358,7 +364,13 @@ class EvolutionRun {
     this.account(line);
     if (line.score !== null) {
       const stored = (this.log as EvolutionLog).loadCandidate(line.candidate_id);
-      const candidate: Candidate = { id: line.candidate_id, generation: line.generation, score: line.score, ...stored };
+      const candidate: Candidate = {
+        id: line.candidate_id,
+        generation: line.generation,
+        score: line.score,
+        ...stored,
+        ...(line.parts ? { parts: line.parts } : {}),
+      };
       this.population.offer(candidate);
       if (candidate.score > this.best.score) this.best = candidate;
     }
@@ -397,6 +409,7 @@ class EvolutionRun {
       source: this.options.baseline,
       score: evaluation.score,
       ...(evaluation.feedback ? { feedback: evaluation.feedback } : {}),
+      ...(evaluation.parts ? { parts: evaluation.parts } : {}),
     };
     this.best = this.baseline;
     this.population.offer(this.baseline);
@@ -410,6 +423,7 @@ class EvolutionRun {
       tokens: evaluation.tokens ?? 0,
       costUsd: evaluation.costUsd ?? 0,
       ms: performance.now() - started,
+      ...(evaluation.parts ? { parts: evaluation.parts } : {}),
       stored: { source: this.baseline.source, ...(evaluation.feedback ? { feedback: evaluation.feedback } : {}) },
     });
     this.account(line);
@@ -550,6 +564,7 @@ class EvolutionRun {
         source: outcome.source,
         score,
         ...(evaluation.feedback ? { feedback: evaluation.feedback } : {}),
+        ...(evaluation.parts ? { parts: evaluation.parts } : {}),
       };
       this.population.offer(candidate);
       if (score > this.best.score) {
@@ -566,6 +581,7 @@ class EvolutionRun {
       tokens: outcome.tokens,
       costUsd: outcome.costUsd,
       ms: outcome.ms,
+      ...(score !== null && evaluation?.parts ? { parts: evaluation.parts } : {}),
       ...(score !== null && outcome.source !== undefined
         ? { stored: { source: outcome.source, ...(evaluation?.feedback ? { feedback: evaluation.feedback } : {}) } }
         : {}),
@@ -587,6 +603,7 @@ class EvolutionRun {
     tokens: number;
     costUsd: number;
     ms: number;
+    parts?: Record<string, number>;
     stored?: { source: string; feedback?: string };
     error?: string;
   }): LogLine {
@@ -604,6 +621,7 @@ class EvolutionRun {
       tokens: entry.tokens,
       cost_usd: entry.costUsd,
       ms: Math.round(entry.ms * 1000) / 1000,
+      ...(entry.parts ? { parts: entry.parts } : {}),
       ...(entry.error !== undefined ? { error: entry.error } : {}),
     };
     this.log?.append(line);

@@ -18,6 +18,7 @@ export {
   type Evaluation,
   type EvaluationContext,
   type Evaluator,
+  type EvaluatorPart,
   type EvaluatorSpec,
   functionEvaluator,
 } from './evaluator';
@@ -63,3 +64,14 @@ export {
 } from './strategies';
 export { testCommandEvaluator } from './test-evaluator';
 export { parseTestSummary, type TestSummary } from './test-summary';
+export {
+  createTextgradConfigSection,
+  defaultJudgeRubric,
+  type EvolutionRole,
+  type EvolutionSettings,
+  evolutionSettings,
+  type ModelChoice,
+  parseModelChoice,
+  type TextgradConfigSection,
+  textgradConfigSection,
+} from './textgrad-config';

@@ -9,6 +9,8 @@ export interface Candidate {
   source: string;
   score: number;
   feedback?: string;
+  /** Each part's score when a combination of evaluators scored it. */
+  parts?: Record<string, number>;
   generation: number;
 }
 
