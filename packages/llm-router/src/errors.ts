@@ -1,18 +1,6 @@
 import { hasErrorMarker, UnityError } from '@unity/core';
 
-const configMarker = Symbol.for('unity.error.ConfigError');
-
-export type ConfigErrorCode = 'CONFIG_INVALID' | 'CONFIG_NOT_FOUND' | 'UNKNOWN_PROVIDER';
-
-/** A configuration value that cannot be used: names the file, line and field where known, and the fix. */
-export class ConfigError extends UnityError<ConfigErrorCode> {
-  protected readonly [configMarker] = true;
-  override readonly name = 'ConfigError';
-
-  static override isInstance(error: unknown): error is ConfigError {
-    return hasErrorMarker(error, configMarker);
-  }
-}
+export { ConfigError, type ConfigErrorCode } from '@unity/config';
 
 const providerMarker = Symbol.for('unity.error.ProviderError');
 
@@ -124,6 +112,8 @@ export interface Attempt {
   ms: number;
   /** True when the router did not send anything (breaker open, cooling down, missing key, no tool support). */
   skipped?: boolean;
+  /** True for the model store's model, tried after the whole chain failed (`router.last_resort: store`). */
+  lastResort?: boolean;
 }
 
 export interface RouterErrorOptions {
