@@ -64,13 +64,13 @@ export {
 export { ModelStoreError, type ModelStoreErrorCode } from './model-store/model-store-error';
 export { type PullOptions, type PullProgress, type PullResult, pullModel, resolvePullSource } from './model-store/pull';
 export {
-  defaultModelStoreDir,
   findDefaultStoreModel,
   listModels,
   removeModel,
   resolveStoreModel,
   type StoredModel,
 } from './model-store/store';
+export { defaultModelStoreDir, type ModelStoreDirOptions, modelStoreDir } from './model-store/store-dir';
 export { type ModelRef, modelPrefixes, type ProviderKind, parseModelString } from './model-string';
 export type { ModelCapabilities, Provider, ProviderRequest, StreamEvent } from './provider';
 export { defaultBaseUrls, providerIdFor } from './provider-factory';

@@ -2,6 +2,7 @@ import { redactUrl, urlSecrets } from '@unity/core';
 import { cloudApiKeyEnv, ollamaHost } from './config';
 import type { CloudProvider, UnityConfig } from './config-schema';
 import { ProviderError } from './errors';
+import { modelStoreDir } from './model-store/store-dir';
 import { type ModelRef, type ProviderKind, parseModelString } from './model-string';
 import type { Provider } from './provider';
 import { createOllamaProvider } from './providers/ollama';
@@ -30,6 +31,8 @@ export interface ProviderFactoryOptions {
   env: Record<string, string | undefined>;
   /** Providers to use instead of creating them, keyed by provider id (`minimax`, `ollama`, …). */
   providers?: Record<string, Provider>;
+  /** Resolves a relative `llamacpp.store_dir` (default: process.cwd()). */
+  cwd?: string;
 }
 
 /** The provider id a model prefix maps to: `ollama_chat` and `ollama` share one Ollama host. */
@@ -47,6 +50,12 @@ export class ProviderFactory {
 
   constructor(private readonly options: ProviderFactoryOptions) {
     this.injected = options.providers ?? {};
+  }
+
+  /** The model store folder: where `llamacpp/<name>` finds `<name>.gguf`, and where the last resort is looked for. */
+  get storeDir(): string {
+    const { config, env, cwd } = this.options;
+    return modelStoreDir(config, { env, ...(cwd ? { cwd } : {}) });
   }
 
   /** The cloud model string (`minimax/MiniMax-M2`). */
@@ -165,11 +174,10 @@ export class ProviderFactory {
       import('./providers/llamacpp'),
       import('./model-store/store'),
     ]);
-    const { threads, context_size, sequences, store_dir } = this.options.config.llamacpp;
-    const storeDir = store_dir ?? this.options.env.UNITY_MODELS_DIR;
+    const { threads, context_size, sequences } = this.options.config.llamacpp;
     return createLlamaCppProvider({
       id,
-      modelPath: storeDir ? resolveStoreModel(model, storeDir) : resolveStoreModel(model),
+      modelPath: resolveStoreModel(model, this.storeDir),
       ...(threads ? { threads } : {}),
       ...(context_size ? { contextSize: context_size } : {}),
       ...(sequences ? { sequences } : {}),

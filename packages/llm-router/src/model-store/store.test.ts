@@ -4,7 +4,8 @@ import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildGguf } from './gguf-fixture';
 import { ModelStoreError } from './model-store-error';
-import { defaultModelStoreDir, findDefaultStoreModel, listModels, removeModel, resolveStoreModel } from './store';
+import { findDefaultStoreModel, listModels, removeModel, resolveStoreModel } from './store';
+import { defaultModelStoreDir } from './store-dir';
 
 let dir: string;
 beforeEach(async () => {

@@ -5,6 +5,7 @@ import { basename, isAbsolute, join, resolve, sep } from 'node:path';
 import { describeError } from '@unity/core';
 import { type GgufSummary, readGgufHeader, summarizeGguf } from './gguf-header';
 import { ModelStoreError } from './model-store-error';
+import { defaultModelStoreDir } from './store-dir';
 
 /** One model file in the store. */
 export interface StoredModel {
@@ -17,11 +18,6 @@ export interface StoredModel {
   gguf?: GgufSummary;
   /** Why the header could not be read (a damaged file), so one bad file does not hide the others. */
   error?: string;
-}
-
-/** `~/.unity/models`: where the CLI keeps models unless told otherwise. */
-export function defaultModelStoreDir(home: string = homedir()): string {
-  return join(home, '.unity', 'models');
 }
 
 const modelName = (file: string) => file.replace(/\.gguf$/i, '');
