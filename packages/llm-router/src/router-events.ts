@@ -22,6 +22,12 @@ export interface RouterEventMap {
   retry: [Target & { requestId: number; try: number; delayMs: number; error: { code: string; message: string } }];
   /** The router moved on from a failed model to the next one. */
   fallback: [{ requestId: number; from: Target; to: Target; reason: { code: string; message: string } }];
+  /**
+   * Every model of the chain failed; the model store's `name` is tried through the embedded engine (llamacpp) as the
+   * last resort (`router.last_resort: store`). `attempts`: the chain's failures so far. Whether it answered comes in
+   * `request-end` (the answering attempt has `lastResort: true`).
+   */
+  'last-resort': [Target & { requestId: number; name: string; path: string; attempts: Attempt[] }];
   /** A provider's circuit changed state. */
   breaker: [BreakerChange];
   /** An answer came from the response cache; nothing was sent. */

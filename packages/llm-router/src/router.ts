@@ -14,6 +14,13 @@ import { type AuditEntry, AuditLog } from './audit-log';
 import { CircuitBreaker } from './circuit-breaker';
 import type { RouterRole, UnityConfig } from './config-schema';
 import { type Attempt, ProviderError, RouterError, type RouterErrorCode } from './errors';
+import {
+  describeChainAttempts,
+  findLastResort,
+  type LastResortModel,
+  lastResortEnabled,
+  withLastResortFailure,
+} from './last-resort';
 import { compactToFit, estimateTokens, promptBudget } from './prompt-budget';
 import type { Provider, ProviderRequest } from './provider';
 import { ProviderFactory, type ResolvedModel } from './provider-factory';
@@ -33,7 +40,7 @@ export interface RouterOptions {
   health?: { isUp(providerId: string): boolean | undefined };
   /** Write the audit trail to this file (turns it on; overrides `router.audit.path`). */
   auditPath?: string;
-  /** Resolves a relative audit path (default: process.cwd()). */
+  /** Resolves a relative audit path and `llamacpp.store_dir` (default: process.cwd()). */
   cwd?: string;
   /** Clock for breaker cooldowns (default `Date.now`). */
   now?: () => number;
@@ -43,6 +50,8 @@ export interface RouterOptions {
 interface Link extends ResolvedModel {
   provider?: Provider;
   remote: boolean;
+  /** The model store's model, tried after the chain failed (`router.last_resort: store`). */
+  lastResort?: boolean;
 }
 
 type AttemptOutcome =
@@ -76,6 +85,7 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
     this.factory = new ProviderFactory({
       config,
       env: options.env ?? {},
+      ...(options.cwd ? { cwd: options.cwd } : {}),
       ...(options.providers ? { providers: options.providers } : {}),
     });
     this.redactor = new Redactor(this.factory.secrets);
@@ -190,26 +200,7 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
     const withheld: string[] = [];
     for (const [modelString, where] of wanted) {
       if (links.some((l) => l.modelString === modelString)) continue;
-      const model = this.factory.resolve(modelString, where);
-      let link: Link;
-      if (model.unavailable) link = { ...model, remote: model.cloud || model.ref.kind === 'openai-compatible' };
-      else {
-        try {
-          const provider = await this.factory.provider(model);
-          link = { ...model, provider, remote: model.cloud || provider.remote };
-        } catch (error) {
-          const unavailable = ProviderError.isInstance(error)
-            ? error
-            : new ProviderError({
-                code: 'NOT_INSTALLED',
-                message: `cannot create the ${model.providerId} provider: ${attemptError(error).message}`,
-                provider: model.providerId,
-                model: model.ref.model,
-                cause: error,
-              });
-          link = { ...model, unavailable, remote: model.cloud };
-        }
-      }
+      const link = await this.link(modelString, where);
       if (localOnly && link.remote) withheld.push(modelString);
       else links.push(link);
     }
@@ -222,6 +213,42 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
       });
     }
     return links;
+  }
+
+  /** One model string as a link of a chain: its provider, or why it cannot be used (a skip with its fix). */
+  private async link(modelString: string, where: string): Promise<Link> {
+    const model = this.factory.resolve(modelString, where);
+    if (model.unavailable) return { ...model, remote: model.cloud || model.ref.kind === 'openai-compatible' };
+    try {
+      const provider = await this.factory.provider(model);
+      return { ...model, provider, remote: model.cloud || provider.remote };
+    } catch (error) {
+      const unavailable = ProviderError.isInstance(error)
+        ? error
+        : new ProviderError({
+            code: 'NOT_INSTALLED',
+            message: `cannot create the ${model.providerId} provider: ${attemptError(error).message}`,
+            provider: model.providerId,
+            model: model.ref.model,
+            cause: error,
+          });
+      return { ...model, unavailable, remote: model.cloud };
+    }
+  }
+
+  /**
+   * The last resort after the chain failed: the model store's newest model run by the embedded engine, as one more
+   * link (undefined when `router.last_resort` or `cloud_llm.fallback_to_local` turn it off, the store is empty, or
+   * the chain already tried that file).
+   */
+  private async lastResortLink(chain: readonly Link[]): Promise<(Link & { stored: LastResortModel }) | undefined> {
+    if (!lastResortEnabled(this.config)) return undefined;
+    const tried = chain.filter((l) => l.ref.kind === 'llamacpp').map((l) => l.ref.model);
+    const stored = await findLastResort(this.factory.storeDir, tried);
+    if (!stored) return undefined;
+    const link = await this.link(`llamacpp/${stored.name}`, 'router.last_resort');
+    // Local by nature (in-process), so local-only requests and privacy.local_only allow it.
+    return { ...link, remote: false, lastResort: true, stored };
   }
 
   /** Would a later model of another provider take the request now? */
@@ -289,7 +316,13 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
         : fail('ABORTED', 'the request was aborted by the caller', undefined, reason.callerReason);
 
     try {
+      // No usable model at all (local-only withholds them all) is an outage the last resort may still answer.
+      let noProvider: RouterError | undefined;
       const chain = await this.chain(request, role, localOnly).catch((error: unknown) => {
+        if (RouterError.isInstance(error) && error.code === 'NO_PROVIDER' && lastResortEnabled(this.config)) {
+          noProvider = error;
+          return [];
+        }
         if (RouterError.isInstance(error)) finish(undefined, error);
         throw error;
       });
@@ -307,11 +340,31 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
       }
 
       let previous: { target: Target; error: NonNullable<Attempt['error']> } | undefined;
-      for (let index = 0; index < chain.length; index++) {
-        const link = chain[index]!;
+      const links: Link[] = [...chain];
+      let lastResort: LastResortModel | undefined;
+      for (let index = 0; ; index++) {
+        if (index === links.length) {
+          // Every model of the chain failed: once, the model store's model is tried after them.
+          if (lastResort) break;
+          const extra = await this.lastResortLink(chain);
+          if (scope.reason) throw stopped(scope.reason, undefined);
+          if (!extra) break;
+          lastResort = extra.stored;
+          links.push(extra);
+          this.emit('last-resort', {
+            requestId,
+            provider: extra.providerId,
+            model: extra.modelString,
+            name: extra.stored.name,
+            path: extra.stored.path,
+            attempts: [...attempts],
+          });
+        }
+        const link = links[index]!;
         const target: Target = { provider: link.providerId, model: link.modelString };
+        const mark = link.lastResort ? { lastResort: true } : {};
         const skip = (error: NonNullable<Attempt['error']>) => {
-          const attempt: Attempt = { ...target, ok: false, error, ms: 0, skipped: true };
+          const attempt: Attempt = { ...target, ...mark, ok: false, error, ms: 0, skipped: true };
           attempts.push(attempt);
           this.emit('attempt', { requestId, ...attempt });
           previous = { target, error };
@@ -353,7 +406,7 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
 
           if (outcome.ok) {
             permit.success();
-            const attempt: Attempt = { ...target, ok: true, ms };
+            const attempt: Attempt = { ...target, ...mark, ok: true, ms };
             attempts.push(attempt);
             if (this.listenerCount('attempt') > 0) this.emit('attempt', { requestId, ...attempt });
             const response: RouterResponse = {
@@ -370,7 +423,7 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
 
           if (outcome.stop) {
             permit.release();
-            attempts.push({ ...target, ok: false, error: this.describe(outcome.error), ms });
+            attempts.push({ ...target, ...mark, ok: false, error: this.describe(outcome.error), ms });
             throw stopped(outcome.stop, outcome.error);
           }
           const verdict = breakerVerdict(outcome.error);
@@ -378,7 +431,14 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
           else if (verdict === 'success') permit.success();
           else permit.release();
           const error = withPullHint(link, this.describe(outcome.error));
-          const attempt: Attempt = { ...target, ok: false, error, ms, ...(outcome.sent ? {} : { skipped: true }) };
+          const attempt: Attempt = {
+            ...target,
+            ...mark,
+            ok: false,
+            error,
+            ms,
+            ...(outcome.sent ? {} : { skipped: true }),
+          };
           attempts.push(attempt);
           this.emit('attempt', { requestId, ...attempt });
 
@@ -395,7 +455,7 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
 
           const decision = decideAfterFailure(outcome.error, {
             retriesMade: tryNo - 1,
-            alternativeAvailable: this.alternativeAfter(chain, index),
+            alternativeAvailable: this.alternativeAfter(links, index),
             fallbackOnClientErrors: this.config.router.fallback_on_client_errors,
             settings: this.retry,
             backoff,
@@ -428,11 +488,19 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
           break;
         }
       }
-      throw fail(
-        'ALL_PROVIDERS_FAILED',
-        `no model could answer (${chain.length} in the chain):\n${describeAttempts(attempts)}`,
-        'apply the fix of any one model above',
-      );
+      const failure = noProvider
+        ? { code: noProvider.code, message: attemptError(noProvider).message, fix: noProvider.fix }
+        : {
+            code: 'ALL_PROVIDERS_FAILED' as const,
+            message: `no model could answer (${chain.length} in the chain):\n${describeChainAttempts(attempts)}`,
+            fix: 'apply the fix of any one model above',
+          };
+      if (!lastResort && noProvider) {
+        finish(undefined, noProvider);
+        throw noProvider;
+      }
+      const { message, fix } = lastResort ? withLastResortFailure(failure, lastResort, attempts) : failure;
+      throw fail(failure.code, message, fix);
     } catch (error) {
       // Errors the router raised went through `fail`; anything else (a bad request.model) ends the call as it is.
       ended = true;

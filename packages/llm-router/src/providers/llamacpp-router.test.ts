@@ -1,10 +1,11 @@
 import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FakeOpenAI, sharedModelPath } from '@unity/test-kit';
+import { FakeOpenAI, freePort, sharedModelPath } from '@unity/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { parseConfig } from '../config';
+import type { Attempt } from '../errors';
 import { createRouter, type Router } from '../router';
 
 const modelPath = sharedModelPath();
@@ -74,6 +75,41 @@ describe.skipIf(!modelPath)('the router falling back to the embedded model', () 
     }
     expect(deltas).toBeGreaterThan(5);
     expect(text.length).toBeGreaterThan(0);
+  });
+
+  it('answers with the store’s model as the last resort when no configured model can, streaming', async () => {
+    const config = parseConfig(
+      stringify({
+        cloud_llm: { enabled: true, provider: 'minimax', model: 'MiniMax-M2', base_url: cloud.baseURL },
+        ollama: { host: `http://127.0.0.1:${await freePort()}` },
+        llamacpp: { store_dir: store, threads: 1, context_size: 512 },
+        router: { retries: { max_retries: 0 } },
+      }),
+      'last-resort.yaml',
+    );
+    // No key and no Ollama: every configured model fails, and the default last_resort (store) answers.
+    const lastResort = createRouter({ config, env: {} });
+    const announced: string[] = [];
+    lastResort.on('last-resort', (event) => announced.push(event.name));
+    try {
+      let text = '';
+      let attempts: Attempt[] = [];
+      for await (const event of lastResort.stream({
+        messages: [{ role: 'user', content: 'Once upon a time, there was a little' }],
+        temperature: 0,
+        maxTokens: 12,
+      })) {
+        if (event.type === 'text-delta') text += event.text;
+        if (event.type === 'finish') attempts = event.response.attempts;
+      }
+      expect(text).toMatch(/^\s?girl named Lily/);
+      expect(announced).toEqual(['stories260K']);
+      expect(attempts.at(-1)).toMatchObject({ provider: 'llamacpp', model: 'llamacpp/stories260K', ok: true });
+      expect(attempts.at(-1)?.lastResort).toBe(true);
+      expect(attempts.slice(0, -1).map((a) => a.ok)).toEqual([false, false]);
+    } finally {
+      await lastResort.close();
+    }
   });
 
   it('finds a store model in UNITY_MODELS_DIR when the config names no store folder', async () => {
