@@ -71,6 +71,16 @@ describe('checksFromConfig', () => {
     ]);
   });
 
+  it('checks the model store where the router looks: llamacpp.store_dir, else UNITY_MODELS_DIR', async () => {
+    const storeMessage = async (cfg: UnityConfig, env: Record<string, string>) => {
+      const check = checksFromConfig(cfg, { ...base, env }).checks.find((c) => c.id === 'store-models');
+      return (await check?.run())?.message;
+    };
+    const configured = config([], ['llamacpp:', '  store_dir: /srv/unity-models']);
+    expect(await storeMessage(configured, { UNITY_MODELS_DIR: '/env/models' })).toContain('none in /srv/unity-models');
+    expect(await storeMessage(config(), { UNITY_MODELS_DIR: '/env/models' })).toContain('none in /env/models');
+  });
+
   it('is all ok when Ollama, the model, the memory and the cloud are healthy', async () => {
     const results = await run(config());
     expect(results.filter((r) => r.status !== 'ok').map((r) => `${r.id}: ${r.message}`)).toEqual([]);

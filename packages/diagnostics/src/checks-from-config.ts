@@ -3,7 +3,8 @@ import {
   cloudApiKeyEnv,
   createRouter,
   defaultBaseUrls,
-  defaultModelStoreDir,
+  lastResortEnabled,
+  modelStoreDir,
   ollamaHost,
   type Provider,
   parseModelString,
@@ -134,7 +135,8 @@ export function checksFromConfig(config: UnityConfig, options: ConfigChecksOptio
 
   checks.push(
     storeModelsCheck({
-      dir: config.llamacpp.store_dir ?? options.env.UNITY_MODELS_DIR ?? defaultModelStoreDir(),
+      dir: modelStoreDir(config, { env: options.env }),
+      lastResort: lastResortEnabled(config),
     }),
   );
 

@@ -29,5 +29,13 @@ describe('storeModelsCheck', () => {
     const outcome = await storeModelsCheck({ dir }).run();
     expect(outcome.status).toBe('ok');
     expect(outcome.message).toMatch(/^stories260K \(llama, \d(\.\d)? MB\) in /);
+    expect(outcome.message).toContain('run in-process when nothing configured answers');
+  });
+
+  it.skipIf(!model)('says the store model is not used as the last resort when the config turns it off', async () => {
+    await copyFile(model as string, join(dir, 'stories260K.gguf'));
+    const outcome = await storeModelsCheck({ dir, lastResort: false }).run();
+    expect(outcome.status).toBe('ok');
+    expect(outcome.message).toContain('not used as the last resort');
   });
 });

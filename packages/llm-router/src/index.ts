@@ -53,6 +53,7 @@ export {
   type RouterErrorCode,
   type RouterErrorOptions,
 } from './errors';
+export { lastResortEnabled } from './last-resort';
 export {
   type GgufHeader,
   type GgufSummary,
