@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { registerAskCommand } from './commands/ask';
+import { registerConfigCommand } from './commands/config';
 import { registerDoctorCommand } from './commands/doctor';
 import { registerDomainsCommand } from './commands/domains';
 import { registerEvolveCommand } from './commands/evolve';
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(add --help for usage)')
     .configureHelp({ sortSubcommands: true });
   registerAskCommand(program);
+  registerConfigCommand(program);
   registerDoctorCommand(program);
   registerDomainsCommand(program);
   registerEvolveCommand(program);
