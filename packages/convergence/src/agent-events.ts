@@ -37,6 +37,18 @@ export type AgentEvent =
   | (Step & { type: 'reminder'; threshold: ConvergenceThreshold; toolCalls: number; message: string })
   | (Step & { type: 'final-request'; toolCalls: number; message: string })
   | (Step & { type: 'nudge'; pattern: StuckPattern; message: string })
+  | (Step & {
+      type: 'compacted';
+      /** Estimated prompt tokens (`estimateTokens`, tool definitions included) before and after. */
+      tokensBefore: number;
+      tokensAfter: number;
+      /** The budget that was passed. */
+      maxPromptTokens: number;
+      /** Messages elided: tool results stubbed plus messages dropped into the compaction note. */
+      elidedMessages: number;
+      stubbed: number;
+      dropped: number;
+    })
   | (Step & { type: 'stop'; result: Omit<AgentResult, 'messages'> });
 
 export type AgentEventType = AgentEvent['type'];

@@ -371,3 +371,120 @@ describe('runAgent', () => {
     expect(result.error?.message).toBeTruthy();
   });
 });
+
+describe('runAgent context compaction', () => {
+  const bigFiles = async (count: number, chars: number) => {
+    for (let i = 1; i <= count; i++) {
+      const line = `big${i}.txt `.padEnd(59, '-');
+      const lines = Math.ceil(chars / 60);
+      await writeFile(join(root, `big${i}.txt`), Array.from({ length: lines }, () => line).join('\n'));
+    }
+  };
+  /** A model that reads big1.txt, big2.txt … in turn (never the same call twice) while it is offered tools. */
+  const keepReading = (count: number) => {
+    let n = 0;
+    return (request: ChatRequestInfo) =>
+      offeredTools(request)
+        ? { toolCalls: [call('read_file', { path: `big${(n % count) + 1}.txt`, limit: 1000 + ++n })] }
+        : { text: 'Read them all.' };
+  };
+  const sentTokens = (messages: BodyMessage[]) =>
+    Math.ceil(messages.reduce((chars, m) => chars + (m.content?.length ?? 0), 0) / 3);
+
+  it('stubs old tool results once the estimate passes the budget, emitting compacted, and keeps the task and recent turns', async () => {
+    await bigFiles(3, 3000);
+    cloud.setDefault(keepReading(3));
+    const { result, ofType } = await run({
+      maxIterations: 12,
+      context: { maxPromptTokens: 9000, keepRecentMessages: 4 },
+    });
+    expect(result).toMatchObject({ stopReason: 'max_iterations', iterations: 12 });
+    const compacted = ofType('compacted');
+    expect(compacted.length).toBeGreaterThan(0);
+    for (const event of compacted) {
+      expect(event.maxPromptTokens).toBe(9000);
+      expect(event.tokensBefore).toBeGreaterThan(9000);
+      expect(event.tokensAfter).toBeLessThanOrEqual(9000);
+      expect(event.elidedMessages).toBe(event.stubbed + event.dropped);
+      expect(event.elidedMessages).toBeGreaterThan(0);
+    }
+    const requests = cloud.requestsTo('/chat/completions');
+    for (const [i] of requests.entries()) {
+      const sent = bodyMessages(i);
+      expect(sent[0]).toMatchObject({ role: 'user', content: 'Find out what the files say.' });
+      expect(sent.at(-1)?.content).not.toMatch(/elided/);
+    }
+    const stubs = requests
+      .flatMap((_, i) => bodyMessages(i))
+      .filter((m) => m.content?.startsWith('[read_file result elided to save context:'));
+    expect(stubs.length).toBeGreaterThan(0);
+    // The result keeps the whole conversation, every result in full.
+    const results = result.messages.filter((m) => m.role === 'tool');
+    expect(results).toHaveLength(11);
+    for (const m of results) expect(m.content).toContain('big');
+  });
+
+  it('sends the whole conversation every time with context: false', async () => {
+    await bigFiles(3, 3000);
+    cloud.setDefault(keepReading(3));
+    const { ofType } = await run({ maxIterations: 12, context: false });
+    expect(ofType('compacted')).toEqual([]);
+    const requests = cloud.requestsTo('/chat/completions');
+    const last = bodyMessages(requests.length - 1);
+    expect(last.filter((m) => m.role === 'tool')).toHaveLength(11);
+    expect(last.some((m) => m.content?.includes('elided'))).toBe(false);
+    expect(sentTokens(last)).toBeGreaterThan(10_000);
+  });
+
+  it('compacts by default, within three quarters of a 32k context', async () => {
+    await bigFiles(3, 9000);
+    cloud.setDefault(keepReading(3));
+    const { ofType } = await run({ maxIterations: 14 });
+    const compacted = ofType('compacted');
+    expect(compacted.length).toBeGreaterThan(0);
+    expect(compacted[0]?.maxPromptTokens).toBe(24_576);
+  });
+
+  describe('on a local model whose context the router checks (router.context_overflow: refuse)', () => {
+    let localRouter: Router;
+    beforeEach(async () => {
+      const file = join(configDir, 'local.yaml');
+      await writeFile(
+        file,
+        [
+          'cloud_llm:',
+          '  enabled: false',
+          'ollama:',
+          `  host: ${local.host}`,
+          '  max_context: 8192',
+          'router:',
+          '  retries: { max_retries: 0 }',
+        ].join('\n'),
+      );
+      localRouter = createRouter({ config: (await loadConfig({ path: file })).config });
+      await bigFiles(4, 2000);
+      local.setDefault(keepReading(4));
+    });
+    afterEach(async () => {
+      await localRouter.close();
+    });
+
+    it('keeps the conversation within the context over many calls', async () => {
+      const { result, ofType } = await run({
+        model: localRouter,
+        maxIterations: 30,
+        context: { contextLength: 8192, keepRecentMessages: 4 },
+      });
+      expect(result.error?.message).toBeUndefined();
+      expect(result).toMatchObject({ stopReason: 'max_iterations', iterations: 30, toolCalls: { read_file: 29 } });
+      expect(ofType('compacted').some((e) => e.dropped > 0)).toBe(true);
+    });
+
+    it('is refused by the router once the context is full when compaction is off', async () => {
+      const { result } = await run({ model: localRouter, maxIterations: 30, context: false });
+      expect(result.stopReason).toBe('error');
+      expect(result.error?.message).toMatch(/does not fit ollama_chat\/qwen2\.5-coder:7b's context of 8192 tokens/);
+      expect(result.iterations).toBeLessThan(30);
+    });
+  });
+});

@@ -15,6 +15,7 @@ import { type AgentOptions, validateAgentOptions } from './agent-options';
 import type { AgentResult, StopReason } from './agent-result';
 import { budgetReached, costOf } from './budget';
 import { type CallRecord, toCallRecord } from './call-record';
+import { ContextCompactor, defaultKeepRecentMessages, promptTokenBudget } from './context-compaction';
 import { convergenceSchedule, defaultConvergenceWarnings, thresholdsCrossed } from './convergence-warnings';
 import { finalAnswerRequest, nudgeMessage, reminderMessage } from './reminders';
 import { StuckDetector, type StuckPattern } from './stuck-detector';
@@ -53,11 +54,25 @@ export async function runAgent(options: AgentOptions): Promise<AgentResult> {
   const summaryOptions = { window: options.activityWindow ?? 30, writeTools: options.writeTools ?? ['write_file'] };
   const definitions = options.tools.definitions();
 
+  const taskMessage: ChatMessage = { role: 'user', content: options.task };
   const messages: ChatMessage[] = [
     ...(options.system ? [{ role: 'system' as const, content: options.system }] : []),
     ...(options.history ?? []),
-    { role: 'user', content: options.task },
+    taskMessage,
   ];
+  // What is sent: the whole conversation (`messages`, the result's) with old parts compacted, unless that is off.
+  let context: ChatMessage[] = [...messages];
+  const remember = (message: ChatMessage) => {
+    messages.push(message);
+    context.push(message);
+  };
+  const compactor =
+    options.context === false
+      ? undefined
+      : new ContextCompactor({
+          maxPromptTokens: promptTokenBudget(options.context, options.request?.maxTokens),
+          keepRecentMessages: options.context?.keepRecentMessages ?? defaultKeepRecentMessages,
+        });
   const records: CallRecord[] = [];
   const toolCalls: Record<string, number> = {};
   const nudged = new Set<string>();
@@ -127,16 +142,32 @@ export async function runAgent(options: AgentOptions): Promise<AgentResult> {
       const final = iterations === maxIterations;
       if (final && iterations > 1) {
         const message = finalAnswerRequest(facts());
-        messages.push({ role: 'user', content: message });
+        remember({ role: 'user', content: message });
         emit({ type: 'final-request', ...step(), toolCalls: callCount, message });
       }
       const offered = final ? [] : definitions;
-      emit({ type: 'model-call', ...step(), messages: messages.length, tools: offered.length });
+      const compaction = compactor?.compact(context, { tools: offered, task: taskMessage });
+      if (compactor && compaction) {
+        context = compaction.messages;
+        if (compaction.stubbed + compaction.dropped > 0) {
+          emit({
+            type: 'compacted',
+            ...step(),
+            tokensBefore: compaction.tokensBefore,
+            tokensAfter: compaction.tokensAfter,
+            maxPromptTokens: compactor.maxPromptTokens,
+            elidedMessages: compaction.stubbed + compaction.dropped,
+            stubbed: compaction.stubbed,
+            dropped: compaction.dropped,
+          });
+        }
+      }
+      emit({ type: 'model-call', ...step(), messages: context.length, tools: offered.length });
       const callStarted = performance.now();
       const response: ChatResponse = await raceAbort(
         options.model.chat({
           ...options.request,
-          messages: [...messages],
+          messages: [...context],
           ...(offered.length > 0 ? { tools: offered } : {}),
           signal,
         }),
@@ -165,11 +196,11 @@ export async function runAgent(options: AgentOptions): Promise<AgentResult> {
       const empty = calls.length === 0 && response.content.trim() === '';
 
       if (final) {
-        messages.push(assistant);
+        remember(assistant);
         return finish(iterations > 1 ? 'max_iterations' : 'completed', { answer: response.content || lastText });
       }
       if (calls.length === 0 && !empty) {
-        messages.push(assistant);
+        remember(assistant);
         return finish('completed', { answer: response.content });
       }
       if (response.content.trim() !== '') lastText = response.content;
@@ -183,13 +214,13 @@ export async function runAgent(options: AgentOptions): Promise<AgentResult> {
         if (pattern) {
           const message = nudgeMessage(pattern);
           nudged.add(pattern.key);
-          messages.push({ role: 'user', content: message });
+          remember({ role: 'user', content: message });
           emit({ type: 'nudge', ...step(), pattern, message });
         }
         continue;
       }
       detector?.recordReply(false);
-      messages.push(assistant);
+      remember(assistant);
       if (spent) return finish(spent);
 
       for (const call of calls) emit({ type: 'tool-call', ...step(), call });
@@ -198,7 +229,7 @@ export async function runAgent(options: AgentOptions): Promise<AgentResult> {
       calls.forEach((call, i) => {
         const result = results[i] as AgentToolResult;
         const content = result.ok || result.content !== '' ? result.content : (result.error?.message ?? 'failed');
-        messages.push({ role: 'tool', content, toolCallId: call.id, toolName: call.name });
+        remember({ role: 'tool', content, toolCallId: call.id, toolName: call.name });
         toolCalls[call.name] = (toolCalls[call.name] ?? 0) + 1;
         const record = toCallRecord(call, result, options.root);
         records.push(record);
@@ -227,7 +258,7 @@ export async function runAgent(options: AgentOptions): Promise<AgentResult> {
         emit({ type: 'reminder', ...step(), threshold: crossed, toolCalls: callCount, message });
       }
       // One user message after the tool results: some chat templates reject two user turns in a row.
-      if (notes.length > 0) messages.push({ role: 'user', content: notes.join('\n\n') });
+      if (notes.length > 0) remember({ role: 'user', content: notes.join('\n\n') });
     }
   } catch (error) {
     if (signal.aborted) return finish(abortReason());

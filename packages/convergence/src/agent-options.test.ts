@@ -45,6 +45,14 @@ describe('validateAgentOptions', () => {
     expect(problem({ stuck: { repeatedCall: 1.5 } }).message).toContain('stuck.repeatedCall');
   });
 
+  it('names a bad context setting, and accepts context: false', () => {
+    expect(problem({ context: { maxPromptTokens: -5 } }).message).toContain(
+      'agent option context.maxPromptTokens: expected a positive integer, got -5',
+    );
+    expect(problem({ context: 'off' as never }).message).toContain('agent option context: expected an object');
+    expect(() => validateAgentOptions({ ...valid, context: false })).not.toThrow();
+  });
+
   it('refuses an empty task', () => {
     expect(problem({ task: '  ' }).message).toContain('agent option task: expected a non-empty string');
   });

@@ -1,6 +1,7 @@
 import type { ChatMessage, ChatModel, ChatRequest } from '@unity/core';
 import type { AgentListener } from './agent-events';
 import type { AgentBudget } from './budget';
+import type { ContextOptions } from './context-compaction';
 import { ConvergenceError } from './errors';
 import type { StuckOptions } from './stuck-detector';
 import type { AgentToolExecutor } from './tool-executor';
@@ -27,6 +28,12 @@ export interface AgentOptions {
   /** Repetition thresholds, or `false` to turn stuck detection off. */
   stuck?: StuckOptions | false;
   budget?: AgentBudget;
+  /**
+   * Context compaction, on by default: before a model call whose estimated prompt passes the budget, old tool results
+   * become stubs and then old turns one note, keeping the system prompt, the task and the recent messages intact (event
+   * `compacted`). `false` sends the whole conversation every time.
+   */
+  context?: ContextOptions | false;
   /** How many recent calls reminders summarise (default 30). */
   activityWindow?: number;
   /** Tools counted as writes in reminders (default `write_file`). */
@@ -66,6 +73,14 @@ export function validateAgentOptions(options: AgentOptions): void {
   }
   if (options.activityWindow !== undefined && !positiveInteger(options.activityWindow)) {
     fail('activityWindow', 'a positive integer', options.activityWindow);
+  }
+  if (options.context !== undefined && options.context !== false) {
+    if (typeof options.context !== 'object' || options.context === null) {
+      fail('context', 'an object ({ contextLength, maxPromptTokens, keepRecentMessages }) or false', options.context);
+    }
+    for (const [key, value] of Object.entries(options.context)) {
+      if (value !== undefined && !positiveInteger(value)) fail(`context.${key}`, 'a positive integer', value);
+    }
   }
   const budget = options.budget ?? {};
   for (const key of ['maxTokens', 'maxTimeMs', 'maxCost'] as const) {

@@ -22,6 +22,12 @@ export {
 } from './call-fingerprint';
 export { type CallRecord, toCallRecord } from './call-record';
 export {
+  type Compaction,
+  ContextCompactor,
+  type ContextOptions,
+  promptTokenBudget,
+} from './context-compaction';
+export {
   type ConvergenceThreshold,
   convergenceSchedule,
   defaultConvergenceWarnings,
@@ -32,4 +38,5 @@ export {
 export { ConvergenceError, type ConvergenceErrorCode } from './errors';
 export { finalAnswerRequest, nudgeMessage, type ReminderFacts, reminderMessage } from './reminders';
 export { StuckDetector, type StuckKind, type StuckOptions, type StuckPattern } from './stuck-detector';
+export { estimateTokens } from './token-estimate';
 export type { AgentToolExecutor, AgentToolResult } from './tool-executor';
