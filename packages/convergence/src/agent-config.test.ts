@@ -1,3 +1,4 @@
+import { ConfigError, parseConfig } from '@unity/llm-router';
 import { describe, expect, it } from 'vitest';
 import { agentConfigSection, agentSettingsFromConfig } from './agent-config';
 
@@ -33,6 +34,64 @@ describe('agentSettingsFromConfig', () => {
 
   it('turns stuck detection off with stuck: false', () => {
     expect(agentSettingsFromConfig({ agent: section({ stuck: false }) })).toEqual({ stuck: false });
+  });
+
+  it('takes the top-level max_iterations over cloud_llm.max_iterations', () => {
+    expect(agentSettingsFromConfig({ max_iterations: 300, cloud_llm: { max_iterations: 1000 } }).maxIterations).toBe(
+      300,
+    );
+    expect(agentSettingsFromConfig({ cloud_llm: { max_iterations: 40 } }).maxIterations).toBe(40);
+  });
+
+  it('budgets the context from ollama.max_context, and reads agent.context or turns compaction off', () => {
+    expect(agentSettingsFromConfig({ ollama: { max_context: 8192 } }).context).toEqual({ contextLength: 8192 });
+    const context = section({ context: { max_prompt_tokens: 5000, keep_recent_messages: 12 } });
+    expect(agentSettingsFromConfig({ ollama: { max_context: 8192 }, agent: context }).context).toEqual({
+      contextLength: 8192,
+      maxPromptTokens: 5000,
+      keepRecentMessages: 12,
+    });
+    expect(agentSettingsFromConfig({ ollama: { max_context: 8192 }, agent: section({ context: false }) }).context).toBe(
+      false,
+    );
+  });
+});
+
+describe('agentSettingsFromConfig on a loaded config file', () => {
+  const load = (yaml: string) => parseConfig(yaml, 'configs/system.yaml', { agent: agentConfigSection });
+  const seedConvergence = 'max_iterations: 1000\nconvergence_warnings:\n  - 50\n  - 100\n  - 200\n  - 500\n';
+
+  it("honours the seed's top-level max_iterations and convergence_warnings", () => {
+    const settings = agentSettingsFromConfig(load(`${seedConvergence}ollama:\n  max_context: 32768\n`));
+    expect(settings).toMatchObject({
+      maxIterations: 1000,
+      convergenceWarnings: [50, 100, 200, 500],
+      context: { contextLength: 32768 },
+    });
+    expect(agentSettingsFromConfig(load('max_iterations: 250\n')).maxIterations).toBe(250);
+  });
+
+  it('accepts both places when they agree, and either alone', () => {
+    const both = load(`cloud_llm:\n  max_iterations: 1000\n${seedConvergence}`);
+    expect(agentSettingsFromConfig(both).maxIterations).toBe(1000);
+    expect(load('max_iterations: 70\n').cloud_llm.max_iterations).toBe(70);
+    expect(agentSettingsFromConfig(load('cloud_llm:\n  max_iterations: 60\n')).maxIterations).toBe(60);
+    expect(agentSettingsFromConfig(load('')).maxIterations).toBe(1000);
+  });
+
+  it('refuses a top-level max_iterations that differs from cloud_llm.max_iterations, naming both and the line', () => {
+    let error: unknown;
+    try {
+      load('cloud_llm:\n  provider: minimax\n  max_iterations: 1000\n\nmax_iterations: 500\n');
+    } catch (e) {
+      error = e;
+    }
+    expect(ConfigError.isInstance(error)).toBe(true);
+    const { message, fix } = error as ConfigError;
+    expect(message).toContain(
+      "configs/system.yaml:5: max_iterations: 500 differs from cloud_llm.max_iterations: 1000; both set the agent loop's iteration limit",
+    );
+    expect(fix).toBe('keep one of max_iterations and cloud_llm.max_iterations, or give them the same value');
   });
 });
 

@@ -1,17 +1,22 @@
 import { z } from 'zod';
 import type { AgentOptions } from './agent-options';
 import type { AgentBudget } from './budget';
+import type { ContextOptions } from './context-compaction';
 import type { StuckOptions } from './stuck-detector';
 
 /** The loop's settings as a config file holds them (the seed's `configs/system.yaml`, plus an optional `agent:`). */
-export type AgentSettings = Pick<AgentOptions, 'maxIterations' | 'convergenceWarnings' | 'stuck' | 'budget'>;
+export type AgentSettings = Pick<
+  AgentOptions,
+  'maxIterations' | 'convergenceWarnings' | 'stuck' | 'budget' | 'context'
+>;
 
 const count = z.number().int().positive();
 
 /**
  * The `agent:` section of the Unity config: `stuck: {repeated_call, repeated_failure, alternation_steps,
- * empty_replies}` (or `stuck: false`) and `budget: {max_tokens, max_seconds, max_cost, prices: {<model>:
- * {input_per_1k, output_per_1k}}}`. Give it to the router's `loadConfig({ sections: { agent: agentConfigSection } })`
+ * empty_replies}` (or `stuck: false`), `budget: {max_tokens, max_seconds, max_cost, prices: {<model>:
+ * {input_per_1k, output_per_1k}}}` and `context: {max_prompt_tokens, keep_recent_messages}` (or `context: false` to
+ * turn compaction off). Give it to the router's `loadConfig({ sections: { agent: agentConfigSection } })`
  * so that its errors name the file, line and field like the rest of the config.
  */
 export const agentConfigSection = z
@@ -48,6 +53,12 @@ export const agentConfigSection = z
         params: { fix: 'add agent.budget.prices.<model>: {input_per_1k, output_per_1k}, or remove max_cost' },
       })
       .optional(),
+    context: z
+      .union([
+        z.literal(false),
+        z.strictObject({ max_prompt_tokens: count.optional(), keep_recent_messages: count.optional() }),
+      ])
+      .optional(),
   })
   .optional();
 
@@ -55,20 +66,34 @@ export type AgentConfigSection = z.output<typeof agentConfigSection>;
 
 /** The parts of a loaded config the loop reads. */
 export interface AgentConfigSource {
+  /** The seed's convergence snippet puts it here; it wins over `cloud_llm.max_iterations`. */
+  max_iterations?: number;
   cloud_llm?: { max_iterations?: number };
   convergence_warnings?: number[];
+  /** `max_context` is the context the local model runs with: compaction's default budget is a share of it. */
+  ollama?: { max_context?: number };
   agent?: AgentConfigSection;
 }
 
 /**
- * The agent loop's settings from a loaded, validated config: `cloud_llm.max_iterations`, `convergence_warnings` and
- * the `agent:` section (see `agentConfigSection`).
+ * The agent loop's settings from a loaded, validated config: `max_iterations` (top level, else
+ * `cloud_llm.max_iterations`; the config schema refuses the two when they differ), `convergence_warnings`,
+ * `ollama.max_context` (the context compaction keeps within) and the `agent:` section (see `agentConfigSection`).
  */
 export function agentSettingsFromConfig(config: AgentConfigSource): AgentSettings {
   const settings: AgentSettings = {};
-  if (config.cloud_llm?.max_iterations !== undefined) settings.maxIterations = config.cloud_llm.max_iterations;
+  const maxIterations = config.max_iterations ?? config.cloud_llm?.max_iterations;
+  if (maxIterations !== undefined) settings.maxIterations = maxIterations;
   if (config.convergence_warnings !== undefined) settings.convergenceWarnings = config.convergence_warnings;
-  const { stuck, budget } = config.agent ?? {};
+  const { stuck, budget, context } = config.agent ?? {};
+  if (context === false) settings.context = false;
+  else {
+    const options: ContextOptions = {};
+    if (config.ollama?.max_context !== undefined) options.contextLength = config.ollama.max_context;
+    if (context?.max_prompt_tokens !== undefined) options.maxPromptTokens = context.max_prompt_tokens;
+    if (context?.keep_recent_messages !== undefined) options.keepRecentMessages = context.keep_recent_messages;
+    if (Object.keys(options).length > 0) settings.context = options;
+  }
   if (stuck === false) settings.stuck = false;
   else if (stuck) {
     const options: StuckOptions = {};
