@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeOllama, FakeOpenAI, freePort, sharedModelPath } from '@unity/test-kit';
@@ -165,6 +165,54 @@ describe('unity ask (built binary against fake upstreams)', () => {
     expect(response.attempts.filter((a: { ok: boolean }) => !a.ok).length).toBeGreaterThan(0);
     expect(response.content.length).toBeGreaterThan(0);
     expect(cloud.requests).toHaveLength(0);
+  });
+
+  /** A store holding the shared model, and a config whose chain is down (no key, no Ollama) plus `extra`. */
+  async function storeAndDownConfig(name: string, extra: string): Promise<{ store: string; config: string }> {
+    const store = join(dir, `store-${name}`);
+    await mkdir(store, { recursive: true });
+    await symlink(model!, join(store, 'stories260K.gguf'));
+    const config = join(dir, `${name}.yaml`);
+    await writeFile(config, configYaml(cloud.baseURL, `http://127.0.0.1:${await freePort()}`, extra));
+    return { store, config };
+  }
+
+  it.skipIf(!model)('streams the store model’s answer and names the embedded last resort on stderr', async () => {
+    const { store, config } = await storeAndDownConfig('streamed', '');
+    const run = await unity(['ask', 'Once upon a time', '--config', config], { env: { UNITY_MODELS_DIR: store } });
+    expect(run.code).toBe(0);
+    expect(run.stdout.trim().length).toBeGreaterThan(0);
+    expect(run.stderr).toContain(`using the embedded engine with stories260K from the model store (${store}/`);
+    expect(run.stderr).toContain('unity: answered by the embedded last resort llamacpp/stories260K after ');
+  });
+
+  it.skipIf(!model)(
+    'uses no store model with cloud_llm.fallback_to_local: false, exit 1 with the chain’s failures',
+    async () => {
+      const { store, config } = await storeAndDownConfig('no-fallback', '');
+      await writeFile(
+        config,
+        (await readFile(config, 'utf8')).replace('fallback_to_local: true', 'fallback_to_local: false'),
+      );
+      const run = await unity(['ask', 'Once upon a time', '--config', config], { env: { UNITY_MODELS_DIR: store } });
+      expect(run.code).toBe(1);
+      expect(run.stdout).toBe('');
+      expect(run.stderr).toContain('unity: no model could answer (1 in the chain)');
+      expect(run.stderr).toContain('MINIMAX_API_KEY is not set');
+      expect(run.stderr).not.toContain('embedded');
+      expect(run.stderr).not.toContain('stories260K');
+    },
+  );
+
+  it.skipIf(!model)('uses no store model with router.last_resort: none, exit 1 with the chain’s failures', async () => {
+    const { store, config } = await storeAndDownConfig('last-resort-none', '  last_resort: none\n');
+    const run = await unity(['ask', 'Once upon a time', '--config', config, '--json'], {
+      env: { UNITY_MODELS_DIR: store },
+    });
+    expect(run.code).toBe(1);
+    expect(JSON.parse(run.stdout).error.code).toBe('ALL_PROVIDERS_FAILED');
+    expect(run.stderr).toContain('[CONNECTION_FAILED]');
+    expect(run.stderr).not.toContain('embedded');
   });
 
   it.skipIf(!model)('stops the embedded engine cleanly on Ctrl-C in the middle of its answer, exit 130', async () => {

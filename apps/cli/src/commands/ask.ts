@@ -3,9 +3,9 @@ import { UnityError } from '@unity/core';
 import {
   type Attempt,
   createRouter,
-  findDefaultStoreModel,
   loadConfig,
   RouterError,
+  type RouterEventMap,
   type RouterRequest,
   type RouterResponse,
   type RouterRole,
@@ -15,7 +15,6 @@ import {
 } from '@unity/llm-router';
 import { type Command, Option } from 'commander';
 import { readStdin } from '../terminal-io';
-import { modelsDir } from './models';
 
 interface AskFlags {
   config?: string;
@@ -33,7 +32,10 @@ export function fallbackNote(response: RouterResponse): string | undefined {
   const answered = response.attempts.find((a) => a.ok);
   const why = (a: Attempt) => `${a.model} ${a.skipped ? 'skipped' : 'failed'} (${a.error?.code ?? 'error'})`;
   const unique = [...new Map(failed.map((a) => [a.model, a])).values()];
-  return `unity: answered by ${answered?.model ?? response.provider} after ${unique.map(why).join(', ')}`;
+  const by = answered?.lastResort
+    ? `the embedded last resort ${answered.model}`
+    : (answered?.model ?? response.provider);
+  return `unity: answered by ${by} after ${unique.map(why).join(', ')}`;
 }
 
 /** `unity ask "<prompt>"`: one question through the router, streamed to stdout. */
@@ -52,7 +54,8 @@ export function registerAskCommand(program: Command): void {
       'after',
       '\nThe answer goes to stdout; a note on stderr says when a fallback answered. API keys are read from the\n' +
         'variable the config names (MINIMAX_API_KEY by default), Ollama from ollama.host or OLLAMA_HOST. When no\n' +
-        'configured model can answer, a model in the store (`unity models pull`) is run in-process, and stderr says so.\n' +
+        'configured model can answer, the newest model in the store (`unity models pull`) is run in-process, and stderr\n' +
+        'says so (router.last_resort: none, or cloud_llm.fallback_to_local: false, turns that off).\n' +
         'Exit status: 0 answered, 1 nothing could answer (each failure and its fix on stderr), 130 interrupted.',
     )
     .action(async (promptArg: string, flags: AskFlags) => {
@@ -83,27 +86,7 @@ export function registerAskCommand(program: Command): void {
         ...(flags.localOnly ? { localOnly: true } : {}),
       };
       try {
-        let response: RouterResponse;
-        try {
-          response = await answer(config, request, flags);
-        } catch (error) {
-          // Nothing configured answered (no key, no Ollama): a model in the store still can, and we say so.
-          const store = modelsDir({});
-          const stored = embeddable(error) ? await findDefaultStoreModel(store).catch(() => undefined) : undefined;
-          if (!stored) throw error;
-          const failed = error as RouterError;
-          process.stderr.write(
-            `unity: no configured model could answer:\n${indent(withoutFix(failed))}\n` +
-              `unity: using the embedded engine with ${stored.name} from the model store (${stored.path})\n`,
-          );
-          const embedded = await answer(embeddedConfig(config, stored.name, store), request, flags).catch(
-            (cause: unknown) => {
-              throw alsoFailed(failed, stored.name, cause);
-            },
-          );
-          // Every attempt, the failed configured ones included: --json promises the whole story.
-          response = { ...embedded, attempts: [...failed.attempts, ...embedded.attempts] };
-        }
+        const response = await answer(config, request, flags);
         if (flags.json) process.stdout.write(`${JSON.stringify(response, null, 2)}\n`);
         else if (!flags.stream) process.stdout.write(withNewline(response.content));
         const note = fallbackNote(response);
@@ -130,6 +113,8 @@ export function registerAskCommand(program: Command): void {
 /** One routed answer: streamed to stdout as it comes, or whole. */
 async function answer(config: UnityConfig, request: RouterRequest, flags: AskFlags): Promise<RouterResponse> {
   const router = createRouter({ config, env: process.env });
+  // Nothing configured answered (no key, no Ollama): the router's last resort, a model in the store, still may.
+  router.on('last-resort', (event) => process.stderr.write(lastResortNote(event)));
   try {
     return await (flags.stream && !flags.json ? streamAnswer(router.stream(request)) : router.chat(request));
   } finally {
@@ -137,46 +122,22 @@ async function answer(config: UnityConfig, request: RouterRequest, flags: AskFla
   }
 }
 
-/** Every model failed before answering (not a refused request, not a stream broken after its first token). */
-function embeddable(error: unknown): boolean {
-  return RouterError.isInstance(error) && (error.code === 'ALL_PROVIDERS_FAILED' || error.code === 'NO_PROVIDER');
-}
-
-/** The first failure, with the embedded engine's failure added: the user needs both fixes. */
-function alsoFailed(first: RouterError, name: string, embedded: unknown): unknown {
-  if (controllerAborted(embedded)) return embedded;
-  const body = withoutFix(first);
-  const detail = RouterError.isInstance(embedded)
-    ? embedded.attempts.map((a) => a.error?.message).join('; ')
-    : String(embedded);
-  return new RouterError({
-    code: first.code,
-    message: `${body}\nthe embedded engine with ${name} from the model store failed too: ${detail}`,
-    ...(first.fix ? { fix: first.fix } : {}),
-    attempts: [...first.attempts, ...(RouterError.isInstance(embedded) ? embedded.attempts : [])],
-    cause: embedded,
-  });
-}
-
-const controllerAborted = (error: unknown) => RouterError.isInstance(error) && error.code === 'ABORTED';
-
-/** The config with one model for every role: a store model run in-process. */
-function embeddedConfig(config: UnityConfig, name: string, storeDir: string): UnityConfig {
-  const model = `llamacpp/${name}`;
-  return {
-    ...config,
-    cloud_llm: { ...config.cloud_llm, enabled: false },
-    models: { reasoning: model, coding: model, fallback: model },
-    llamacpp: { ...config.llamacpp, store_dir: storeDir },
-  };
+/** What stderr says when the router turns to the model store: why, and which model. */
+function lastResortNote(event: RouterEventMap['last-resort'][0]): string {
+  const failures = event.attempts.map(
+    (a) =>
+      `  ${a.model} ${a.skipped ? 'skipped' : 'failed'}: ${a.error?.message ?? 'no answer'} [${a.error?.code ?? 'error'}]`,
+  );
+  return (
+    `unity: no configured model could answer:\n${failures.map((line) => `${line}\n`).join('')}` +
+    `unity: using the embedded engine with ${event.name} from the model store (${event.path})\n`
+  );
 }
 
 /** An error's message without its `Fix:` line. */
 function withoutFix(error: UnityError): string {
   return error.fix ? error.message.slice(0, error.message.lastIndexOf('\nFix: ')) : error.message;
 }
-
-const indent = (text: string) => text.replace(/^/gm, '  ');
 
 /** Write text as it arrives; a failure after the first token ends the line and is thrown as the router's error. */
 async function streamAnswer(events: AsyncIterable<RouterStreamEvent>): Promise<RouterResponse> {

@@ -1,12 +1,12 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { sharedModelPath } from '@unity/test-kit';
+import { freePort, sharedModelPath } from '@unity/test-kit';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
@@ -98,6 +98,35 @@ describe.skipIf(!modelPath)('unity models (built binary)', () => {
     const error = await failure('pull', `${origin}/missing.gguf`, '--dir', dir);
     expect(error.code).toBe(1);
     expect(error.stderr).toContain(`unity: download of ${origin}/missing.gguf failed: HTTP 404`);
+  });
+
+  it('pulls into the config’s llamacpp.store_dir, where the router then finds the model', async () => {
+    const store = join(dir, 'configured-store');
+    const config = join(dir, 'system.yaml');
+    await writeFile(
+      config,
+      [
+        'cloud_llm:',
+        '  enabled: false',
+        'ollama:',
+        `  host: http://127.0.0.1:${await freePort()}`,
+        'llamacpp:',
+        `  store_dir: ${store}`,
+        '  threads: 1',
+        '  context_size: 512',
+        '',
+      ].join('\n'),
+    );
+    const pulled = await unity('pull', `${origin}/stories260K.gguf`, '--config', config);
+    expect(pulled.stdout).toContain(`into ${store}`);
+    expect(await readdir(store)).toEqual(['stories260K.gguf']);
+    const listed = JSON.parse((await unity('list', '--json', '--config', config)).stdout);
+    expect(listed.map((m: { path: string }) => m.path)).toEqual([join(store, 'stories260K.gguf')]);
+    // Nothing configured can answer (no cloud, no Ollama): the router's last resort finds the pulled model.
+    const asked = await run(process.execPath, [bin, 'ask', 'Once upon a time', '--config', config, '--json'], {
+      env: { PATH: process.env.PATH ?? '', HOME: dir },
+    });
+    expect(JSON.parse(asked.stdout)).toMatchObject({ provider: 'llamacpp', model: 'stories260K' });
   });
 
   it('fails to remove a model the store does not hold', async () => {

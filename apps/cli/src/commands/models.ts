@@ -1,7 +1,8 @@
 import { resolve } from 'node:path';
 import {
-  defaultModelStoreDir,
   listModels,
+  loadConfig,
+  modelStoreDir,
   type PullProgress,
   pullModel,
   removeModel,
@@ -13,13 +14,23 @@ import { formatTable } from '../terminal-io';
 
 interface DirFlags {
   dir?: string;
+  config?: string;
 }
 
-/** The model store: `--dir`, else `$UNITY_MODELS_DIR`, else `~/.unity/models`. */
-export function modelsDir(flags: DirFlags, env: Record<string, string | undefined> = process.env): string {
+const dirHelp =
+  'the model store (default: llamacpp.store_dir in the config, else $UNITY_MODELS_DIR, else ~/.unity/models)';
+const configHelp =
+  'config file whose llamacpp.store_dir names the store (default: $UNITY_CONFIG, ./configs/system.yaml)';
+
+/** The model store: `--dir`, else the folder the router uses (`llamacpp.store_dir`, `$UNITY_MODELS_DIR`, default). */
+async function modelsDir(flags: DirFlags, env: Record<string, string | undefined> = process.env): Promise<string> {
   if (flags.dir) return resolve(flags.dir);
-  if (env.UNITY_MODELS_DIR) return resolve(env.UNITY_MODELS_DIR);
-  return defaultModelStoreDir();
+  const { config } = await loadConfig({
+    ...(flags.config === undefined ? {} : { path: flags.config }),
+    cwd: process.cwd(),
+    env,
+  });
+  return modelStoreDir(config, { env });
 }
 
 export function formatBytes(bytes: number): string {
@@ -96,11 +107,12 @@ export function registerModelsCommand(program: Command): void {
       '<source>',
       'an http(s) URL of a .gguf file, hf:<owner>/<repo>/<file>.gguf, or a local .gguf file to copy in',
     )
-    .option('--dir <dir>', 'the model store (default: $UNITY_MODELS_DIR or ~/.unity/models)')
+    .option('--dir <dir>', dirHelp)
+    .option('--config <file>', configHelp)
     .option('--sha256 <hex>', 'expected sha256 of the file: a download that differs is deleted')
     .option('--force', 'download again even if the store already holds the model')
     .action(async (source: string, flags: DirFlags & { sha256?: string; force?: boolean }) => {
-      const dir = modelsDir(flags);
+      const dir = await modelsDir(flags);
       const controller = new AbortController();
       const onSignal = () => controller.abort();
       process.once('SIGINT', onSignal);
@@ -130,10 +142,11 @@ export function registerModelsCommand(program: Command): void {
     .command('list')
     .alias('ls')
     .description('list the models in the store with size and architecture (from the GGUF header)')
-    .option('--dir <dir>', 'the model store (default: $UNITY_MODELS_DIR or ~/.unity/models)')
+    .option('--dir <dir>', dirHelp)
+    .option('--config <file>', configHelp)
     .option('--json', 'print JSON')
     .action(async (flags: DirFlags & { json?: boolean }) => {
-      const dir = modelsDir(flags);
+      const dir = await modelsDir(flags);
       const found = await listModels(dir);
       if (flags.json) {
         process.stdout.write(`${JSON.stringify(found.map(toJson), null, 2)}\n`);
@@ -167,9 +180,10 @@ export function registerModelsCommand(program: Command): void {
     .command('rm')
     .description('remove a model (and any unfinished download of it) from the store')
     .argument('<name>', 'the model name as `unity models list` shows it')
-    .option('--dir <dir>', 'the model store (default: $UNITY_MODELS_DIR or ~/.unity/models)')
+    .option('--dir <dir>', dirHelp)
+    .option('--config <file>', configHelp)
     .action(async (name: string, flags: DirFlags) => {
-      const path = await removeModel(name, modelsDir(flags));
+      const path = await removeModel(name, await modelsDir(flags));
       process.stdout.write(`removed ${path}\n`);
     });
 }
