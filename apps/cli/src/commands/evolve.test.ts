@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FakeOpenAI, freePort, listening } from '@unity/test-kit';
+import { FakeOllama, FakeOpenAI, freePort, listening } from '@unity/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const bin = new URL('../../bin/unity.js', import.meta.url).pathname;
@@ -83,7 +83,7 @@ beforeAll(async () => {
   configPath = join(dir, 'system.yaml');
   await writeFile(
     configPath,
-    `cloud_llm:\n  enabled: true\n  provider: minimax\n  model: MiniMax-M2\n  fallback_to_local: false\n  base_url: ${cloud.baseURL}\nrouter:\n  retries:\n    max_retries: 0\n`,
+    `cloud_llm:\n  enabled: true\n  provider: minimax\n  model: MiniMax-M2\n  fallback_to_local: false\n  base_url: ${cloud.baseURL}\nrouter:\n  retries:\n    max_retries: 0\ntextgrad:\n  local_only: false\n`,
   );
   await writeFile(join(dir, 'eval.mjs'), evalScript);
   await writeFile(join(dir, 'target.mjs'), baseline);
@@ -122,7 +122,7 @@ afterAll(async () => {
 });
 
 describe('unity evolve (built binary, replayed coder, real evaluator processes)', () => {
-  it('records through the router’s coding role, printing the summary as one JSON object with --json', async () => {
+  it('records through the router’s coding role (the cloud, as textgrad.local_only: false allows), printing the summary as one JSON object with --json', async () => {
     expect(cloud.requests.length).toBeGreaterThan(10);
     const lines = stableLines('recorded.jsonl');
     expect(lines).toHaveLength(1 + 6 * 2);
@@ -232,7 +232,18 @@ describe('unity evolve (built binary, replayed coder, real evaluator processes)'
       `cloud_llm:\n  enabled: true\n  provider: minimax\n  model: MiniMax-M2\n  fallback_to_local: false\n  base_url: http://127.0.0.1:${await freePort()}/v1\nrouter:\n  retries:\n    max_retries: 0\n`,
     );
     const run = await unity(
-      ['evolve', 'down/target.mjs', ...common, '--generations', '1', '--config', down, '--log', 'down.jsonl'],
+      [
+        'evolve',
+        'down/target.mjs',
+        ...common,
+        '--generations',
+        '1',
+        '--config',
+        down,
+        '--log',
+        'down.jsonl',
+        '--allow-cloud',
+      ],
       { MINIMAX_API_KEY: key },
     );
     expect(run.code).toBe(1);
@@ -332,7 +343,7 @@ describe('unity evolve (built binary, replayed coder, real evaluator processes)'
     expect(readFileSync(join(dir, 'no-such-folder/best.mjs'), 'utf8')).toMatch(/export const value = -?\d+;/);
   });
 
-  it('names the bad value of --strategies, a missing file, and a missing --eval', async () => {
+  it('names the bad value of --strategies, a missing file, and a run with nothing to score it', async () => {
     const strategies = await unity(['evolve', 'target.mjs', '--eval', 'x', '--strategies', 'rewrite,magic']);
     expect(strategies.code).toBe(1);
     expect(strategies.stderr).toContain('unknown strategy "magic"');
@@ -341,7 +352,228 @@ describe('unity evolve (built binary, replayed coder, real evaluator processes)'
     expect(missing.stderr).toContain('nope.mjs: no such file');
     const noEval = await unity(['evolve', 'target.mjs']);
     expect(noEval.code).toBe(1);
-    expect(noEval.stderr).toContain("required option '--eval <command>' not specified");
+    expect(noEval.stderr).toContain('nothing scores the candidates: give --eval <command>, --judge [model], or both');
+    expect(noEval.stderr).toContain('Fix: add --eval');
+  });
+});
+
+/** The seed's configs/system.yaml verbatim, plus the two addresses that point it at the fakes. */
+const seedConfig = (cloudUrl: string, ollamaHost: string, extra = '') => `# Cloud LLM (Primary)
+cloud_llm:
+  enabled: true
+  provider: "minimax"
+  model: "MiniMax-M2"
+  fallback_to_local: true  # falls back to qwen2.5
+  timeout_seconds: 3600
+  max_tokens: 4096
+  max_iterations: 1000
+  base_url: ${cloudUrl}
+
+# Local LLM Models (Fallback)
+models:
+  reasoning: "ollama_chat/qwen2.5-coder:7b"
+  coding: "ollama_chat/qwen2.5-coder:7b"
+  fallback: "ollama_chat/qwen2.5-coder:7b"
+
+# Diagnostics - Model Requirements
+diagnostics:
+  require_models:
+    - "qwen2.5-coder:7b"
+
+ollama:
+  host: ${ollamaHost}
+${extra}`;
+
+/** The judge's stand-in: scores `value` by its distance from 42 (half the evaluator's slope), with feedback. */
+function judgeReply(body: Record<string, unknown>): string | undefined {
+  const messages = body.messages as Array<{ role: string; content: string }>;
+  if (!(messages[0]?.content ?? '').includes('strict reviewer')) return undefined;
+  const value = Number(/value = (-?\d+)/.exec(messages.at(-1)?.content ?? '')?.[1]);
+  return JSON.stringify({ score: Math.max(0, 100 - Math.abs(value - 42)), feedback: `judge: move ${42 - value}` });
+}
+
+describe('unity evolve with the seed’s config (local first, LLM judge)', () => {
+  let seedCloud: FakeOpenAI;
+  let ollama: FakeOllama;
+  let seedPath: string;
+  const ollamaChats = () => ollama.requestsTo('/api/chat');
+  const judgeChats = () =>
+    ollamaChats().filter((r) =>
+      ((r.body as { messages: { content: string }[] }).messages[0]?.content ?? '').includes('strict reviewer'),
+    );
+
+  beforeAll(async () => {
+    seedCloud = await FakeOpenAI.start({ apiKey: key });
+    seedCloud.setDefault((request) => ({ text: judgeReply(request.body) ?? coderReply(request.body) }));
+    ollama = await FakeOllama.start({ models: [{ name: 'qwen2.5-coder:7b' }, { name: 'llama3.2:1b' }] });
+    ollama.setDefault((request) => ({ text: judgeReply(request.body) ?? coderReply(request.body) }));
+    seedPath = join(dir, 'seed.yaml');
+    await writeFile(seedPath, seedConfig(seedCloud.baseURL, ollama.host));
+    for (const sub of ['seed1', 'seed2', 'seed3', 'seed4', 'seed5', 'seed6']) {
+      await mkdir(join(dir, sub));
+      await writeFile(join(dir, sub, 'target.mjs'), baseline);
+    }
+  });
+
+  afterAll(async () => {
+    await Promise.all([seedCloud.close(), ollama.close()]);
+  });
+
+  const seedRun = (sub: string, extra: string[], config = seedPath) =>
+    unity(
+      [
+        'evolve',
+        `${sub}/target.mjs`,
+        '--seed',
+        '5',
+        '--concurrency',
+        '2',
+        '--generations',
+        '1',
+        '--config',
+        config,
+        '--log',
+        `${sub}.jsonl`,
+        '--out',
+        `${sub}-best.mjs`,
+        ...extra,
+      ],
+      { MINIMAX_API_KEY: key },
+    );
+
+  it('sends the coder to the local model only: 0 requests to the cloud, the rest to Ollama', async () => {
+    seedCloud.reset();
+    ollama.reset();
+    const run = await seedRun('seed1', ['--eval', 'node eval.mjs', '--json']);
+    expect(run.code).toBe(0);
+    expect(seedCloud.requests).toHaveLength(0);
+    expect(ollamaChats().length).toBeGreaterThanOrEqual(1);
+    expect(ollamaChats().every((r) => (r.body as { model: string }).model === 'qwen2.5-coder:7b')).toBe(true);
+    expect(JSON.parse(run.stdout)).toMatchObject({ baseline: 36, candidates: 3, failures: 0 });
+  });
+
+  it('lets the coder try the cloud first with --allow-cloud', async () => {
+    seedCloud.reset();
+    ollama.reset();
+    const run = await seedRun('seed2', ['--eval', 'node eval.mjs', '--allow-cloud', '--json']);
+    expect(run.code).toBe(0);
+    expect(seedCloud.requestsTo('/chat/completions').length).toBeGreaterThanOrEqual(1);
+    expect(ollamaChats()).toHaveLength(0);
+  });
+
+  it('scores with the LLM judge alone through the local model, keeping its feedback', async () => {
+    seedCloud.reset();
+    ollama.reset();
+    const run = await seedRun('seed3', ['--judge', '--json']);
+    expect(run.code).toBe(0);
+    expect(seedCloud.requests).toHaveLength(0);
+    const summary = JSON.parse(run.stdout);
+    expect(summary).toMatchObject({ baseline: 68, scoring: { judge: 1 }, failures: 0 });
+    expect(judgeChats()).toHaveLength(3);
+    expect((judgeChats()[0]?.body as { format?: unknown } | undefined)?.format).toMatchObject({
+      required: ['score', 'feedback'],
+    });
+    const texts = readFileSync(join(dir, 'seed3.candidates.jsonl'), 'utf8');
+    expect(texts).toContain('"feedback":"judge: move 32"');
+  });
+
+  it('combines --eval and --judge by --judge-weight, printing both parts', async () => {
+    seedCloud.reset();
+    ollama.reset();
+    const run = await seedRun('seed4', ['--eval', 'node eval.mjs', '--judge', '--judge-weight', '0.25']);
+    expect(run.code).toBe(0);
+    expect(seedCloud.requests).toHaveLength(0);
+    // baseline: 0.75 × 36 (eval) + 0.25 × 68 (judge) = 44
+    expect(run.stdout).toMatch(/^baseline 44\.00 → best \d+\.\d\d/);
+    expect(run.stdout).toMatch(/scores: eval 36\.00 → \d+\.\d\d \(× 0\.75\) · judge 68\.00 → \d+\.\d\d \(× 0\.25\)/);
+    expect(run.stderr).toMatch(
+      /generation 1\/1: best \d+\.\d\d \(Δ [+-]\d+\.\d\d\) \[eval \d+\.\d\d, judge \d+\.\d\d\]/,
+    );
+    const lines = readFileSync(join(dir, 'seed4.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines[0]).toMatchObject({ score: 44, parts: { eval: 36, judge: 68 } });
+    const scored = lines.filter((l) => l.score !== null);
+    for (const line of scored) expect(line.score).toBeCloseTo(0.75 * line.parts.eval + 0.25 * line.parts.judge);
+    expect(judgeChats()).toHaveLength(scored.length);
+  });
+
+  it('sends the judge to the model --judge names, a bare Ollama name, and the coder to its own', async () => {
+    ollama.reset();
+    const run = await seedRun('seed5', ['--judge', 'llama3.2:1b', '--json']);
+    expect(run.code).toBe(0);
+    const models = (requests: typeof ollama.requests) =>
+      new Set(requests.map((r) => (r.body as { model: string }).model));
+    expect(models(judgeChats())).toEqual(new Set(['llama3.2:1b']));
+    expect(models(ollamaChats().filter((r) => !judgeChats().includes(r)))).toEqual(new Set(['qwen2.5-coder:7b']));
+  });
+
+  it('records the judge’s replies with the coder’s, and replays both without any model', async () => {
+    const judgeCassette = join(dir, 'judge.cassette.jsonl');
+    const args = (mode: string) => [
+      '--eval',
+      'node eval.mjs',
+      '--judge',
+      '--cassette',
+      judgeCassette,
+      '--cassette-mode',
+      mode,
+      '--json',
+    ];
+    const recorded = await seedRun('seed6', args('record'));
+    expect(recorded.code).toBe(0);
+    const scopes = readFileSync(judgeCassette, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).scope);
+    expect(new Set(scopes)).toEqual(new Set(['coder', 'judge']));
+    await ollama.close();
+    const down = join(dir, 'seed-down.yaml');
+    await writeFile(
+      down,
+      seedConfig(`http://127.0.0.1:${await freePort()}/v1`, `http://127.0.0.1:${await freePort()}`),
+    );
+    await writeFile(join(dir, 'seed6', 'target.mjs'), baseline);
+    const replayed = await unity([
+      'evolve',
+      'seed6/target.mjs',
+      '--seed',
+      '5',
+      '--concurrency',
+      '2',
+      '--generations',
+      '1',
+      '--config',
+      down,
+      '--log',
+      'seed6-replayed.jsonl',
+      '--out',
+      'seed6-replayed.mjs',
+      ...args('replay'),
+    ]);
+    expect(replayed.code).toBe(0);
+    const stable = (file: string) => stableLines(file);
+    expect(stable('seed6-replayed.jsonl')).toEqual(stable('seed6.jsonl'));
+    expect(JSON.parse(replayed.stdout).bestParts).toEqual(JSON.parse(recorded.stdout).bestParts);
+  });
+
+  it('names the file, line and field of a bad textgrad: value', async () => {
+    const bad = join(dir, 'bad-textgrad.yaml');
+    await writeFile(
+      bad,
+      seedConfig(seedCloud.baseURL, 'http://127.0.0.1:1', 'textgrad:\n  model_judge: olama/qwen2.5-coder:7b\n'),
+    );
+    const run = await unity(['evolve', 'target.mjs', '--judge', '--config', bad]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(
+      `${bad}:26: textgrad.model_judge: unknown provider "olama" in "olama/qwen2.5-coder:7b"`,
+    );
+    expect(run.stderr).toContain('Fix: use one of: minimax, openai, ollama_chat, ollama, llamacpp');
+    await writeFile(bad, 'textgrad:\n  local_only: "yes"\n');
+    const typed = await unity(['evolve', 'target.mjs', '--judge', '--config', bad]);
+    expect(typed.stderr).toContain(`${bad}:2: textgrad.local_only: expected boolean, got "yes"`);
+    expect(typed.stderr).not.toMatch(/\n\s+at /);
   });
 });
 

@@ -3,13 +3,16 @@ import { copyFileSync, existsSync, readFileSync, statSync, writeFileSync } from 
 import { basename, isAbsolute, resolve } from 'node:path';
 import type { ChatModel } from '@unity/core';
 import { UnityError } from '@unity/core';
-import { createRouter, loadConfig } from '@unity/llm-router';
+import { createRouter, loadConfig, modelPrefixes, type Router } from '@unity/llm-router';
 import {
   type BanditPolicy,
   banditPolicies,
+  Cassette,
   type CassetteMode,
+  combineEvaluators,
   commandEvaluator,
   createRemoteEvaluator,
+  createTextgradConfigSection,
   defaultStrategies,
   type Evaluator,
   type EvaluatorSpec,
@@ -17,18 +20,27 @@ import {
   type EvolutionEvent,
   EvolutionLog,
   type EvolutionResult,
+  type EvolutionSettings,
+  evolutionSettings,
   evolve,
+  judgeEvaluator,
+  type ModelChoice,
   type PriceFn,
+  parseModelChoice,
   type RemoteEvaluator,
   testCommandEvaluator,
 } from '@unity/textgrad';
+import { type SandboxSettings, toolsConfigSection } from '@unity/tools';
 import { MultiBar, Presets, type SingleBar } from 'cli-progress';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import pc from 'picocolors';
-import { loadSandboxSettings } from '../sandbox-settings';
+import { sandboxFromConfig } from '../sandbox-settings';
 
 interface EvolveFlags {
-  eval: string;
+  eval?: string;
+  judge?: string | true;
+  judgeWeight?: number;
+  allowCloud?: boolean;
   evalType: 'score' | 'tests';
   evalFiles?: string[];
   evalTimeout: number;
@@ -72,6 +84,12 @@ const positiveNumber = (value: string) => {
   if (!(Number.isFinite(n) && n > 0)) throw new InvalidArgumentError(`expected a number > 0 (got "${value}")`);
   return n;
 };
+const share = (value: string) => {
+  const n = Number(value);
+  if (!(value.trim() !== '' && n >= 0 && n <= 1))
+    throw new InvalidArgumentError(`expected a number 0–1 (got "${value}")`);
+  return n;
+};
 const score = (value: string) => {
   const n = Number(value);
   if (!(value.trim() !== '' && n >= 0 && n <= 100))
@@ -107,12 +125,24 @@ const list = (value: string) =>
 export function registerEvolveCommand(program: Command): void {
   program
     .command('evolve')
-    .description('evolve a file: the coding model proposes variants, a command scores them, a bandit picks strategies')
+    .description(
+      'evolve a file: the coding model proposes variants, a command and/or an LLM judge scores them, a bandit picks strategies',
+    )
     .argument('<file>', 'the file to improve (the best variant is written back; the original is kept as <file>.orig)')
-    .requiredOption(
+    .option(
       '--eval <command>',
       'scores a candidate: run with its path as the last argument, prints 0–100 or {"score","feedback"}',
     )
+    .option(
+      '--judge [model]',
+      'score with an LLM judge too (0–100 with feedback): a role or a model (default: textgrad.model_judge)',
+    )
+    .option(
+      '--judge-weight <share>',
+      "the judge's share of the score with --eval, 0–1 (default: textgrad.judge_weight, 0.5: equal weights)",
+      share,
+    )
+    .option('--allow-cloud', 'let the coder and the judge use the cloud model (overrides textgrad.local_only: true)')
     .addOption(
       new Option('--eval-type <type>', 'score: last stdout line is the score; tests: pass ratio of a test run')
         .choices(['score', 'tests'])
@@ -151,19 +181,25 @@ export function registerEvolveCommand(program: Command): void {
     .option('--budget-tokens <n>', 'stop once the coder and judge used this many tokens', positiveNumber)
     .option(
       '--price-per-1k <in,out>',
-      'US dollars per 1000 input and per 1000 output tokens of the coder, e.g. 0.3,1.2 (prices the run)',
+      'US dollars per 1000 input and per 1000 output tokens of the coder and judge, e.g. 0.3,1.2 (prices the run)',
       tokenPrice,
     )
-    .option('--budget-cost <usd>', 'stop once the coder’s calls cost this much (needs --price-per-1k)', positiveNumber)
+    .option(
+      '--budget-cost <usd>',
+      'stop once the coder’s and judge’s calls cost this much (needs --price-per-1k)',
+      positiveNumber,
+    )
     .option('--budget-time <seconds>', 'stop after this long', positiveNumber)
     .option('--target <score>', 'stop when the best reaches this score', score, 100)
     .addHelpText(
       'after',
-      '\nThe coder is the router’s `coding` role (cloud first, then local). Evaluations run in a sandbox: a temporary\n' +
-        'copy, their own process group killed at the timeout, no API keys in the environment, and as `nobody` when\n' +
-        'run as root. Ctrl-C (or the stop file) ends the run with the best so far. Exit status: 0 done, 1 error,\n' +
-        '130 interrupted (the best so far is still written).\n\n' +
-        'Cost: --price-per-1k IN,OUT gives the coding model’s US dollars per 1000 input and output tokens; with it\n' +
+      '\nThe coder and the judge are `textgrad.model_coder` and `textgrad.model_judge` (default: the router’s `coding`\n' +
+        'role, i.e. models.coding), and local only unless `textgrad.local_only: false` or --allow-cloud. With --eval and\n' +
+        '--judge the score is (1 − w) × eval + w × judge, w = --judge-weight; both parts are printed.\n\n' +
+        'Evaluations run in a sandbox: a temporary copy, their own process group killed at the timeout, no API keys\n' +
+        'in the environment, and as `nobody` when run as root. Ctrl-C (or the stop file) ends the run with the best\n' +
+        'so far. Exit status: 0 done, 1 error, 130 interrupted (the best so far is still written).\n\n' +
+        'Cost: --price-per-1k IN,OUT gives the models’ US dollars per 1000 input and output tokens; with it\n' +
         'the summary shows the run’s cost and --budget-cost can stop it (without it, --budget-cost is refused).',
     )
     .action(async (file: string, flags: EvolveFlags) => {
@@ -178,6 +214,13 @@ async function runEvolve(file: string, flags: EvolveFlags): Promise<void> {
       code: 'FILE_NOT_FOUND',
       message: `${file}: no such file`,
       fix: 'give the path of the file to evolve',
+    });
+  }
+  if (flags.eval === undefined && flags.judge === undefined) {
+    throw new UnityError({
+      code: 'INVALID_OPTION',
+      message: 'nothing scores the candidates: give --eval <command>, --judge [model], or both',
+      fix: 'add --eval "<command that prints 0–100>" (e.g. a test run with --eval-type tests), or --judge for the LLM judge',
     });
   }
   if (flags.budgetCost !== undefined && flags.pricePer1k === undefined) {
@@ -202,12 +245,15 @@ async function runEvolve(file: string, flags: EvolveFlags): Promise<void> {
   // Built inside the try, so a failure of either (a bad config, an unreachable model) still closes the evaluator's
   // Redis connections and removes the handler: the process exits with the error instead of hanging.
   let evaluator: Awaited<ReturnType<typeof buildEvaluator>> | undefined;
-  let coder: Awaited<ReturnType<typeof buildCoder>> | undefined;
+  let models: Models | undefined;
   let progress: Progress | undefined;
   let result: EvolutionResult;
+  let scoring: Weights = {};
   try {
-    evaluator = await buildEvaluator(flags);
-    coder = await buildCoder(flags);
+    const settings = await loadSettings(flags);
+    models = buildModels(flags, settings);
+    evaluator = await buildEvaluator(flags, settings, models);
+    scoring = evaluator.weights;
     const events = new Progress(flags.generations);
     progress = events;
     result = await evolve({
@@ -215,7 +261,7 @@ async function runEvolve(file: string, flags: EvolveFlags): Promise<void> {
       fileName: basename(path),
       evaluator: evaluator.main,
       ...(evaluator.holdout ? { holdout: evaluator.holdout } : {}),
-      coder: coder.model,
+      coder: models.coder,
       strategies,
       bandit: flags.bandit,
       elites: flags.elites,
@@ -227,7 +273,7 @@ async function runEvolve(file: string, flags: EvolveFlags): Promise<void> {
       targetScore: flags.target,
       signal: controller.signal,
       ...(flags.stopFile ? { stopFile: flags.stopFile } : {}),
-      ...(flags.cassette ? { cassette: { mode: flags.cassetteMode, path: flags.cassette } } : {}),
+      ...(models.cassette ? { cassette: models.cassette } : {}),
       ...(flags.pricePer1k ? { price: priceOf(flags.pricePer1k) } : {}),
       budget: {
         ...(flags.budgetTokens !== undefined ? { tokens: flags.budgetTokens } : {}),
@@ -239,7 +285,7 @@ async function runEvolve(file: string, flags: EvolveFlags): Promise<void> {
   } finally {
     progress?.stop();
     process.off('SIGINT', onSigint);
-    await Promise.allSettled([coder?.close(), evaluator?.close()]);
+    await Promise.allSettled([models?.router?.close(), evaluator?.close()]);
   }
   // The summary is printed even when the write fails: a long run's results are never lost to a bad --out.
   let written: Written = {};
@@ -249,7 +295,7 @@ async function runEvolve(file: string, flags: EvolveFlags): Promise<void> {
   } catch (error) {
     writeFailure = error as Error;
   }
-  const summary = summarize(file, flags.log, result, written, writeFailure);
+  const summary = summarize(file, flags.log, result, written, writeFailure, scoring);
   process.stdout.write(flags.json ? `${JSON.stringify(summary)}\n` : formatSummary(summary, result));
   if (writeFailure) throw writeFailed(writeFailure, flags.out ?? file, flags.log, result);
   if (result.stopReason === 'aborted') process.exitCode = 130;
@@ -316,10 +362,80 @@ function evaluatorFiles(command: string, explicit: string[] | undefined): Record
   return files;
 }
 
+interface Settings {
+  confinement: SandboxSettings;
+  evolution: EvolutionSettings;
+  config: Awaited<ReturnType<typeof loadConfig>>['config'];
+}
+
+/** The config (`--config`, else `UNITY_CONFIG`, else ./configs/system.yaml): its `tools:` and `textgrad:` sections. */
+async function loadSettings(flags: EvolveFlags): Promise<Settings> {
+  const { config } = await loadConfig({
+    ...(flags.config === undefined ? {} : { path: flags.config }),
+    cwd: process.cwd(),
+    env: process.env,
+    sections: {
+      tools: toolsConfigSection,
+      textgrad: createTextgradConfigSection({ providers: Object.keys(modelPrefixes) }),
+    },
+  });
+  return { confinement: sandboxFromConfig(config.tools), evolution: evolutionSettings(config.textgrad), config };
+}
+
+/** The share of each scorer in a candidate's score: `eval` (the command), `judge` (the LLM judge). */
+type Weights = { eval?: number; judge?: number };
+
+interface Models {
+  coder: ChatModel;
+  /** The judge's model, when --judge asks for one. */
+  judge?: ChatModel;
+  cassette?: Cassette;
+  router?: Router;
+}
+
+/**
+ * The coder and the judge, each through the router as `textgrad:` (and --judge, --allow-cloud) say, wrapped by the
+ * cassette when there is one. A replayed cassette answers for both, so no router is made.
+ */
+function buildModels(flags: EvolveFlags, settings: Settings): Models {
+  const judgeChoice =
+    typeof flags.judge === 'string'
+      ? parseModelChoice(flags.judge, '--judge', { providers: Object.keys(modelPrefixes) })
+      : settings.evolution.judge;
+  const cassette = flags.cassette ? Cassette.open({ mode: flags.cassetteMode, path: flags.cassette }) : undefined;
+  if (cassette?.options.mode === 'replay') {
+    // Replay answers from the cassette; a request it lacks fails the run with CASSETTE_MISS, never reaching a model.
+    return {
+      coder: { chat: () => Promise.reject(new Error('no model in replay mode')) },
+      ...(flags.judge === undefined ? {} : { judge: cassette.wrap(undefined, 'judge') }),
+      cassette,
+    };
+  }
+  const router = createRouter({ config: settings.config, env: process.env });
+  const localOnly = settings.evolution.localOnly && flags.allowCloud !== true;
+  const judge = flags.judge === undefined ? undefined : routed(router, judgeChoice, localOnly);
+  return {
+    coder: routed(router, settings.evolution.coder, localOnly),
+    ...(judge ? { judge: cassette ? cassette.wrap(judge, 'judge') : judge } : {}),
+    ...(cassette ? { cassette } : {}),
+    router,
+  };
+}
+
+/**
+ * A model of the loop through the router: a role's chain, or one model (then the `coding` role's local models
+ * after it, as `cloud_llm.fallback_to_local` allows). Local only withholds every remote model, the cloud's first.
+ */
+function routed(router: Router, choice: ModelChoice, localOnly: boolean): ChatModel {
+  const route = 'role' in choice ? { role: choice.role } : { role: 'coding' as const, model: choice.model };
+  return { chat: (request) => router.chat({ ...request, ...route, localOnly }) };
+}
+
 async function buildEvaluator(
   flags: EvolveFlags,
-): Promise<{ main: Evaluator; holdout?: Evaluator; close(): Promise<void> }> {
-  const confinement = await loadSandboxSettings(flags.config);
+  settings: Settings,
+  models: Models,
+): Promise<{ main: Evaluator; holdout?: Evaluator; weights: Weights; close(): Promise<void> }> {
   const make = (command: string, files?: string[]) => {
     // The evaluator sees this shell's environment through the library's allow-list, confined as `tools:` says.
     const options = {
@@ -327,39 +443,48 @@ async function buildEvaluator(
       files: evaluatorFiles(command, files),
       timeoutMs: flags.evalTimeout * 1000,
       env: process.env,
-      ...confinement,
+      ...settings.confinement,
     };
     return flags.evalType === 'tests' ? testCommandEvaluator(options) : commandEvaluator(options);
   };
-  const local = make(flags.eval, flags.evalFiles);
   const holdout = flags.holdout ? make(flags.holdout) : undefined;
-  if (!flags.redis) return { main: local, ...(holdout ? { holdout } : {}), close: async () => {} };
-  const runId = createHash('sha256')
-    .update(`${resolve(flags.log)}\n${flags.seed}`)
-    .digest('hex')
-    .slice(0, 16);
-  const remote: RemoteEvaluator = await createRemoteEvaluator(local.spec as EvaluatorSpec, {
-    url: flags.redis,
-    ...(flags.queue ? { queue: flags.queue } : {}),
-    runId,
-    jobTimeoutMs: flags.evalTimeout * 1000 * 10,
-  });
-  return { main: remote, ...(holdout ? { holdout } : {}), close: () => remote.close() };
-}
-
-async function buildCoder(flags: EvolveFlags): Promise<{ model: ChatModel; close(): Promise<void> }> {
-  if (flags.cassette && flags.cassetteMode === 'replay') {
-    // Replay answers from the cassette; a request it lacks fails the run with CASSETTE_MISS, never reaching a model.
-    const unused: ChatModel = { chat: () => Promise.reject(new Error('no model in replay mode')) };
-    return { model: unused, close: async () => {} };
+  const judge = models.judge
+    ? judgeEvaluator({
+        model: models.judge,
+        rubric: settings.evolution.judgeRubric,
+        ...(flags.pricePer1k ? { price: priceOf(flags.pricePer1k) } : {}),
+      })
+    : undefined;
+  let command: Evaluator | undefined;
+  let close = async () => {};
+  if (flags.eval !== undefined) {
+    const local = make(flags.eval, flags.evalFiles);
+    command = local;
+    if (flags.redis) {
+      const runId = createHash('sha256')
+        .update(`${resolve(flags.log)}\n${flags.seed}`)
+        .digest('hex')
+        .slice(0, 16);
+      const remote: RemoteEvaluator = await createRemoteEvaluator(local.spec as EvaluatorSpec, {
+        url: flags.redis,
+        ...(flags.queue ? { queue: flags.queue } : {}),
+        runId,
+        jobTimeoutMs: flags.evalTimeout * 1000 * 10,
+      });
+      command = remote;
+      close = () => remote.close();
+    }
   }
-  const { config } = await loadConfig({
-    ...(flags.config === undefined ? {} : { path: flags.config }),
-    cwd: process.cwd(),
-    env: process.env,
-  });
-  const router = createRouter({ config, env: process.env });
-  return { model: router.forRole('coding'), close: () => router.close() };
+  const weight = command && judge ? (flags.judgeWeight ?? settings.evolution.judgeWeight) : judge ? 1 : 0;
+  const main =
+    command && judge
+      ? combineEvaluators([
+          { evaluator: command, weight: 1 - weight, name: 'eval' },
+          { evaluator: judge, weight, name: 'judge' },
+        ])
+      : ((command ?? judge) as Evaluator);
+  const weights: Weights = { ...(command ? { eval: 1 - weight } : {}), ...(judge ? { judge: weight } : {}) };
+  return { main, ...(holdout ? { holdout } : {}), weights, close };
 }
 
 interface Written {
@@ -396,11 +521,16 @@ function summarize(
   result: EvolutionResult,
   written: Written,
   writeFailure: Error | undefined,
+  scoring: Weights,
 ) {
   return {
     file,
     baseline: result.baseline.score,
     best: result.best.score,
+    /** Each scorer's share of the score, and its own scores of the baseline and the best when two scored. */
+    scoring,
+    baselineParts: result.baseline.parts ?? null,
+    bestParts: result.best.parts ?? null,
     delta: result.delta,
     bestCandidate: result.best.id,
     stopReason: result.stopReason,
@@ -424,6 +554,7 @@ function formatSummary(s: ReturnType<typeof summarize>, result: EvolutionResult)
   const lines = [
     `${pc.bold('baseline')} ${s.baseline.toFixed(2)} → ${pc.bold('best')} ${s.best.toFixed(2)} (Δ ${sign}${s.delta.toFixed(2)})` +
       `  candidate ${s.bestCandidate}; ${s.generations} generations, ${s.candidates} candidates, ${s.failures} failed`,
+    ...partsLine(s),
     `stopped: ${s.stopReason}${s.resumed ? ' (resumed run)' : ''} · tokens ${s.tokens} · cost $${s.costUsd.toFixed(4)}`,
     '',
     `${'strategy'.padEnd(12)} ${'pulls'.padStart(6)} ${'mean reward'.padStart(12)} ${'successes'.padStart(10)}`,
@@ -443,12 +574,34 @@ function formatSummary(s: ReturnType<typeof summarize>, result: EvolutionResult)
   return `${lines.join('\n')}\n`;
 }
 
+/** `eval 36.00 → 72.00 (× 0.50) · judge 40.00 → 50.00 (× 0.50)` when a command and the judge both scored. */
+function partsLine(s: ReturnType<typeof summarize>): string[] {
+  const names = Object.keys(s.scoring) as (keyof Weights)[];
+  if (names.length < 2 || !s.bestParts) return [];
+  const part = (name: keyof Weights) => {
+    const from = s.baselineParts?.[name];
+    const to = s.bestParts?.[name];
+    const score = (n: number | undefined) => (n === undefined ? '?' : n.toFixed(2));
+    return `${name} ${score(from)} → ${score(to)} (× ${(s.scoring[name] as number).toFixed(2)})`;
+  };
+  return [`scores: ${names.map(part).join(' · ')}`];
+}
+
+/** `eval 72.00, judge 50.00`: each scorer's own score of a candidate scored by several. */
+function describeParts(parts: Record<string, number> | undefined): string {
+  return parts
+    ? Object.entries(parts)
+        .map(([name, score]) => `${name} ${score.toFixed(2)}`)
+        .join(', ')
+    : '';
+}
+
 /** A progress bar on stderr (when it is a terminal): one step per generation, with the best score. */
 class Progress {
   private readonly bars = new MultiBar(
     {
       stream: process.stderr,
-      format: 'generation {value}/{total} |{bar}| best {best} (Δ {delta}) · {candidates} candidates',
+      format: 'generation {value}/{total} |{bar}| best {best} (Δ {delta}){parts} · {candidates} candidates',
       hideCursor: true,
       clearOnComplete: false,
     },
@@ -457,6 +610,7 @@ class Progress {
   private bar: SingleBar | undefined;
   private baseline = 0;
   private best = 0;
+  private bestParts: Record<string, number> | undefined;
   private candidates = 0;
   private done = 0;
 
@@ -466,6 +620,8 @@ class Progress {
   constructor(private readonly total: number) {}
 
   on(event: EvolutionEvent): void {
+    if (event.type === 'candidate' && event.line.candidate_id === 'baseline') this.bestParts = event.line.parts;
+    if (event.type === 'best') this.bestParts = event.candidate.parts;
     if (event.type === 'candidate' && event.line.candidate_id !== 'baseline') {
       this.tally.candidates += 1;
       // The same cause under different strategies is one cause: drop the `<strategy>: ` the loop puts first.
@@ -514,9 +670,9 @@ class Progress {
   }
 
   private generationLine(generation: number): void {
-    const { best, delta, candidates } = this.payload();
+    const { best, delta, parts, candidates } = this.payload();
     process.stderr.write(
-      `generation ${generation}/${this.total}: best ${best} (Δ ${delta}) · ${candidates} candidates\n`,
+      `generation ${generation}/${this.total}: best ${best} (Δ ${delta})${parts} · ${candidates} candidates\n`,
     );
   }
 
@@ -529,6 +685,7 @@ class Progress {
     return {
       best: this.best.toFixed(2),
       delta: `${delta >= 0 ? '+' : ''}${delta.toFixed(2)}`,
+      parts: this.bestParts ? ` [${describeParts(this.bestParts)}]` : '',
       candidates: this.candidates,
     };
   }
