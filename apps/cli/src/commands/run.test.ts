@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeOllama, FakeOpenAI, freePort } from '@unity/test-kit';
@@ -274,5 +274,104 @@ describe('stopMessage', () => {
     expect(stopMessage(atLimit(''))).toBe(
       'stopped at the iteration limit (30); asked for a final answer without tools, the model gave none',
     );
+  });
+});
+
+describe("unity run with the seed's convergence settings on a 32k local model", () => {
+  /** The seed's values: max_iterations and convergence_warnings at the top level, ollama.max_context 32768. */
+  async function seedConfig(extra = ''): Promise<string> {
+    const file = join(dir, 'system.yaml');
+    await writeFile(
+      file,
+      [
+        'cloud_llm:',
+        '  enabled: false # the local model answers: its context is the one the router checks',
+        '  provider: "minimax"',
+        '  model: "MiniMax-M2"',
+        '  fallback_to_local: true',
+        '  timeout_seconds: 3600',
+        '  max_tokens: 4096',
+        '  max_iterations: 1000',
+        'models:',
+        '  reasoning: "ollama_chat/qwen2.5-coder:7b"',
+        '  coding: "ollama_chat/qwen2.5-coder:7b"',
+        '  fallback: "ollama_chat/qwen2.5-coder:7b"',
+        'ollama:',
+        `  host: ${local.host}`,
+        '  max_context: 32768',
+        'max_iterations: 1000',
+        'convergence_warnings:',
+        '  - 50',
+        '  - 100',
+        '  - 200',
+        '  - 500',
+        'router:',
+        '  retries: { max_retries: 0 }',
+        extra,
+      ].join('\n'),
+    );
+    return file;
+  }
+
+  type OllamaMessage = { role: string; content: string };
+  const chats = () => local.requestsTo('/api/chat').map((r) => (r.body as { messages: OllamaMessage[] }).messages);
+
+  beforeEach(async () => {
+    // About 6 KB: every read is large, so the conversation outgrows the 32k context within some 20 steps.
+    const line = 'a line of a large file, long enough to fill the context quickly.';
+    await writeFile(join(root, 'big.txt'), Array.from({ length: 95 }, (_, i) => `${i + 1} ${line}`).join('\n'));
+    let n = 0;
+    // A model that never stops reading (each call a little different, so it is never stuck) while offered tools.
+    local.setDefault((request) =>
+      Array.isArray(request.body.tools) && request.body.tools.length > 0
+        ? { toolCalls: [{ name: 'read_file', arguments: { path: 'big.txt', limit: 1000 + ++n } }] }
+        : { text: 'Final answer: the file has 95 lines.' },
+    );
+  });
+
+  it('reaches max_iterations (1000) with reminders at 50/100/200/500, compacting instead of overflowing', async () => {
+    const config = await seedConfig();
+    const out = await unity(['run', 'Read big.txt until you understand it.', '--config', config, '--root', root]);
+    expect(out.stderr).not.toMatch(/does not fit|context of \d+ tokens/);
+    expect(out.code).toBe(3);
+    expect(out.stdout).toBe('Final answer: the file has 95 lines.\n');
+    expect(out.stderr).toContain('unity: stopped at the iteration limit (1000)');
+    const reminders = [...out.stderr.matchAll(/step (\d+) · [\d.]+s · reminder after (\d+) tool calls/g)];
+    expect(reminders.map((m) => [Number(m[1]), Number(m[2])])).toEqual([
+      [50, 50],
+      [100, 100],
+      [200, 200],
+      [500, 500],
+    ]);
+    expect(out.stderr).toMatch(/context compacted: about \d+ → \d+ tokens \(\d+ old messages elided\)/);
+    const sent = chats();
+    expect(sent).toHaveLength(1000);
+    // Each reminder reached the model as the last message of the next call; the 1000th call asks for the answer.
+    const endingInUser = sent.flatMap((messages, i) => (i > 0 && messages.at(-1)?.role === 'user' ? [i + 1] : []));
+    expect(endingInUser).toEqual([51, 101, 201, 501, 1000]);
+    expect(sent.every((messages) => messages[0]?.content === 'Read big.txt until you understand it.')).toBe(true);
+  }, 120_000);
+
+  it('stops with the context error long before 1000 steps when compaction is turned off (agent.context: false)', async () => {
+    const config = await seedConfig('agent:\n  context: false');
+    const out = await unity(['run', 'Read big.txt until you understand it.', '--config', config, '--root', root]);
+    expect(out.code).toBe(1);
+    expect(out.stderr).toMatch(/does not fit ollama_chat\/qwen2\.5-coder:7b's context of 32768 tokens/);
+    expect(out.stderr).not.toContain('context compacted');
+    expect(chats().length).toBeLessThan(50);
+  });
+
+  it('refuses a top-level max_iterations that differs from cloud_llm.max_iterations, naming both and the line', async () => {
+    const config = await seedConfig();
+    await writeFile(
+      config,
+      (await readFile(config, 'utf8')).replace('\nmax_iterations: 1000', '\nmax_iterations: 500'),
+    );
+    const out = await unity(['run', 'x', '--config', config, '--root', root]);
+    expect(out.code).toBe(1);
+    expect(out.stderr).toMatch(
+      /system\.yaml:16: max_iterations: 500 differs from cloud_llm\.max_iterations: 1000; both set the agent loop's iteration limit/,
+    );
+    expect(chats()).toEqual([]);
   });
 });

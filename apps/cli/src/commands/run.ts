@@ -82,6 +82,8 @@ export function progressLine(event: AgentEvent, state: { provider?: string }): s
       return `${at} · reminder after ${event.toolCalls} tool calls: ${event.threshold.level}`;
     case 'nudge':
       return `${at} · repetition: ${clip(event.pattern.description, 160)}`;
+    case 'compacted':
+      return `${at} · context compacted: about ${event.tokensBefore} → ${event.tokensAfter} tokens (${event.elidedMessages} old messages elided)`;
     case 'final-request':
       return `${at} · iteration limit reached: asking for the final answer without tools`;
     case 'stop': {
@@ -196,7 +198,7 @@ export function registerRunCommand(program: Command): void {
       'a domain preset (its model, tools, prompt and limits replace the config\'s), or "auto" to classify the task',
     )
     .option('--domains-dir <dir>', 'folder of domain files (default: domains/ beside the config)')
-    .option('--max-iterations <n>', 'hard limit on model calls (default: cloud_llm.max_iterations)', positiveInteger)
+    .option('--max-iterations <n>', 'hard limit on model calls (default: config max_iterations)', positiveInteger)
     .option('--max-tokens <n>', 'token budget for the whole run', positiveInteger)
     .option('--max-seconds <n>', 'wall-time budget for the whole run', positiveNumber)
     .option('--json', 'print one JSON object: answer, stop reason, iterations, tool calls by name, usage')
