@@ -1,5 +1,13 @@
 import { Redactor, urlSecrets } from '@unity/core';
-import { type CheckPlan, checksFromConfig, HealthMonitor, isResultUp } from '@unity/diagnostics';
+import {
+  type CheckPlan,
+  type CheckResult,
+  checkRequiredModels,
+  checksFromConfig,
+  HealthMonitor,
+  isResultUp,
+  requiredModelsError,
+} from '@unity/diagnostics';
 import {
   cloudApiKeyEnv,
   createRouter,
@@ -48,6 +56,8 @@ export interface RunningServer {
   readonly models: readonly CatalogModel[];
   /** The health monitor, when `server.health_interval_seconds` is above 0. */
   readonly health: HealthMonitor | undefined;
+  /** What is missing of `diagnostics.require_models` (each with its fix); empty when all are there. */
+  readonly missingRequiredModels: readonly CheckResult[];
   /** Stop accepting, let in-flight requests finish (drain timeout), cancel the rest, close the router. */
   shutdown(options?: ShutdownOptions): Promise<ShutdownResult>;
 }
@@ -130,6 +140,9 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     sections: { server: serverConfigSchema },
   });
   const config = withLocalModel(loaded.config, options.localModel);
+  // The seed's required models: a warning (the app prints it), or a refusal with diagnostics.enforce.
+  const missingRequiredModels = await checkRequiredModels(config, { env: options.env });
+  if (missingRequiredModels.length > 0 && config.diagnostics.enforce) throw requiredModelsError(missingRequiredModels);
   const settings: ServerConfig = config.server;
   const apiKey = settings.api_key ?? options.env[settings.api_key_env] ?? undefined;
   const secrets = secretsOf(config, options.env, apiKey);
@@ -200,6 +213,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     configSource: loaded.source,
     models,
     health,
+    missingRequiredModels,
     async shutdown(shutdownOptions = {}) {
       health?.stop();
       const result = await gateway.shutdown({ drainTimeoutMs, ...shutdownOptions });

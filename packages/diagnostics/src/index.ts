@@ -41,5 +41,11 @@ export {
   startOllamaFix,
 } from './ollama-checks';
 export { providerModel } from './provider-model';
+export {
+  checkRequiredModels,
+  describeRequiredModelProblems,
+  type RequiredModelsOptions,
+  requiredModelsError,
+} from './required-models';
 export { type SandboxCheckOptions, sandboxCheck } from './sandbox-check';
 export { type StoreCheckOptions, storeModelsCheck } from './store-check';

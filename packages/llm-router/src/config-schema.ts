@@ -149,7 +149,12 @@ export const unityConfigSchema = z
     cloud_llm: cloudLlmSchema,
     models: modelsSchema,
     diagnostics: z
-      .looseObject({ require_models: z.array(z.string().min(1)).default(['qwen2.5-coder:7b']) })
+      .looseObject({
+        /** Ollama models checked when `unity run` and `unity serve` start (a warning each, with the fix). */
+        require_models: z.array(z.string().min(1)).default(['qwen2.5-coder:7b']),
+        /** Refuse to start when a required model is missing, instead of warning. */
+        enforce: z.boolean().default(false),
+      })
       .prefault({}),
     /** The agent loop's hard limit, where the seed's convergence snippet puts it; same as `cloud_llm.max_iterations`. */
     max_iterations: z.number().int().positive().optional(),

@@ -223,6 +223,28 @@ describe('unity run (built binary, as a real process)', () => {
     expect(out.stderr).toMatch(/warning: tools\.sandbox is none: commands and evaluators run WITHOUT an OS sandbox/);
   });
 
+  it('warns at the start when a model of diagnostics.require_models is not pulled, and runs all the same', async () => {
+    cloud.enqueue({ text: 'Done.' });
+    const config = await writeConfig('diagnostics:\n  require_models: ["llama3.3:70b"]');
+    const out = await unity(['run', 'x', '--config', config, '--root', root]);
+    expect(out.code).toBe(0);
+    expect(out.stderr).toMatch(/unity: warning: llama3\.3:70b is not pulled .*\(fix: `ollama pull llama3\.3:70b`\)/);
+  });
+
+  it('refuses to start with diagnostics.enforce when a required model is missing', async () => {
+    const config = await writeConfig('diagnostics:\n  require_models: ["llama3.3:70b"]\n  enforce: true');
+    const out = await unity(['run', 'x', '--config', config, '--root', root]);
+    expect(out.code).toBe(1);
+    expect(out.stderr).toContain('diagnostics.require_models are not all available, and diagnostics.enforce is on');
+    expect(cloud.requestsTo('/chat/completions')).toHaveLength(0);
+  });
+
+  it('says nothing about required models when they are pulled', async () => {
+    cloud.enqueue({ text: 'Done.' });
+    const out = await unity(['run', 'x', '--config', await writeConfig(), '--root', root]);
+    expect(out.stderr).not.toContain('require_models');
+  });
+
   it('names the file and field of an unknown sandbox mode', async () => {
     const config = await writeConfig('tools:\n  sandbox: docker');
     const out = await unity(['run', 'x', '--config', config, '--root', root]);

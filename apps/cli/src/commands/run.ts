@@ -15,6 +15,7 @@ import { classifyTask, type DomainPreset, spawnDomain } from '@unity/domains';
 import { createRouter, loadConfig, type Router } from '@unity/llm-router';
 import { createToolExecutor, type ToolExecutorOptions, toolsConfigSection } from '@unity/tools';
 import { type Command, InvalidArgumentError } from 'commander';
+import { requireModelsAtStart } from '../required-models';
 import { sandboxFromConfig } from '../sandbox-settings';
 import { readStdin } from '../terminal-io';
 import { loadCatalog } from './domains';
@@ -218,6 +219,7 @@ export function registerRunCommand(program: Command): void {
         sections: { agent: agentConfigSection, tools: toolsConfigSection },
       });
       const confinement = sandboxFromConfig(config.tools);
+      await requireModelsAtStart(config);
       const settings = agentSettingsFromConfig(config);
       const root = resolve(flags.root);
       const router = createRouter({ config, env: process.env });

@@ -1,5 +1,6 @@
 import { type RunningServer, startServer } from '@unity/server';
 import { type Command, InvalidArgumentError } from 'commander';
+import { warnMissingRequiredModels } from '../required-models';
 
 interface ServeOptions {
   config?: string;
@@ -49,6 +50,7 @@ export function registerServeCommand(program: Command): void {
         ...(options.localModel !== undefined ? { localModel: options.localModel } : {}),
         ...(options.drainTimeout !== undefined ? { drainTimeoutMs: options.drainTimeout * 1000 } : {}),
       });
+      warnMissingRequiredModels(server.missingRequiredModels);
       process.stdout.write(
         `unity gateway listening on ${server.address} (config: ${server.configSource})\n` +
           `  models: ${server.models.map((m) => m.id).join(', ')}\n` +
