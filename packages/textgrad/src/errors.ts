@@ -19,6 +19,8 @@ export type EvolutionErrorCode =
   | 'CASSETTE_MISS'
   /** A cassette or evolution log that cannot be read. */
   | 'FILE_INVALID'
+  /** The file to evolve, or a file an evaluator needs, does not exist. */
+  | 'FILE_NOT_FOUND'
   /** Evaluators must run in an OS sandbox and none can be had here (no bubblewrap, user namespaces refused). */
   | 'SANDBOX_UNAVAILABLE'
   /** An optional dependency (bullmq) is not installed. */

@@ -32,6 +32,14 @@ export {
   type StopReason,
 } from './evolve';
 export {
+  type EvolveFileOptions,
+  type EvolveFileResult,
+  evaluatorFiles,
+  evolutionRunId,
+  evolveFile,
+  type WrittenVariant,
+} from './evolve-file';
+export {
   type EvolveWorker,
   type EvolveWorkerOptions,
   evaluatorFromSpec,

@@ -1,6 +1,3 @@
-import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { basename, isAbsolute, resolve } from 'node:path';
 import type { ChatModel } from '@unity/core';
 import { UnityError } from '@unity/core';
 import { createRouter, loadConfig, modelPrefixes, type Router } from '@unity/llm-router';
@@ -18,17 +15,19 @@ import {
   type EvaluatorSpec,
   EvolutionError,
   type EvolutionEvent,
-  EvolutionLog,
   type EvolutionResult,
   type EvolutionSettings,
+  evaluatorFiles,
+  evolutionRunId,
   evolutionSettings,
-  evolve,
+  evolveFile,
   judgeEvaluator,
   type ModelChoice,
   type PriceFn,
   parseModelChoice,
   type RemoteEvaluator,
   testCommandEvaluator,
+  type WrittenVariant,
 } from '@unity/textgrad';
 import { type SandboxSettings, toolsConfigSection } from '@unity/tools';
 import { MultiBar, Presets, type SingleBar } from 'cli-progress';
@@ -208,14 +207,6 @@ export function registerEvolveCommand(program: Command): void {
 }
 
 async function runEvolve(file: string, flags: EvolveFlags): Promise<void> {
-  const path = resolve(file);
-  if (!existsSync(path) || !statSync(path).isFile()) {
-    throw new UnityError({
-      code: 'FILE_NOT_FOUND',
-      message: `${file}: no such file`,
-      fix: 'give the path of the file to evolve',
-    });
-  }
   if (flags.eval === undefined && flags.judge === undefined) {
     throw new UnityError({
       code: 'INVALID_OPTION',
@@ -231,7 +222,6 @@ async function runEvolve(file: string, flags: EvolveFlags): Promise<void> {
       fix: 'add --price-per-1k IN,OUT with your coding model’s US dollars per 1000 input and output tokens, e.g. --price-per-1k 0.3,1.2',
     });
   }
-  const baseline = readFileSync(path, 'utf8');
   const strategies = pickStrategies(flags.strategies);
   const controller = new AbortController();
   let interrupts = 0;
@@ -247,7 +237,7 @@ async function runEvolve(file: string, flags: EvolveFlags): Promise<void> {
   let evaluator: Awaited<ReturnType<typeof buildEvaluator>> | undefined;
   let models: Models | undefined;
   let progress: Progress | undefined;
-  let result: EvolutionResult;
+  let run: Awaited<ReturnType<typeof evolveFile>>;
   let scoring: Weights = {};
   try {
     const settings = await loadSettings(flags);
@@ -256,9 +246,9 @@ async function runEvolve(file: string, flags: EvolveFlags): Promise<void> {
     scoring = evaluator.weights;
     const events = new Progress(flags.generations);
     progress = events;
-    result = await evolve({
-      baseline,
-      fileName: basename(path),
+    // The best variant is written even when the run was interrupted; a failed write comes back as writeError.
+    run = await evolveFile(file, {
+      ...(flags.out ? { out: flags.out } : {}),
       evaluator: evaluator.main,
       ...(evaluator.holdout ? { holdout: evaluator.holdout } : {}),
       coder: models.coder,
@@ -288,16 +278,10 @@ async function runEvolve(file: string, flags: EvolveFlags): Promise<void> {
     await Promise.allSettled([models?.router?.close(), evaluator?.close()]);
   }
   // The summary is printed even when the write fails: a long run's results are never lost to a bad --out.
-  let written: Written = {};
-  let writeFailure: Error | undefined;
-  try {
-    written = writeBest(path, file, flags.out, result);
-  } catch (error) {
-    writeFailure = error as Error;
-  }
-  const summary = summarize(file, flags.log, result, written, writeFailure, scoring);
+  const { result, written, writeError } = run;
+  const summary = summarize(file, flags.log, result, written, writeError, scoring);
   process.stdout.write(flags.json ? `${JSON.stringify(summary)}\n` : formatSummary(summary, result));
-  if (writeFailure) throw writeFailed(writeFailure, flags.out ?? file, flags.log, result);
+  if (writeError) throw writeError;
   if (result.stopReason === 'aborted') process.exitCode = 130;
   else if (allFailed(progress?.tally)) throw everyCandidateFailed(progress?.tally, flags.log);
 }
@@ -337,29 +321,6 @@ function pickStrategies(names: string[] | undefined) {
     });
   }
   return [...new Set(names)].map((n) => known.get(n) as (typeof defaultStrategies)[number]);
-}
-
-/** Files the evaluator needs in its sandbox: those given, or the relative paths of existing files its command names. */
-function evaluatorFiles(command: string, explicit: string[] | undefined): Record<string, string> {
-  const candidates = explicit ?? command.split(/\s+/).map((t) => t.replace(/^['"]|['"]$/g, ''));
-  const files: Record<string, string> = {};
-  for (const name of candidates) {
-    if (name === '' || isAbsolute(name) || name.startsWith('-') || name.startsWith('..')) {
-      if (explicit) {
-        throw new UnityError({
-          code: 'INVALID_OPTION',
-          message: `--eval-files: "${name}" must be a relative path inside the current folder`,
-        });
-      }
-      continue;
-    }
-    const full = resolve(name);
-    if (existsSync(full) && statSync(full).isFile()) files[name] = readFileSync(full, 'utf8');
-    else if (explicit) {
-      throw new UnityError({ code: 'FILE_NOT_FOUND', message: `--eval-files: ${name}: no such file` });
-    }
-  }
-  return files;
 }
 
 interface Settings {
@@ -440,7 +401,7 @@ async function buildEvaluator(
     // The evaluator sees this shell's environment through the library's allow-list, confined as `tools:` says.
     const options = {
       command,
-      files: evaluatorFiles(command, files),
+      files: evaluatorFiles(command, { ...(files ? { explicit: files } : {}), where: '--eval-files' }),
       timeoutMs: flags.evalTimeout * 1000,
       env: process.env,
       ...settings.confinement,
@@ -461,10 +422,7 @@ async function buildEvaluator(
     const local = make(flags.eval, flags.evalFiles);
     command = local;
     if (flags.redis) {
-      const runId = createHash('sha256')
-        .update(`${resolve(flags.log)}\n${flags.seed}`)
-        .digest('hex')
-        .slice(0, 16);
+      const runId = evolutionRunId(flags.log, flags.seed);
       const remote: RemoteEvaluator = await createRemoteEvaluator(local.spec as EvaluatorSpec, {
         url: flags.redis,
         ...(flags.queue ? { queue: flags.queue } : {}),
@@ -487,40 +445,12 @@ async function buildEvaluator(
   return { main, ...(holdout ? { holdout } : {}), weights, close };
 }
 
-interface Written {
-  to?: string;
-  backup?: string;
-}
-
-function writeBest(path: string, file: string, out: string | undefined, result: EvolutionResult): Written {
-  if (result.best.id === result.baseline.id) return {};
-  if (out) {
-    writeFileSync(resolve(out), result.best.source);
-    return { to: out };
-  }
-  const backup = `${file}.orig`;
-  // An existing backup is the older original (from an earlier run): keep it.
-  if (!existsSync(`${path}.orig`)) copyFileSync(path, `${path}.orig`);
-  writeFileSync(path, result.best.source);
-  return { to: file, backup };
-}
-
-function writeFailed(error: Error, target: string, log: string, result: EvolutionResult): EvolutionError {
-  const candidates = new EvolutionLog(log).candidatesPath;
-  return new EvolutionError({
-    code: 'WRITE_FAILED',
-    message: `could not write the best variant (candidate ${result.best.id}, score ${result.best.score.toFixed(2)}) to ${target}: ${error.message}`,
-    fix: `it is saved in ${candidates}: the "source" of the line whose "id" is "${result.best.id}"; copy it from there, or create the folder (or fix its permissions, or choose another --out) and rerun the same command, which resumes from ${log}`,
-    cause: error,
-  });
-}
-
 function summarize(
   file: string,
   log: string,
   result: EvolutionResult,
-  written: Written,
-  writeFailure: Error | undefined,
+  written: WrittenVariant,
+  writeFailure: EvolutionError | undefined,
   scoring: Weights,
 ) {
   return {
@@ -545,7 +475,7 @@ function summarize(
     log,
     writtenTo: written.to ?? null,
     backup: written.backup ?? null,
-    writeError: writeFailure?.message ?? null,
+    writeError: (writeFailure?.cause as Error | undefined)?.message ?? null,
   };
 }
 
