@@ -25,6 +25,8 @@ export interface LoadConfigOptions<S extends ConfigSections = Record<never, z.Zo
    * (`routerEnvBindings`: `OLLAMA_HOST`, `UNITY_MODELS_DIR`). Default: none is read.
    */
   env?: Record<string, string | undefined>;
+  /** Further settings of the extra sections that the environment gives (e.g. `toolsEnvBindings`). */
+  envBindings?: readonly EnvBinding[];
 }
 
 export interface LoadedConfig<C extends UnityConfig = UnityConfig> {
@@ -65,7 +67,7 @@ export async function loadConfig<S extends ConfigSections = Record<never, z.ZodT
     ...(options.path !== undefined ? { path: options.path } : {}),
     ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
     ...(options.env ? { env: options.env } : {}),
-    envBindings: routerEnvBindings,
+    envBindings: [...routerEnvBindings, ...(options.envBindings ?? [])],
   });
   return loaded as unknown as LoadedConfig<ConfigWith<S>>;
 }

@@ -48,6 +48,8 @@ export {
   type ToolsConfigSection,
   toolsConfigSchema,
   toolsConfigSection,
+  toolsEnvBindings,
+  webSearchSettings,
 } from './tools-config';
 export { type BraveOptions, BraveProvider } from './web/brave';
 export type { WebSearchProvider, WebSearchResult } from './web/search-provider';

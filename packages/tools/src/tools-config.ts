@@ -1,6 +1,8 @@
+import type { EnvBinding } from '@unity/config';
 import type { OsSandboxMode } from '@unity/core';
 import { z } from 'zod';
 import { ToolError } from './errors';
+import type { WebSearchOptions } from './web/web-search';
 
 /** Settings of the tools a host reads from a JSON file (`unity mcp --config FILE`). Secrets come from elsewhere. */
 export const toolsConfigSchema = z.strictObject({
@@ -63,6 +65,8 @@ const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an enviro
  * - `network`: let commands reach the network (default false).
  * - `env_passthrough`: variable names passed to commands besides PATH, LANG, LC_*, TERM, TZ.
  * - `readable_paths`: host folders commands may read besides the system's (a toolchain outside /usr).
+ * - `web_search`: `searxng_url` (else `SEARXNG_URL`), `brave_api_key` (else `BRAVE_API_KEY`), `brave_base_url`,
+ *   `timeout_ms`.
  */
 export const toolsConfigSection = z
   .strictObject({
@@ -70,8 +74,34 @@ export const toolsConfigSection = z
     network: z.boolean().default(false),
     env_passthrough: z.array(envName).default([]),
     readable_paths: z.array(z.string().min(1)).default([]),
+    /** `web_search`'s provider: SearXNG (tried first) or Brave; the key is best left to `BRAVE_API_KEY`. */
+    web_search: z
+      .strictObject({
+        searxng_url: z.url().optional(),
+        brave_api_key: z.string().min(1).optional(),
+        brave_base_url: z.url().optional(),
+        timeout_ms: z.number().int().positive().optional(),
+      })
+      .prefault({}),
   })
   .prefault({});
+
+/** The tools' settings the environment gives when the file leaves them unset (read once, by the settings layer). */
+export const toolsEnvBindings: readonly EnvBinding[] = [
+  { path: ['tools', 'web_search', 'searxng_url'], env: 'SEARXNG_URL' },
+  { path: ['tools', 'web_search', 'brave_api_key'], env: 'BRAVE_API_KEY' },
+];
+
+/** The `tools.web_search` settings as `web_search`'s options. */
+export function webSearchSettings(section: ToolsConfigSection): WebSearchOptions {
+  const web = section.web_search;
+  return {
+    ...(web.searxng_url ? { searxngUrl: web.searxng_url } : {}),
+    ...(web.brave_api_key ? { braveApiKey: web.brave_api_key } : {}),
+    ...(web.brave_base_url ? { braveBaseUrl: web.brave_base_url } : {}),
+    ...(web.timeout_ms ? { timeoutMs: web.timeout_ms } : {}),
+  };
+}
 
 export type ToolsConfigSection = z.output<typeof toolsConfigSection>;
 

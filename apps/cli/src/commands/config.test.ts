@@ -62,6 +62,17 @@ describe('unity config show', () => {
     expect(stdout).not.toMatch(/hunter2|sk-live/);
   });
 
+  it('shows the web search settings the environment gives, the key masked', async () => {
+    const { stdout } = await unity(
+      { SEARXNG_URL: 'http://searx.local:8080', BRAVE_API_KEY: 'brave-secret-1' },
+      'config',
+      'show',
+    );
+    expect(stdout).toMatch(/tools\.web_search\.searxng_url\s+"http:\/\/searx\.local:8080"\s+env SEARXNG_URL\n/);
+    expect(stdout).toMatch(/tools\.web_search\.brave_api_key\s+"\*+"\s+env BRAVE_API_KEY\n/);
+    expect(stdout).not.toContain('brave-secret-1');
+  });
+
   it('prints JSON with --json, and says when it runs on the built-in defaults', async () => {
     const { code, stdout } = await unity({}, 'config', 'show', '--json');
     expect(code).toBe(0);

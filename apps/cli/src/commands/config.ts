@@ -2,12 +2,13 @@ import { describeOrigin, explainSettings } from '@unity/config';
 import { agentConfigSection } from '@unity/convergence';
 import { loadConfig } from '@unity/llm-router';
 import { serverConfigSchema } from '@unity/server';
-import { toolsConfigSection } from '@unity/tools';
+import { toolsConfigSection, toolsEnvBindings } from '@unity/tools';
 import type { Command } from 'commander';
 import { formatTable } from '../terminal-io';
 
-/** Every section the libraries own, validated together with the router's. */
+/** Every section the libraries own, validated together with the router's, and the variables that stand in for them. */
 export const configSections = { agent: agentConfigSection, server: serverConfigSchema, tools: toolsConfigSection };
+export const configEnvBindings = toolsEnvBindings;
 
 interface ShowFlags {
   config?: string;
@@ -20,6 +21,7 @@ async function load(path: string | undefined) {
     cwd: process.cwd(),
     env: process.env,
     sections: configSections,
+    envBindings: configEnvBindings,
   });
 }
 

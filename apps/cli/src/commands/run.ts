@@ -13,7 +13,13 @@ import {
 import type { ChatModel, ToolCall } from '@unity/core';
 import { classifyTask, type DomainPreset, spawnDomain } from '@unity/domains';
 import { createRouter, loadConfig, type Router } from '@unity/llm-router';
-import { createToolExecutor, type ToolExecutorOptions, toolsConfigSection } from '@unity/tools';
+import {
+  createToolExecutor,
+  type ToolExecutorOptions,
+  toolsConfigSection,
+  toolsEnvBindings,
+  webSearchSettings,
+} from '@unity/tools';
 import { type Command, InvalidArgumentError } from 'commander';
 import { requireModelsAtStart } from '../required-models';
 import { sandboxFromConfig } from '../sandbox-settings';
@@ -217,6 +223,7 @@ export function registerRunCommand(program: Command): void {
         cwd: process.cwd(),
         env: process.env,
         sections: { agent: agentConfigSection, tools: toolsConfigSection },
+        envBindings: toolsEnvBindings,
       });
       const confinement = sandboxFromConfig(config.tools);
       await requireModelsAtStart(config);
@@ -229,6 +236,7 @@ export function registerRunCommand(program: Command): void {
       const executorOptions: ToolExecutorOptions = {
         root,
         command: { env: process.env, ...confinement },
+        webSearch: webSearchSettings(config.tools),
         approve: terminalApproval(!fromStdin && process.stdin.isTTY === true && process.stderr.isTTY === true),
       };
       const state: { provider?: string } = {};

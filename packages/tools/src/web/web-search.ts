@@ -73,7 +73,7 @@ export function webSearchTool(options: WebSearchOptions = {}) {
         throw new ToolError({
           code: 'NOT_CONFIGURED',
           message: 'web_search: no search provider configured',
-          fix: 'set webSearch.searxngUrl (a SearXNG instance) or webSearch.braveApiKey (Brave Search API key); the CLI reads SEARXNG_URL or BRAVE_API_KEY',
+          fix: 'set webSearch.searxngUrl (a SearXNG instance) or webSearch.braveApiKey (Brave Search API key); in the config: tools.web_search.searxng_url or tools.web_search.brave_api_key (else the SEARXNG_URL or BRAVE_API_KEY environment variable)',
         });
       }
       return formatResults(provider.name, query, await provider.search(query, { max, signal }));
