@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeOllama, FakeOpenAI, freePort } from '@unity/test-kit';
@@ -66,11 +68,14 @@ interface Outcome {
   stderr: string;
 }
 
-function unity(args: string[], options: { input?: string; onSpawn?: (kill: () => void) => void } = {}) {
+function unity(
+  args: string[],
+  options: { input?: string; onSpawn?: (kill: () => void) => void; env?: Record<string, string> } = {},
+) {
   return new Promise<Outcome>((resolve, reject) => {
     const child = spawn(process.execPath, [bin, ...args], {
       cwd: dir,
-      env: { PATH: process.env.PATH ?? '', UNITY_RUN_TEST_KEY: 'test-key' },
+      env: { PATH: process.env.PATH ?? '', UNITY_RUN_TEST_KEY: 'test-key', ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -243,6 +248,28 @@ describe('unity run (built binary, as a real process)', () => {
     cloud.enqueue({ text: 'Done.' });
     const out = await unity(['run', 'x', '--config', await writeConfig(), '--root', root]);
     expect(out.stderr).not.toContain('require_models');
+  });
+
+  it('gives web_search the SearXNG instance that SEARXNG_URL names', async () => {
+    const searches: string[] = [];
+    const searxng = createServer((req, res) => {
+      searches.push(req.url ?? '');
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ results: [{ title: 'Unity', url: 'https://example.org/u', content: 'found it' }] }));
+    });
+    await new Promise<void>((r) => searxng.listen(0, '127.0.0.1', r));
+    try {
+      cloud.enqueue({ toolCalls: [{ name: 'web_search', arguments: { query: 'unity toolkit' } }] }, { text: 'Done.' });
+      const config = await writeConfig();
+      const url = `http://127.0.0.1:${(searxng.address() as AddressInfo).port}`;
+      const out = await unity(['run', 'Search.', '--config', config, '--root', root], { env: { SEARXNG_URL: url } });
+      expect(out.code).toBe(0);
+      expect(searches[0]).toMatch(/^\/search\?.*q=unity\+toolkit/);
+      const second = cloud.requestsTo('/chat/completions')[1]?.body as { messages: { content: string }[] };
+      expect(second.messages.at(-1)?.content).toContain('found it');
+    } finally {
+      searxng.close();
+    }
   });
 
   it('names the file and field of an unknown sandbox mode', async () => {
