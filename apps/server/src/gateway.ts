@@ -160,7 +160,7 @@ const serverVersion = (
 ).version;
 
 /** Router events worth a live event of their own (attempts travel inside each `request.end`). */
-const forwardedRouterEvents = ['retry', 'fallback', 'breaker', 'cache-hit', 'compacted', 'audit-error'];
+const forwardedRouterEvents = ['retry', 'fallback', 'breaker', 'cache-hit', 'compacted', 'last-resort', 'audit-error'];
 
 /** Publish the router's notable events on the bus as `router.<name>`, and keep the breaker gauge current. */
 function forwardRouterEvents(router: GatewayRouter, bus: EventBus, metrics: GatewayMetrics): { stop(): void } {

@@ -4,10 +4,26 @@ import { freePort } from '@unity/test-kit';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, RouterError } from './errors';
 import type { Provider } from './provider';
+import { createRouter } from './router';
 import type { RouterEventMap } from './router-events';
 import { ask, collect, fakeConfig, ollamaFirstConfig, routerFor, useRouterTestBed } from './router-fixtures';
 
 const { fakes, use } = useRouterTestBed();
+
+describe('createRouter', () => {
+  it('refuses a missing config with a clear error and the fix, not a TypeError', () => {
+    const error = (() => {
+      try {
+        // What a JavaScript caller may do.
+        createRouter({} as Parameters<typeof createRouter>[0]);
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(ConfigError.isInstance(error) && error.code).toBe('CONFIG_INVALID');
+    expect((error as Error).message).toMatch(/^createRouter: options\.config is missing\nFix: pass a loaded config/);
+  });
+});
 
 describe('the chain', () => {
   it('answers from the cloud model first, listing one successful attempt', async () => {

@@ -13,7 +13,7 @@ import { attemptError, describeAttempts } from './attempt-report';
 import { type AuditEntry, AuditLog } from './audit-log';
 import { CircuitBreaker } from './circuit-breaker';
 import type { RouterRole, UnityConfig } from './config-schema';
-import { type Attempt, ProviderError, RouterError, type RouterErrorCode } from './errors';
+import { type Attempt, ConfigError, ProviderError, RouterError, type RouterErrorCode } from './errors';
 import {
   describeChainAttempts,
   findLastResort,
@@ -747,6 +747,13 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
 
 /** Create a router over a config. Nothing is contacted until the first request. */
 export function createRouter(options: RouterOptions): Router {
+  if (options?.config?.cloud_llm === undefined) {
+    throw new ConfigError({
+      code: 'CONFIG_INVALID',
+      message: `createRouter: options.config is ${options?.config === undefined ? 'missing' : 'not a loaded Unity config (no cloud_llm section)'}`,
+      fix: 'pass a loaded config: createRouter({ config: (await loadConfig({ env: process.env })).config, env: process.env }), or defaultConfig',
+    });
+  }
   return new Router(options);
 }
 

@@ -164,7 +164,7 @@ describe('unity doctor', () => {
     await mkdir(join(dir, 'domains'));
     await writeFile(
       join(dir, 'domains', 'sql.yaml'),
-      'description: SQL\nmodel_preference: nonsense\nsystem_prompt: x\n',
+      'description: SQL\nmodel_preference: "no such model!"\nsystem_prompt: x\n',
     );
     const { code, stdout } = await doctor(['--config', await writeConfig()]);
     expect(row(stdout, 'Domain presets valid')).toContain('✗');
