@@ -72,6 +72,24 @@ describe('evolveFile', () => {
     expect(writeError?.fix).toContain(`"id" is "${result.best.id}"`);
   });
 
+  it('returns ALL_CANDIDATES_FAILED naming the most common error when every candidate failed', async () => {
+    const dir = folder();
+    const down = { chat: () => Promise.reject(new Error('connection refused')) };
+    const { allFailed, written } = await evolveFile(join(dir, 'target.mjs'), {
+      ...options(dir, 'f.jsonl'),
+      coder: down,
+      generations: 2,
+    });
+    expect(written).toEqual({});
+    expect(allFailed?.code).toBe('ALL_CANDIDATES_FAILED');
+    expect(allFailed?.message).toMatch(
+      /every candidate of this run failed \(2\); the most common error \(2×\):\n {2}.*connection refused/,
+    );
+    expect(allFailed?.fix).toContain(join(dir, 'f.jsonl'));
+    const fine = await evolveFile(join(dir, 'target.mjs'), options(dir, 'g.jsonl'));
+    expect(fine.allFailed).toBeUndefined();
+  });
+
   it('refuses a file that does not exist with FILE_NOT_FOUND', async () => {
     const error = await evolveFile('no-such-file.mjs', { evaluator: distance, coder: scriptedCoder() }).catch((e) => e);
     expect(EvolutionError.isInstance(error) && error.code).toBe('FILE_NOT_FOUND');

@@ -3,7 +3,7 @@ import { copyFileSync, existsSync, readFileSync, statSync, writeFileSync } from 
 import { basename, isAbsolute, resolve } from 'node:path';
 import { EvolutionError } from './errors';
 import { EvolutionLog } from './evolution-log';
-import { type EvolutionResult, type EvolveOptions, evolve } from './evolve';
+import { type EvolutionEvent, type EvolutionResult, type EvolveOptions, evolve } from './evolve';
 
 export interface EvolveFileOptions extends Omit<EvolveOptions, 'baseline' | 'fileName'> {
   /** Write the best variant here instead of over the file (whose original is then kept as `<file>.orig`). */
@@ -21,6 +21,11 @@ export interface EvolveFileResult {
   written: WrittenVariant;
   /** `WRITE_FAILED` when the best variant could not be written; the run's result is still returned. */
   writeError?: EvolutionError;
+  /**
+   * `ALL_CANDIDATES_FAILED` when every candidate this process proposed failed (nothing was learnt; the cause is
+   * usually one, such as a coder that never answered): names the most common error and the log.
+   */
+  allFailed?: EvolutionError;
 }
 
 /**
@@ -38,12 +43,52 @@ export async function evolveFile(file: string, options: EvolveFileOptions): Prom
       fix: 'give the path of the file to evolve',
     });
   }
-  const { out, ...rest } = options;
-  const result = await evolve({ ...rest, baseline: readFileSync(path, 'utf8'), fileName: basename(path) });
+  const { out, onEvent, ...rest } = options;
+  const failures = new FailureTally();
+  const result = await evolve({
+    ...rest,
+    baseline: readFileSync(path, 'utf8'),
+    fileName: basename(path),
+    onEvent: (event) => {
+      failures.observe(event);
+      onEvent?.(event);
+    },
+  });
+  const allFailed = result.stopReason === 'aborted' ? undefined : failures.error(options.logFile);
   try {
-    return { result, written: writeBestVariant(file, out, result) };
+    return { result, written: writeBestVariant(file, out, result), ...(allFailed ? { allFailed } : {}) };
   } catch (error) {
-    return { result, written: {}, writeError: writeFailed(error as Error, out ?? file, options.logFile, result) };
+    const writeError = writeFailed(error as Error, out ?? file, options.logFile, result);
+    return { result, written: {}, writeError, ...(allFailed ? { allFailed } : {}) };
+  }
+}
+
+/** The candidates of this process's part of a run (the baseline aside), and the errors of the failed ones. */
+class FailureTally {
+  private candidates = 0;
+  private readonly errors = new Map<string, number>();
+
+  observe(event: EvolutionEvent): void {
+    if (event.type !== 'candidate' || event.line.candidate_id === 'baseline') return;
+    this.candidates += 1;
+    // The same cause under different strategies is one cause: drop the `<strategy>: ` the loop puts first.
+    const error = event.line.error?.replace(`${event.line.strategy}: `, '').trim();
+    if (error) this.errors.set(error, (this.errors.get(error) ?? 0) + 1);
+  }
+
+  /** `ALL_CANDIDATES_FAILED` with the most common error, when there were candidates and every one failed. */
+  error(log: string | undefined): EvolutionError | undefined {
+    let failed = 0;
+    for (const count of this.errors.values()) failed += count;
+    if (this.candidates === 0 || failed !== this.candidates) return undefined;
+    const [error, count] = [...this.errors].sort((a, b) => b[1] - a[1])[0] as [string, number];
+    return new EvolutionError({
+      code: 'ALL_CANDIDATES_FAILED',
+      message: `every candidate of this run failed (${this.candidates}); the most common error (${count}×):\n${error.replace(/^/gm, '  ')}`,
+      fix: log
+        ? `fix that cause (the errors of each candidate are in ${log}), then run again: the log resumes the run`
+        : 'fix that cause, then run again',
+    });
   }
 }
 

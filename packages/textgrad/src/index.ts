@@ -57,6 +57,7 @@ export {
   type SandboxRun,
   type SandboxUser,
 } from './sandbox';
+export { type ScoringOptions, type ScoringWeights, scoringEvaluator } from './scoring';
 export { applySearchReplace, parseSearchReplace, type SearchReplaceBlock } from './search-replace';
 export {
   type Candidate,

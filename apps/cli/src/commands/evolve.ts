@@ -6,14 +6,13 @@ import {
   banditPolicies,
   Cassette,
   type CassetteMode,
-  combineEvaluators,
   commandEvaluator,
   createRemoteEvaluator,
   createTextgradConfigSection,
   defaultStrategies,
   type Evaluator,
   type EvaluatorSpec,
-  EvolutionError,
+  type EvolutionError,
   type EvolutionEvent,
   type EvolutionResult,
   type EvolutionSettings,
@@ -21,11 +20,12 @@ import {
   evolutionRunId,
   evolutionSettings,
   evolveFile,
-  judgeEvaluator,
   type ModelChoice,
   type PriceFn,
   parseModelChoice,
   type RemoteEvaluator,
+  type ScoringWeights,
+  scoringEvaluator,
   testCommandEvaluator,
   type WrittenVariant,
 } from '@unity/textgrad';
@@ -238,7 +238,7 @@ async function runEvolve(file: string, flags: EvolveFlags): Promise<void> {
   let models: Models | undefined;
   let progress: Progress | undefined;
   let run: Awaited<ReturnType<typeof evolveFile>>;
-  let scoring: Weights = {};
+  let scoring: ScoringWeights = {};
   try {
     const settings = await loadSettings(flags);
     models = buildModels(flags, settings);
@@ -283,26 +283,7 @@ async function runEvolve(file: string, flags: EvolveFlags): Promise<void> {
   process.stdout.write(flags.json ? `${JSON.stringify(summary)}\n` : formatSummary(summary, result));
   if (writeError) throw writeError;
   if (result.stopReason === 'aborted') process.exitCode = 130;
-  else if (allFailed(progress?.tally)) throw everyCandidateFailed(progress?.tally, flags.log);
-}
-
-type Tally = Progress['tally'];
-
-/** Every candidate of this run failed: nothing was learnt, and the cause is usually one (a coder that never answered). */
-function allFailed(tally: Tally | undefined): tally is Tally {
-  if (!tally || tally.candidates === 0) return false;
-  let failed = 0;
-  for (const count of tally.errors.values()) failed += count;
-  return failed === tally.candidates;
-}
-
-function everyCandidateFailed(tally: Tally | undefined, log: string): EvolutionError {
-  const [error, count] = [...(tally?.errors ?? [])].sort((a, b) => b[1] - a[1])[0] ?? ['unknown', 0];
-  return new EvolutionError({
-    code: 'ALL_CANDIDATES_FAILED',
-    message: `every candidate of this run failed (${tally?.candidates}); the most common error (${count}×):\n${error.replace(/^/gm, '  ')}`,
-    fix: `fix that cause (the errors of each candidate are in ${log}), then run again: the log resumes the run`,
-  });
+  else if (run.allFailed) throw run.allFailed;
 }
 
 function priceOf(price: TokenPrice): PriceFn {
@@ -342,9 +323,6 @@ async function loadSettings(flags: EvolveFlags): Promise<Settings> {
   });
   return { confinement: sandboxFromConfig(config.tools), evolution: evolutionSettings(config.textgrad), config };
 }
-
-/** The share of each scorer in a candidate's score: `eval` (the command), `judge` (the LLM judge). */
-type Weights = { eval?: number; judge?: number };
 
 interface Models {
   coder: ChatModel;
@@ -396,7 +374,7 @@ async function buildEvaluator(
   flags: EvolveFlags,
   settings: Settings,
   models: Models,
-): Promise<{ main: Evaluator; holdout?: Evaluator; weights: Weights; close(): Promise<void> }> {
+): Promise<{ main: Evaluator; holdout?: Evaluator; weights: ScoringWeights; close(): Promise<void> }> {
   const make = (command: string, files?: string[]) => {
     // The evaluator sees this shell's environment through the library's allow-list, confined as `tools:` says.
     const options = {
@@ -409,39 +387,35 @@ async function buildEvaluator(
     return flags.evalType === 'tests' ? testCommandEvaluator(options) : commandEvaluator(options);
   };
   const holdout = flags.holdout ? make(flags.holdout) : undefined;
-  const judge = models.judge
-    ? judgeEvaluator({
-        model: models.judge,
-        rubric: settings.evolution.judgeRubric,
-        ...(flags.pricePer1k ? { price: priceOf(flags.pricePer1k) } : {}),
-      })
-    : undefined;
   let command: Evaluator | undefined;
   let close = async () => {};
   if (flags.eval !== undefined) {
     const local = make(flags.eval, flags.evalFiles);
     command = local;
     if (flags.redis) {
-      const runId = evolutionRunId(flags.log, flags.seed);
       const remote: RemoteEvaluator = await createRemoteEvaluator(local.spec as EvaluatorSpec, {
         url: flags.redis,
         ...(flags.queue ? { queue: flags.queue } : {}),
-        runId,
+        runId: evolutionRunId(flags.log, flags.seed),
         jobTimeoutMs: flags.evalTimeout * 1000 * 10,
       });
       command = remote;
       close = () => remote.close();
     }
   }
-  const weight = command && judge ? (flags.judgeWeight ?? settings.evolution.judgeWeight) : judge ? 1 : 0;
-  const main =
-    command && judge
-      ? combineEvaluators([
-          { evaluator: command, weight: 1 - weight, name: 'eval' },
-          { evaluator: judge, weight, name: 'judge' },
-        ])
-      : ((command ?? judge) as Evaluator);
-  const weights: Weights = { ...(command ? { eval: 1 - weight } : {}), ...(judge ? { judge: weight } : {}) };
+  const { evaluator: main, weights } = scoringEvaluator({
+    ...(command ? { command } : {}),
+    ...(models.judge
+      ? {
+          judge: {
+            model: models.judge,
+            rubric: settings.evolution.judgeRubric,
+            ...(flags.pricePer1k ? { price: priceOf(flags.pricePer1k) } : {}),
+          },
+        }
+      : {}),
+    judgeWeight: flags.judgeWeight ?? settings.evolution.judgeWeight,
+  });
   return { main, ...(holdout ? { holdout } : {}), weights, close };
 }
 
@@ -451,7 +425,7 @@ function summarize(
   result: EvolutionResult,
   written: WrittenVariant,
   writeFailure: EvolutionError | undefined,
-  scoring: Weights,
+  scoring: ScoringWeights,
 ) {
   return {
     file,
@@ -506,9 +480,9 @@ function formatSummary(s: ReturnType<typeof summarize>, result: EvolutionResult)
 
 /** `eval 36.00 → 72.00 (× 0.50) · judge 40.00 → 50.00 (× 0.50)` when a command and the judge both scored. */
 function partsLine(s: ReturnType<typeof summarize>): string[] {
-  const names = Object.keys(s.scoring) as (keyof Weights)[];
+  const names = Object.keys(s.scoring) as (keyof ScoringWeights)[];
   if (names.length < 2 || !s.bestParts) return [];
-  const part = (name: keyof Weights) => {
+  const part = (name: keyof ScoringWeights) => {
     const from = s.baselineParts?.[name];
     const to = s.bestParts?.[name];
     const score = (n: number | undefined) => (n === undefined ? '?' : n.toFixed(2));
@@ -544,20 +518,11 @@ class Progress {
   private candidates = 0;
   private done = 0;
 
-  /** Variants of this process's part of the run (the baseline aside), and the errors of the failed ones. */
-  readonly tally = { candidates: 0, errors: new Map<string, number>() };
-
   constructor(private readonly total: number) {}
 
   on(event: EvolutionEvent): void {
     if (event.type === 'candidate' && event.line.candidate_id === 'baseline') this.bestParts = event.line.parts;
     if (event.type === 'best') this.bestParts = event.candidate.parts;
-    if (event.type === 'candidate' && event.line.candidate_id !== 'baseline') {
-      this.tally.candidates += 1;
-      // The same cause under different strategies is one cause: drop the `<strategy>: ` the loop puts first.
-      const error = event.line.error?.replace(`${event.line.strategy}: `, '').trim();
-      if (error) this.tally.errors.set(error, (this.tally.errors.get(error) ?? 0) + 1);
-    }
     if (!process.stderr.isTTY) {
       this.plain(event);
       return;
