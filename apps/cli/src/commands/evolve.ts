@@ -134,7 +134,7 @@ export function registerEvolveCommand(program: Command): void {
     )
     .option(
       '--judge [model]',
-      'score with an LLM judge too (0–100 with feedback): a role or a model (default: textgrad.model_judge)',
+      'score with an LLM judge (0–100 with feedback), alone or with --eval: a role or a model (default: textgrad.model_judge)',
     )
     .option(
       '--judge-weight <share>',
@@ -174,7 +174,7 @@ export function registerEvolveCommand(program: Command): void {
     .option('--config <file>', 'config file (default: $UNITY_CONFIG, else ./configs/system.yaml, else built-in)')
     .option('--out <file>', 'write the best variant here instead of over <file>')
     .option('--json', 'print the summary as one JSON object')
-    .option('--cassette <file>', 'record or replay the coding model’s replies (replay needs no model)')
+    .option('--cassette <file>', 'record or replay the coder’s and judge’s replies (replay needs no model)')
     .addOption(new Option('--cassette-mode <mode>', 'with --cassette').choices(['record', 'replay']).default('replay'))
     .option('--stop-file <file>', 'end after the current generation once this file exists')
     .option('--budget-tokens <n>', 'stop once the coder and judge used this many tokens', positiveNumber)
