@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -83,6 +83,21 @@ describe('unity config show', () => {
     expect(shown.source).toBe('built-in defaults');
     expect(shown.settings).toContainEqual({ path: 'cloud_llm.model', value: 'MiniMax-M2', origin: 'default' });
     expect(shown.settings.every((s) => s.origin === 'default')).toBe(true);
+  });
+});
+
+describe('a reader that stops reading (unity … | head)', () => {
+  it('ends the command quietly, without an EPIPE stack trace', async () => {
+    const child = spawn(process.execPath, [bin, 'config', 'show'], { cwd: dir, env: { PATH: process.env.PATH ?? '' } });
+    let stderr = '';
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    // Close the pipe before the command writes, as `head` does once it has what it wants.
+    child.stdout.destroy();
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(stderr).not.toContain('EPIPE');
+    expect(code).toBe(0);
   });
 });
 

@@ -8,8 +8,9 @@ import {
   runChecks,
 } from '@unity/diagnostics';
 import { DomainError } from '@unity/domains';
-import { type Command, InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
 import pc from 'picocolors';
+import { positiveNumber } from '../cli-process';
 import { loadCatalog } from './domains';
 
 interface DoctorFlags {
@@ -72,13 +73,6 @@ function domainsCheck(flags: DoctorFlags): Check {
   };
 }
 
-function positiveSeconds(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0)
-    throw new InvalidArgumentError(`expected a positive number of seconds, got "${value}"`);
-  return n;
-}
-
 const exitCodeOf = (results: readonly CheckResult[]) => (overallStatus(results) === 'fail' ? 1 : 0);
 
 export function registerDoctorCommand(program: Command): void {
@@ -90,7 +84,7 @@ export function registerDoctorCommand(program: Command): void {
     .option('--json', 'print the results as JSON (one line per round with --watch)')
     .option('--deep', 'also measure first-token latency and try one tool call per configured model (costs model calls)')
     .option('--watch', 're-run the checks until Ctrl-C')
-    .option('--interval <seconds>', 'pause between rounds with --watch', positiveSeconds, 5)
+    .option('--interval <seconds>', 'pause between rounds with --watch', positiveNumber, 5)
     .addHelpText('after', '\nExit status: 0 when every required check passes (warnings allowed), 1 otherwise.')
     .action(async (flags: DoctorFlags) => {
       const plan = await planDoctor({

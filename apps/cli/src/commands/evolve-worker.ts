@@ -1,5 +1,6 @@
 import { startEvolveWorker, type WorkerEvent } from '@unity/textgrad';
-import { type Command, InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
+import { positiveInteger } from '../cli-process';
 import { loadSandboxSettings } from '../sandbox-settings';
 
 interface WorkerFlags {
@@ -9,12 +10,6 @@ interface WorkerFlags {
   lockDuration: number;
   json?: boolean;
 }
-
-const positiveInt = (value: string) => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a whole number ≥ 1 (got "${value}")`);
-  return n;
-};
 
 function describe(event: WorkerEvent): string {
   switch (event.type) {
@@ -38,11 +33,11 @@ export function registerEvolveWorkerCommand(program: Command): void {
     .description('run evaluations that `unity evolve --redis` queues (any number of workers, on any machine)')
     .requiredOption('--redis <url>', 'the Redis that `unity evolve --redis` uses, e.g. redis://127.0.0.1:6379')
     .option('--queue <name>', 'queue name', 'unity-evolve')
-    .option('--concurrency <n>', 'evaluations run at once', positiveInt, 1)
+    .option('--concurrency <n>', 'evaluations run at once', positiveInteger, 1)
     .option(
       '--lock-duration <ms>',
       'a job whose worker is silent this long goes to another worker',
-      positiveInt,
+      positiveInteger,
       30_000,
     )
     .option('--json', 'print one JSON object per event instead of text')

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort, sharedModelPath } from '@unity/test-kit';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 
 const run = promisify(execFile);
 const bin = new URL('../../bin/unity.js', import.meta.url).pathname;
@@ -127,6 +127,36 @@ describe.skipIf(!modelPath)('unity models (built binary)', () => {
       env: { PATH: process.env.PATH ?? '', HOME: dir },
     });
     expect(JSON.parse(asked.stdout)).toMatchObject({ provider: 'llamacpp', model: 'stories260K' });
+  });
+
+  it('stops a pull on Ctrl-C with status 130, keeping the .part file to resume', async () => {
+    const slow = createServer((_req, res) => {
+      res.writeHead(200, { 'content-length': 10_000_000 });
+      res.write(Buffer.alloc(65_536)); // then nothing more: the transfer hangs until interrupted
+    });
+    await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(slow.address() as AddressInfo).port}/big.gguf`;
+      const child = spawn(process.execPath, [bin, 'models', 'pull', url, '--dir', dir], {
+        env: { PATH: process.env.PATH ?? '', HOME: dir },
+      });
+      let stderr = '';
+      child.stderr.on('data', (d) => {
+        stderr += d;
+      });
+      await vi.waitFor(async () => expect((await readdir(dir)).some((f) => f.endsWith('.part'))).toBe(true), {
+        timeout: 10_000,
+      });
+      child.kill('SIGINT');
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      expect(code).toBe(130);
+      expect(stderr).toContain('unity: interrupted');
+      expect(stderr).not.toMatch(/\n\s+at /);
+      expect((await readdir(dir)).some((f) => f.endsWith('.part'))).toBe(true);
+    } finally {
+      slow.closeAllConnections();
+      slow.close();
+    }
   });
 
   it('fails to remove a model the store does not hold', async () => {

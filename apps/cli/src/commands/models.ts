@@ -10,6 +10,7 @@ import {
 } from '@unity/llm-router';
 import { Presets, SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
+import { onInterrupt } from '../cli-process';
 import { formatTable } from '../terminal-io';
 
 interface DirFlags {
@@ -114,8 +115,7 @@ export function registerModelsCommand(program: Command): void {
     .action(async (source: string, flags: DirFlags & { sha256?: string; force?: boolean }) => {
       const dir = await modelsDir(flags);
       const controller = new AbortController();
-      const onSignal = () => controller.abort();
-      process.once('SIGINT', onSignal);
+      const stopListening = onInterrupt(() => controller.abort());
       const bar = progressBar(source.split('/').pop() ?? source);
       try {
         const result = await pullModel(source, {
@@ -134,7 +134,7 @@ export function registerModelsCommand(program: Command): void {
         process.stdout.write(`use it as llamacpp/${result.name}\n`);
       } finally {
         bar.stop();
-        process.off('SIGINT', onSignal);
+        stopListening();
       }
     });
 

@@ -20,7 +20,8 @@ import {
   toolsEnvBindings,
   webSearchSettings,
 } from '@unity/tools';
-import { type Command, InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
+import { positiveInteger, positiveNumber } from '../cli-process';
 import { requireModelsAtStart } from '../required-models';
 import { sandboxFromConfig } from '../sandbox-settings';
 import { readStdin } from '../terminal-io';
@@ -47,18 +48,6 @@ interface RunFlags {
   maxTokens?: number;
   maxSeconds?: number;
   json?: boolean;
-}
-
-function positiveInteger(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
-  return n;
-}
-
-function positiveNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a positive number, got "${value}"`);
-  return n;
 }
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;

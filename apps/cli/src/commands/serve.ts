@@ -1,5 +1,6 @@
 import { type RunningServer, startServer } from '@unity/server';
-import { type Command, InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
+import { port, positiveNumber } from '../cli-process';
 import { warnMissingRequiredModels } from '../required-models';
 
 interface ServeOptions {
@@ -10,18 +11,6 @@ interface ServeOptions {
   drainTimeout?: number;
 }
 
-function parsePort(value: string): number {
-  const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new InvalidArgumentError('expected a port 0–65535');
-  return port;
-}
-
-function parseSeconds(value: string): number {
-  const seconds = Number(value);
-  if (!Number.isFinite(seconds) || seconds <= 0) throw new InvalidArgumentError('expected a number of seconds > 0');
-  return seconds;
-}
-
 /** `unity serve`: the gateway, until SIGTERM or SIGINT, which drain in-flight requests before exiting. */
 export function registerServeCommand(program: Command): void {
   program
@@ -29,12 +18,12 @@ export function registerServeCommand(program: Command): void {
     .description('serve the router on OpenAI- and Ollama-compatible HTTP endpoints, with metrics and a live dashboard')
     .option('--config <file>', 'config file (default: $UNITY_CONFIG, ./configs/system.yaml, built-in defaults)')
     .option('--host <host>', 'address to listen on; off loopback an API key is required (default: 127.0.0.1)')
-    .option('--port <port>', 'port to listen on (default: 8787)', parsePort)
+    .option('--port <port>', 'port to listen on (default: 8787)', port)
     .option('--local-model <model>', 'also serve a GGUF model: a model-store name, or llamacpp/<file.gguf>')
     .option(
       '--drain-timeout <seconds>',
       'on SIGTERM, how long in-flight requests may finish (default: 10)',
-      parseSeconds,
+      positiveNumber,
     )
     .addHelpText(
       'after',
