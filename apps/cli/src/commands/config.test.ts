@@ -58,6 +58,7 @@ describe('unity config show', () => {
     expect(stdout).toMatch(/tools\.network\s+true\s+configs\/system\.yaml:8\n/);
     expect(stdout).toMatch(/tools\.sandbox\s+"bwrap"\s+default\n/);
     expect(stdout).toMatch(/router\.retries\.max_retries\s+2\s+default\n/);
+    expect(stdout).toMatch(/textgrad\.local_only\s+true\s+default\n/);
     expect(stdout).toMatch(/server\.api_key\s+"\*+"\s+configs\/system\.yaml:6\n/);
     expect(stdout).not.toMatch(/hunter2|sk-live/);
   });

@@ -1,13 +1,19 @@
 import { describeOrigin, explainSettings } from '@unity/config';
 import { agentConfigSection } from '@unity/convergence';
-import { loadConfig } from '@unity/llm-router';
+import { loadConfig, modelPrefixes } from '@unity/llm-router';
 import { serverConfigSchema } from '@unity/server';
+import { createTextgradConfigSection } from '@unity/textgrad';
 import { toolsConfigSection, toolsEnvBindings } from '@unity/tools';
 import type { Command } from 'commander';
 import { formatTable } from '../terminal-io';
 
 /** Every section the libraries own, validated together with the router's, and the variables that stand in for them. */
-export const configSections = { agent: agentConfigSection, server: serverConfigSchema, tools: toolsConfigSection };
+export const configSections = {
+  agent: agentConfigSection,
+  server: serverConfigSchema,
+  textgrad: createTextgradConfigSection({ providers: Object.keys(modelPrefixes) }),
+  tools: toolsConfigSection,
+};
 export const configEnvBindings = toolsEnvBindings;
 
 interface ShowFlags {
