@@ -1,7 +1,9 @@
 // Tokens per second of the embedded engine: node-llama-cpp used directly (the baseline) against the llamacpp provider
 // and the router in front of it, on the same model with the same settings (1 thread, 512-token context, one sequence,
 // greedy, the same prompt and token budget), interleaved round by round. Goal: provider and router ≥ 0.95× direct.
-import { createLlamaCppProvider, createRouter, parseConfig } from '@unity/llm-router';
+
+import { createRouter, parseConfig } from '@unity/llm-router';
+import { createLlamaCppProvider } from '@unity/llm-router/internal';
 import { sharedModelPath } from '@unity/test-kit';
 import { getLlama, LlamaCompletion, LlamaLogLevel } from 'node-llama-cpp';
 import { stringify } from 'yaml';

@@ -3,7 +3,9 @@
 // router's. (2) Fallback from a refused primary (nothing listens on its port) to the local model,
 // against a direct `ollama` client call to that local model: goal ≤ 2 ms extra. The breaker is set so high that every
 // routed call really meets the refused connection; a second row shows the default breaker, which skips it at zero cost.
-import { createOpenAICompatibleProvider, createRouter, parseConfig } from '@unity/llm-router';
+
+import { createRouter, parseConfig } from '@unity/llm-router';
+import { createOpenAICompatibleProvider } from '@unity/llm-router/internal';
 import { FakeOllama, FakeOpenAI, freePort } from '@unity/test-kit';
 import { Ollama } from 'ollama';
 import OpenAI from 'openai';

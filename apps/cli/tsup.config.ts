@@ -1,9 +1,3 @@
-import { defineConfig } from 'tsup';
+import { unityTsupConfig } from '../../tsup.shared.ts';
 
-export default defineConfig({
-  entry: ['src/main.ts'],
-  format: ['esm'],
-  sourcemap: true,
-  clean: true,
-  target: 'node20',
-});
+export default unityTsupConfig({ entry: ['src/main.ts'], esmOnly: true, dts: false });

@@ -2,15 +2,13 @@ import type { ChatModel } from '@unity/core';
 import {
   cloudApiKeyEnv,
   createRouter,
-  defaultBaseUrls,
-  lastResortEnabled,
-  modelStoreDir,
   ollamaHost,
-  type Provider,
   parseModelString,
   type Router,
   type UnityConfig,
 } from '@unity/llm-router';
+import { defaultBaseUrls, lastResortEnabled, type Provider } from '@unity/llm-router/internal';
+import { modelStoreDir } from '@unity/llm-router/model-store';
 import type { Check } from './check';
 import { cloudEndpointCheck, cloudKeyCheck } from './cloud-checks';
 import { firstTokenLatencyCheck, toolCallCheck } from './deep-checks';

@@ -1,5 +1,5 @@
 import type { ChatModel } from '@unity/core';
-import { createOllamaProvider, createOpenAICompatibleProvider } from '@unity/llm-router';
+import { createOllamaProvider, createOpenAICompatibleProvider } from '@unity/llm-router/internal';
 import { FakeOllama, FakeOpenAI } from '@unity/test-kit';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { firstTokenLatencyCheck, toolCallCheck } from './deep-checks';

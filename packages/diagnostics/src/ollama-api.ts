@@ -1,4 +1,4 @@
-import { contextLengthOf } from '@unity/llm-router';
+import { contextLengthOf } from '@unity/llm-router/internal';
 import { z } from 'zod';
 import { type ProbeResult, probeJson } from './http-probe';
 

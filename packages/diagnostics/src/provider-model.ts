@@ -1,5 +1,5 @@
 import type { ChatModel } from '@unity/core';
-import type { Provider } from '@unity/llm-router';
+import type { Provider } from '@unity/llm-router/internal';
 
 /**
  * A `ChatModel` that sends every request to one model of one provider, with no retry and no fallback: what the deep

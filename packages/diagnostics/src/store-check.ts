@@ -1,4 +1,4 @@
-import { listModels } from '@unity/llm-router';
+import { listModels } from '@unity/llm-router/model-store';
 import type { Check } from './check';
 import { formatBytes } from './ollama-checks';
 

@@ -1,13 +1,13 @@
 import { resolve } from 'node:path';
+import { loadConfig } from '@unity/llm-router';
 import {
   listModels,
-  loadConfig,
   modelStoreDir,
   type PullProgress,
   pullModel,
   removeModel,
   type StoredModel,
-} from '@unity/llm-router';
+} from '@unity/llm-router/model-store';
 import { Presets, SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { onInterrupt } from '../cli-process';
