@@ -1,4 +1,16 @@
 export { raceAbort } from './abort';
+export {
+  type BudgetSpent,
+  type BudgetStopReason,
+  BudgetTracker,
+  budgetStopReasons,
+  costUsdOf,
+  type PriceTable,
+  type RunBudget,
+  type RunBudgetIssue,
+  runBudgetIssue,
+  type TokenPrice,
+} from './budget';
 export { canonicalJson, sha256Hex } from './canonical-json';
 export type { ChatModel, ChatRequest, ChatResponse } from './chat-model';
 export { describeError, hasErrorMarker, UnityError, type UnityErrorOptions } from './errors';
