@@ -59,7 +59,7 @@ const samples = await compare(
     'node-llama-cpp direct': async () => {
       let tokens = 0;
       await completion.generateCompletion(prompt, {
-        maxTokens: TOKENS,
+        maxOutputTokens: TOKENS,
         temperature: settings.temperature,
         disableContextShift: true,
         onTextChunk: () => {},
@@ -73,7 +73,7 @@ const samples = await compare(
       for await (const event of provider.stream({
         model: 'stories260K',
         messages,
-        maxTokens: TOKENS,
+        maxOutputTokens: TOKENS,
         temperature: settings.temperature,
         signal: new AbortController().signal,
       })) {
@@ -81,7 +81,7 @@ const samples = await compare(
       }
     },
     'router → llamacpp (stream)': async () => {
-      for await (const event of router.stream({ messages, maxTokens: TOKENS, temperature: settings.temperature })) {
+      for await (const event of router.stream({ messages, maxOutputTokens: TOKENS, temperature: settings.temperature })) {
         if (event.type === 'finish') counts.router?.push(event.response.usage.outputTokens);
       }
     },

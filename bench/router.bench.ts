@@ -43,7 +43,7 @@ const overhead = await compare(
   {
     'openai client (direct)': () => direct.chat.completions.create({ model: 'MiniMax-M2', messages }),
     'provider alone (no router)': () =>
-      provider.chat({ model: 'MiniMax-M2', messages, maxTokens: 4096, signal: new AbortController().signal }),
+      provider.chat({ model: 'MiniMax-M2', messages, maxOutputTokens: 4096, signal: new AbortController().signal }),
     'router.chat (cloud answers)': () => routed.chat({ messages }),
   },
   { rounds: 600, warmup: 50 },

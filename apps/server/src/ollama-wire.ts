@@ -76,7 +76,7 @@ function commonFields(body: { format?: z.output<typeof format>; options?: z.outp
   const request: Omit<ChatRequest, 'messages'> = {};
   const o = body.options;
   if (o?.temperature !== undefined) request.temperature = o.temperature;
-  if (o?.num_predict !== undefined && o.num_predict > 0) request.maxTokens = o.num_predict;
+  if (o?.num_predict !== undefined && o.num_predict > 0) request.maxOutputTokens = o.num_predict;
   if (o?.stop !== undefined && o.stop.length > 0) request.stop = o.stop;
   if (o?.seed !== undefined) request.seed = o.seed;
   if (body.format === 'json') request.responseFormat = { type: 'json' };

@@ -143,8 +143,8 @@ export function openaiToChatRequest(body: OpenAIChatBody): ChatRequest {
     }));
   }
   if (body.temperature != null) request.temperature = body.temperature;
-  const maxTokens = body.max_completion_tokens ?? body.max_tokens;
-  if (maxTokens != null) request.maxTokens = maxTokens;
+  const maxOutputTokens = body.max_completion_tokens ?? body.max_tokens;
+  if (maxOutputTokens != null) request.maxOutputTokens = maxOutputTokens;
   if (body.stop != null) request.stop = typeof body.stop === 'string' ? [body.stop] : body.stop;
   if (body.seed != null) request.seed = body.seed;
   if (body.response_format?.type === 'json_object') request.responseFormat = { type: 'json' };

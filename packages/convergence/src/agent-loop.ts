@@ -70,7 +70,7 @@ export async function runAgent(options: AgentOptions): Promise<AgentResult> {
     options.context === false
       ? undefined
       : new ContextCompactor({
-          maxPromptTokens: promptTokenBudget(options.context, options.request?.maxTokens),
+          maxPromptTokens: promptTokenBudget(options.context, options.request?.maxOutputTokens),
           keepRecentMessages: options.context?.keepRecentMessages ?? defaultKeepRecentMessages,
         });
   const records: CallRecord[] = [];

@@ -17,7 +17,7 @@ export interface AgentOptions {
   system?: string;
   /** Earlier messages, placed between the system prompt and the task. */
   history?: ChatMessage[];
-  /** Further request fields sent with every model call (temperature, maxTokens …). */
+  /** Further request fields sent with every model call (temperature, maxOutputTokens …). */
   request?: Omit<ChatRequest, 'messages' | 'tools' | 'signal'>;
   /** The workspace root the tools run in: paths in calls are resolved against it before calls are compared. */
   root?: string;

@@ -7,7 +7,7 @@ export interface ContextOptions {
   contextLength?: number;
   /**
    * Estimated prompt tokens (see `estimateTokens`) above which old context is compacted before a model call (default:
-   * three quarters of `contextLength`, less the room kept for the reply when the request sets `maxTokens`).
+   * three quarters of `contextLength`, less the room kept for the reply when the request sets `maxOutputTokens`).
    */
   maxPromptTokens?: number;
   /** The most recent messages, always sent intact (default 8; a tool result is never kept without its call). */

@@ -6,7 +6,8 @@ export interface ChatRequest {
   /** Ask for JSON output, optionally constrained to a schema. */
   responseFormat?: { type: 'json'; schema?: JsonSchema };
   temperature?: number;
-  maxTokens?: number;
+  /** The cap on the reply of this one call, in tokens (not a run's budget: see `RunBudget`). */
+  maxOutputTokens?: number;
   stop?: string[];
   seed?: number;
   signal?: AbortSignal;

@@ -62,7 +62,7 @@ export function firstTokenLatencyCheck(options: LatencyCheckOptions): Check {
         const started = now();
         await options.model.chat({
           messages: [{ role: 'user', content: 'Reply with the single word: ok' }],
-          maxTokens: 1,
+          maxOutputTokens: 1,
           temperature: 0,
           signal: combined,
         });

@@ -111,7 +111,7 @@ async function askModel(task: string, model: ChatModel, options: ClassifyTaskOpt
       },
     },
     temperature: 0,
-    maxTokens: 200,
+    maxOutputTokens: 200,
     signal,
   });
   // A model that ignores its signal still loses the race.

@@ -36,7 +36,7 @@ const yamlField: Record<string, string> = {
   maxIterations: 'max_iterations',
   convergenceWarnings: 'convergence_warnings',
   wallTimeSeconds: 'wall_time_seconds',
-  maxTokens: 'max_tokens',
+  maxOutputTokens: 'max_tokens',
 };
 
 export function toYamlPath(path: readonly PropertyKey[]): (string | number)[] {
@@ -58,7 +58,7 @@ export function presetToEntry(preset: DomainPreset): DomainEntry {
       max_iterations: limits.maxIterations,
       convergence_warnings: [...limits.convergenceWarnings],
       ...(limits.wallTimeSeconds === undefined ? {} : { wall_time_seconds: limits.wallTimeSeconds }),
-      ...(limits.maxTokens === undefined ? {} : { max_tokens: limits.maxTokens }),
+      ...(limits.maxOutputTokens === undefined ? {} : { max_tokens: limits.maxOutputTokens }),
     },
   };
 }
@@ -80,7 +80,7 @@ export function mergeEntry(base: DomainPreset | undefined, entry: DomainEntry): 
       maxIterations: limits.max_iterations,
       convergenceWarnings: limits.convergence_warnings,
       wallTimeSeconds: limits.wall_time_seconds,
-      maxTokens: limits.max_tokens,
+      maxOutputTokens: limits.max_tokens,
     },
   };
 }

@@ -36,7 +36,7 @@ export const domainLimitsSchema = z.object({
   /** Wall-clock budget for one run, when set. */
   wallTimeSeconds: z.number().positive().optional(),
   /** Completion-token cap per model call, when set. */
-  maxTokens: z.number().int().positive().optional(),
+  maxOutputTokens: z.number().int().positive().optional(),
 });
 
 /** A domain preset: which model, which tools, which limits for a kind of task. */

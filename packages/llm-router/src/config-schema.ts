@@ -34,7 +34,7 @@ const cloudLlmSchema = z
     fallback_to_local: z.boolean().default(true),
     /** Bounds each cloud attempt. */
     timeout_seconds: seconds.default(3600),
-    /** Default `maxTokens` of cloud requests that set none. */
+    /** Default `maxOutputTokens` of cloud requests that set none. */
     max_tokens: z.number().int().positive().default(4096),
     /** Read by the agent loop, not the router; the top-level `max_iterations` is the same setting (default 1000). */
     max_iterations: z.number().int().positive().optional(),

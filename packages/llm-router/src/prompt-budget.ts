@@ -19,8 +19,8 @@ export function estimateTokens(messages: readonly ChatMessage[], tools: readonly
 }
 
 /** Tokens left for the prompt: the context minus room for the answer (at most half the context). */
-export function promptBudget(contextLength: number, maxTokens: number | undefined): number {
-  return contextLength - Math.min(maxTokens ?? 0, Math.floor(contextLength / 2));
+export function promptBudget(contextLength: number, maxOutputTokens: number | undefined): number {
+  return contextLength - Math.min(maxOutputTokens ?? 0, Math.floor(contextLength / 2));
 }
 
 export interface Compaction {

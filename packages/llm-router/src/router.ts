@@ -548,7 +548,7 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
         ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
         ...(request.stop ? { stop: request.stop } : {}),
         ...(request.seed !== undefined ? { seed: request.seed } : {}),
-        ...maxTokens(request, link.cloud ? cloud_llm.max_tokens : undefined),
+        ...maxOutputTokens(request, link.cloud ? cloud_llm.max_tokens : undefined),
       };
       const compacted = prepared.compacted ? { compacted: prepared.compacted } : {};
       if (kind === 'chat') {
@@ -679,7 +679,7 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
         ? capabilities.contextLength
         : Math.min(capabilities.contextLength ?? maxContext, maxContext);
     if (contextLength === undefined) return { messages: request.messages };
-    const budget = promptBudget(contextLength, request.maxTokens);
+    const budget = promptBudget(contextLength, request.maxOutputTokens);
     const estimated = estimateTokens(request.messages, tools);
     if (estimated <= budget) return { messages: request.messages };
     const tooLong = `the prompt (about ${estimated} tokens) does not fit ${link.modelString}'s context of ${contextLength} tokens`;
@@ -767,9 +767,9 @@ function secondsToMs(seconds: number | undefined): number | undefined {
   return seconds === undefined ? undefined : seconds * 1000;
 }
 
-function maxTokens(request: RouterRequest, fallback: number | undefined): { maxTokens?: number } {
-  const value = request.maxTokens ?? fallback;
-  return value === undefined ? {} : { maxTokens: value };
+function maxOutputTokens(request: RouterRequest, fallback: number | undefined): { maxOutputTokens?: number } {
+  const value = request.maxOutputTokens ?? fallback;
+  return value === undefined ? {} : { maxOutputTokens: value };
 }
 
 /** What makes two requests the same for the exact-match cache. */
@@ -782,7 +782,7 @@ function cacheIdentity(request: RouterRequest, role: RouterRole, localOnly: bool
     tools: request.tools,
     responseFormat: request.responseFormat,
     temperature: request.temperature,
-    maxTokens: request.maxTokens,
+    maxOutputTokens: request.maxOutputTokens,
     stop: request.stop,
     seed: request.seed,
   };

@@ -63,7 +63,8 @@ export interface EvolveOptions {
   price?: PriceFn;
   /** Coder temperature. Default 0.7. */
   temperature?: number;
-  maxTokens?: number;
+  /** The cap on each coder reply, in tokens. */
+  maxOutputTokens?: number;
   onEvent?: (event: EvolutionEvent) => void;
 }
 
@@ -504,8 +505,8 @@ class EvolutionRun {
           const response = await this.coder.chat({
             messages,
             temperature: o.temperature ?? this.options.temperature ?? 0.7,
-            ...(o.maxTokens !== undefined || this.options.maxTokens !== undefined
-              ? { maxTokens: o.maxTokens ?? this.options.maxTokens }
+            ...(o.maxOutputTokens !== undefined || this.options.maxOutputTokens !== undefined
+              ? { maxOutputTokens: o.maxOutputTokens ?? this.options.maxOutputTokens }
               : {}),
             seed: deriveSeed(this.seed, plan.id, call++),
             signal,

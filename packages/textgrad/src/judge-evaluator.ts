@@ -13,7 +13,7 @@ export interface JudgeEvaluatorOptions {
   /** What a good candidate is: the criteria and how to weigh them. */
   rubric: string;
   temperature?: number;
-  maxTokens?: number;
+  maxOutputTokens?: number;
   price?: PriceFn;
 }
 
@@ -61,7 +61,7 @@ export function judgeEvaluator(options: JudgeEvaluatorOptions): Evaluator {
           messages,
           responseFormat: { type: 'json', schema: verdictJsonSchema },
           ...(options.temperature !== undefined ? { temperature: options.temperature } : { temperature: 0 }),
-          ...(options.maxTokens !== undefined ? { maxTokens: options.maxTokens } : {}),
+          ...(options.maxOutputTokens !== undefined ? { maxOutputTokens: options.maxOutputTokens } : {}),
           ...(context.signal ? { signal: context.signal } : {}),
         });
         tokens += response.usage.totalTokens;

@@ -24,7 +24,7 @@ export interface StrategyContext {
   /** Seeded stream for this candidate: a resumed or replayed run draws the same numbers. */
   random: Random;
   /** Ask the coder. Counts tokens and cost, goes through the cassette, and carries this candidate's request seed. */
-  chat(messages: ChatMessage[], options?: { temperature?: number; maxTokens?: number }): Promise<string>;
+  chat(messages: ChatMessage[], options?: { temperature?: number; maxOutputTokens?: number }): Promise<string>;
   signal: AbortSignal;
 }
 

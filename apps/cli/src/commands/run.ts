@@ -173,7 +173,7 @@ async function domainAgent(
       system: agent.systemPrompt,
       request: {
         temperature: agent.temperature,
-        ...(agent.limits.maxTokens ? { maxTokens: agent.limits.maxTokens } : {}),
+        ...(agent.limits.maxOutputTokens ? { maxOutputTokens: agent.limits.maxOutputTokens } : {}),
       },
       maxIterations: agent.limits.maxIterations,
       convergenceWarnings: agent.limits.convergenceWarnings,

@@ -50,7 +50,7 @@ describe.skipIf(!modelPath)('the router falling back to the embedded model', () 
     const response = await router.chat({
       messages: [{ role: 'user', content: 'Once upon a time, there was a little' }],
       temperature: 0,
-      maxTokens: 12,
+      maxOutputTokens: 12,
     });
     expect(response.provider).toBe('llamacpp');
     expect(response.content).toMatch(/^\s?girl named Lily/);
@@ -66,7 +66,7 @@ describe.skipIf(!modelPath)('the router falling back to the embedded model', () 
     let deltas = 0;
     for await (const event of router.stream({
       messages: [{ role: 'user', content: 'Once upon a time' }],
-      maxTokens: 30,
+      maxOutputTokens: 30,
     })) {
       if (event.type === 'text-delta') {
         text += event.text;
@@ -97,7 +97,7 @@ describe.skipIf(!modelPath)('the router falling back to the embedded model', () 
       for await (const event of lastResort.stream({
         messages: [{ role: 'user', content: 'Once upon a time, there was a little' }],
         temperature: 0,
-        maxTokens: 12,
+        maxOutputTokens: 12,
       })) {
         if (event.type === 'text-delta') text += event.text;
         if (event.type === 'finish') attempts = event.response.attempts;
@@ -123,7 +123,7 @@ describe.skipIf(!modelPath)('the router falling back to the embedded model', () 
     );
     const fromEnv = createRouter({ config, env: { UNITY_MODELS_DIR: store } });
     try {
-      const response = await fromEnv.chat({ messages: [{ role: 'user', content: 'Once upon a time' }], maxTokens: 4 });
+      const response = await fromEnv.chat({ messages: [{ role: 'user', content: 'Once upon a time' }], maxOutputTokens: 4 });
       expect(response.provider).toBe('llamacpp');
     } finally {
       await fromEnv.close();

@@ -69,7 +69,7 @@ describe.skipIf(!modelPath)('llamacpp provider with the shared model', () => {
   });
 
   it('loads the model once and reports its context and threads', async () => {
-    await provider.chat(request(story, { maxTokens: 2 }));
+    await provider.chat(request(story, { maxOutputTokens: 2 }));
     const loads = events.filter((e) => e.type === 'model-loaded');
     expect(loads).toHaveLength(1);
     expect(loads[0]).toMatchObject({ modelPath, contextSize: 512, sequences: 2 });
@@ -77,8 +77,8 @@ describe.skipIf(!modelPath)('llamacpp provider with the shared model', () => {
   });
 
   it('generates the same greedy continuation every time', async () => {
-    const first = await provider.chat(request(story, { temperature: 0, maxTokens: 24 }));
-    const second = await provider.chat(request(story, { temperature: 0, maxTokens: 24 }));
+    const first = await provider.chat(request(story, { temperature: 0, maxOutputTokens: 24 }));
+    const second = await provider.chat(request(story, { temperature: 0, maxOutputTokens: 24 }));
     expect(first.content).toMatch(/^\s?girl named Lily\. She loved to play outside in the park/);
     expect(second.content).toBe(first.content);
     expect(first).toMatchObject({ finishReason: 'length', model: 'stories260K', toolCalls: [] });
@@ -87,13 +87,13 @@ describe.skipIf(!modelPath)('llamacpp provider with the shared model', () => {
   });
 
   it('repeats a sampled reply for the same seed', async () => {
-    const a = await provider.chat(request(story, { temperature: 0.9, seed: 42, maxTokens: 30 }));
-    const b = await provider.chat(request(story, { temperature: 0.9, seed: 42, maxTokens: 30 }));
+    const a = await provider.chat(request(story, { temperature: 0.9, seed: 42, maxOutputTokens: 30 }));
+    const b = await provider.chat(request(story, { temperature: 0.9, seed: 42, maxOutputTokens: 30 }));
     expect(b.content).toBe(a.content);
   });
 
   it('streams tokens as text deltas before the finish event', async () => {
-    const streamed = await collect(provider.stream(request(story, { maxTokens: 40 })));
+    const streamed = await collect(provider.stream(request(story, { maxOutputTokens: 40 })));
     const deltas = streamed.filter((e) => e.type === 'text-delta');
     expect(deltas.length).toBeGreaterThan(10);
     expect(streamed.at(-1)).toMatchObject({ type: 'finish', finishReason: 'length' });
@@ -101,7 +101,7 @@ describe.skipIf(!modelPath)('llamacpp provider with the shared model', () => {
   });
 
   it('stops at a stop sequence and leaves it out', async () => {
-    const reply = await provider.chat(request(story, { stop: ['Lily'], maxTokens: 50 }));
+    const reply = await provider.chat(request(story, { stop: ['Lily'], maxOutputTokens: 50 }));
     expect(reply.content).toMatch(/^\s?girl named\s?$/);
     expect(reply.finishReason).toBe('stop');
   });
@@ -115,7 +115,7 @@ describe.skipIf(!modelPath)('llamacpp provider with the shared model', () => {
           { role: 'assistant', content: 'Once upon a time there was a cat.' },
           { role: 'user', content: 'More!' },
         ],
-        { maxTokens: 200 },
+        { maxOutputTokens: 200 },
       ),
     );
     expect(reply.content.length).toBeGreaterThan(0);
@@ -128,7 +128,7 @@ describe.skipIf(!modelPath)('llamacpp provider with the shared model', () => {
     let deltas = 0;
     const error = await providerError(
       (async () => {
-        for await (const event of provider.stream(request(story, { maxTokens: 400, signal: controller.signal }))) {
+        for await (const event of provider.stream(request(story, { maxOutputTokens: 400, signal: controller.signal }))) {
           if (event.type === 'text-delta' && ++deltas === 3) controller.abort();
         }
       })(),
@@ -136,7 +136,7 @@ describe.skipIf(!modelPath)('llamacpp provider with the shared model', () => {
     expect(error.code).toBe('ABORTED');
     expect(deltas).toBeLessThan(40);
     // The sequence went back to the pool: the next request is served.
-    expect((await provider.chat(request(story, { maxTokens: 3 }))).usage.outputTokens).toBe(3);
+    expect((await provider.chat(request(story, { maxOutputTokens: 3 }))).usage.outputTokens).toBe(3);
   });
 
   it('refuses an already aborted request without generating', async () => {
@@ -147,28 +147,28 @@ describe.skipIf(!modelPath)('llamacpp provider with the shared model', () => {
   });
 
   it('stops generating when the consumer stops reading the stream', async () => {
-    for await (const event of provider.stream(request(story, { maxTokens: 400 }))) {
+    for await (const event of provider.stream(request(story, { maxOutputTokens: 400 }))) {
       if (event.type === 'text-delta') break;
     }
-    const replies = await Promise.all([1, 2].map(() => provider.chat(request(story, { maxTokens: 5 }))));
+    const replies = await Promise.all([1, 2].map(() => provider.chat(request(story, { maxOutputTokens: 5 }))));
     expect(replies.map((r) => r.usage.outputTokens)).toEqual([5, 5]);
   });
 
   it('frees its sequence at the finish event even when the consumer never closes the stream', async () => {
     // Read each stream up to `finish` by hand and drop it without return(), as a router may; 2 sequences, 3 streams.
     for (let i = 0; i < 3; i++) {
-      const iterator = provider.stream(request(story, { maxTokens: 4 }))[Symbol.asyncIterator]();
+      const iterator = provider.stream(request(story, { maxOutputTokens: 4 }))[Symbol.asyncIterator]();
       for (let step = await iterator.next(); !step.done && step.value.type !== 'finish'; step = await iterator.next()) {
         // text deltas
       }
     }
-    expect((await provider.chat(request(story, { maxTokens: 2 }))).usage.outputTokens).toBe(2);
+    expect((await provider.chat(request(story, { maxOutputTokens: 2 }))).usage.outputTokens).toBe(2);
   });
 
   it('serves more concurrent requests than it has sequences, queueing the rest', async () => {
     events.length = 0;
     const replies = await Promise.all(
-      [1, 2, 3, 4].map(() => provider.chat(request('Once upon a time', { temperature: 0, maxTokens: 20 }))),
+      [1, 2, 3, 4].map(() => provider.chat(request('Once upon a time', { temperature: 0, maxOutputTokens: 20 }))),
     );
     expect(replies).toHaveLength(4);
     for (const reply of replies) expect(reply.content).toBe(replies[0]?.content);
@@ -188,9 +188,9 @@ describe.skipIf(!modelPath)('llamacpp provider with the shared model', () => {
     });
     try {
       await single.capabilities?.('stories260K');
-      const first = single.chat(request(story, { maxTokens: 200 }));
-      const waiting = single.chat(request(story, { maxTokens: 5, signal: controller.signal }));
-      const third = single.chat(request(story, { maxTokens: 5 }));
+      const first = single.chat(request(story, { maxOutputTokens: 200 }));
+      const waiting = single.chat(request(story, { maxOutputTokens: 5, signal: controller.signal }));
+      const third = single.chat(request(story, { maxOutputTokens: 5 }));
       expect((await providerError(waiting)).code).toBe('ABORTED');
       expect((await first).usage.outputTokens).toBe(200);
       expect((await third).usage.outputTokens).toBe(5);
@@ -210,8 +210,8 @@ describe.skipIf(!modelPath)('llamacpp provider with the shared model', () => {
       { role: 'user', content: 'Tell me a story.' },
     ];
     try {
-      const plain = await provider.chat(request(messages, { maxTokens: 5 }));
-      const reply = await templated.chat(request(messages, { maxTokens: 5 }));
+      const plain = await provider.chat(request(messages, { maxOutputTokens: 5 }));
+      const reply = await templated.chat(request(messages, { maxOutputTokens: 5 }));
       expect(reply.usage.outputTokens).toBe(5);
       // The wrapper adds its role markup around the same two messages.
       expect(reply.usage.inputTokens).toBeGreaterThan(plain.usage.inputTokens);

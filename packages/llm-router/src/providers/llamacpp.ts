@@ -48,7 +48,7 @@ export interface LlamaCppProviderOptions {
   /** Temperature for requests that set none. Default 0 (greedy: the same prompt gives the same reply). */
   temperature?: number;
   /** Output limit for requests that set none. Default: what is left of the context after the prompt. */
-  maxTokens?: number;
+  maxOutputTokens?: number;
   /** With tools offered: `auto` (default) lets the reply be a plain answer; `required` makes it call one. */
   toolChoice?: ToolChoice;
   /** How conversations become model input. Default `auto`; see `PromptFormat`. */
@@ -256,7 +256,7 @@ export function createLlamaCppProvider(options: LlamaCppProviderOptions): Provid
     const seed = extra.seed ?? request.seed;
     const result = await slot.completion.generateCompletionWithMeta(prompt.tokens, {
       signal,
-      maxTokens: request.maxTokens ?? options.maxTokens,
+      maxTokens: request.maxOutputTokens ?? options.maxOutputTokens,
       temperature,
       ...(seed !== undefined ? { seed } : {}),
       ...(extra.grammar ? { grammar: extra.grammar } : {}),

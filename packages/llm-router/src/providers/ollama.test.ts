@@ -72,7 +72,7 @@ describe.each(modes)('Ollama provider, %s', (mode) => {
   });
 
   it('passes sampling options through', async () => {
-    await run(ollama, mode, ask('hi', { temperature: 0, maxTokens: 50, stop: ['\n\n'], seed: 7 }));
+    await run(ollama, mode, ask('hi', { temperature: 0, maxOutputTokens: 50, stop: ['\n\n'], seed: 7 }));
     expect(chatBodies()[0]?.options).toEqual({
       num_ctx: 32_768,
       temperature: 0,

@@ -181,7 +181,7 @@ export function createOllamaProvider(options: OllamaProviderOptions): Provider {
       options: {
         num_ctx: Math.min(caps.contextLength ?? maxContext, maxContext),
         ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
-        ...(request.maxTokens === undefined ? {} : { num_predict: request.maxTokens }),
+        ...(request.maxOutputTokens === undefined ? {} : { num_predict: request.maxOutputTokens }),
         ...(request.stop?.length ? { stop: request.stop } : {}),
         ...(request.seed === undefined ? {} : { seed: request.seed }),
       },

@@ -50,7 +50,7 @@ describe.each(modes)('OpenAI-compatible provider, %s', (mode) => {
   });
 
   it('sends MiniMax reasoning_split and max_completion_tokens, and asks for usage when streaming', async () => {
-    await run(minimax, mode, ask('hi', { maxTokens: 64, temperature: 0.2 }));
+    await run(minimax, mode, ask('hi', { maxOutputTokens: 64, temperature: 0.2 }));
     const body = fake.requestsTo('/chat/completions')[0]?.body as Record<string, unknown>;
     expect(body).toMatchObject({ reasoning_split: true, max_completion_tokens: 64, temperature: 0.2 });
     expect(body.max_tokens).toBeUndefined();
@@ -58,7 +58,7 @@ describe.each(modes)('OpenAI-compatible provider, %s', (mode) => {
   });
 
   it('sends max_tokens and no MiniMax fields to a generic server', async () => {
-    await run(generic, mode, ask('hi', { maxTokens: 64 }));
+    await run(generic, mode, ask('hi', { maxOutputTokens: 64 }));
     const body = fake.requestsTo('/chat/completions')[0]?.body as Record<string, unknown>;
     expect(body.max_tokens).toBe(64);
     expect(body.max_completion_tokens).toBeUndefined();

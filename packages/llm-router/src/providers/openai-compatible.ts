@@ -102,11 +102,11 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
         }
       : {}),
     ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
-    ...(request.maxTokens === undefined
+    ...(request.maxOutputTokens === undefined
       ? {}
       : flavor === undefined
-        ? { max_tokens: request.maxTokens }
-        : { max_completion_tokens: request.maxTokens }),
+        ? { max_tokens: request.maxOutputTokens }
+        : { max_completion_tokens: request.maxOutputTokens }),
     ...(request.stop?.length ? { stop: request.stop } : {}),
     ...(request.seed === undefined ? {} : { seed: request.seed }),
     ...(request.responseFormat
