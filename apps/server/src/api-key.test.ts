@@ -3,8 +3,8 @@ import { Ollama } from 'ollama';
 import OpenAI from 'openai';
 import { WebSocket } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
+import { type Harness, startHarness } from './__tests__/test-harness';
 import { GatewayError } from './errors';
-import { type Harness, startHarness } from './test-harness';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -47,7 +47,7 @@ describe('API key off loopback', () => {
     const error = await startHarness({ host: '0.0.0.0' }).catch((e) => e);
     expect(GatewayError.isInstance(error)).toBe(true);
     expect(error.code).toBe('API_KEY_REQUIRED');
-    expect(error.message).toContain('UNITY_API_KEY');
+    expect(error.fix).toContain('UNITY_API_KEY');
   });
 
   it('requires the key from the environment on every endpoint but /healthz', async () => {

@@ -1,6 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Harness, startHarness } from './test-harness';
+import { type Harness, startHarness } from './__tests__/test-harness';
 
 let h: Harness;
 let port: number;

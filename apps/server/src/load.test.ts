@@ -2,7 +2,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Harness, startHarness } from './test-harness';
+import { type Harness, startHarness } from './__tests__/test-harness';
 
 // A collectable heap for before/after comparisons, without restarting the worker with --expose-gc.
 setFlagsFromString('--expose-gc');

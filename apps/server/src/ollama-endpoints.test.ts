@@ -1,6 +1,6 @@
 import { Ollama } from 'ollama';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type Harness, startHarness } from './test-harness';
+import { type Harness, startHarness } from './__tests__/test-harness';
 
 let h: Harness;
 let client: Ollama;

@@ -1,6 +1,6 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type Harness, startHarness } from './test-harness';
+import { type Harness, startHarness } from './__tests__/test-harness';
 
 let h: Harness;
 let client: OpenAI;

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeOllama, FakeOpenAI } from '@unity/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { harnessConfig } from './__tests__/test-harness';
 import { type RunningServer, startServer } from './start-server';
-import { harnessConfig } from './test-harness';
 
 const password = 'Pa55-word-in-url';
 let cloud: FakeOpenAI;

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { UnityError } from '@unity/core';
 import { FakeOllama, FakeOpenAI } from '@unity/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { harnessConfig } from './__tests__/test-harness';
 import { startServer } from './start-server';
-import { harnessConfig } from './test-harness';
 
 let cloud: FakeOpenAI;
 let local: FakeOllama;

@@ -1,8 +1,8 @@
 import OpenAI from 'openai';
 import { WebSocket } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Harness, startHarness } from './__tests__/test-harness';
 import type { BusEvent } from './event-bus';
-import { type Harness, startHarness } from './test-harness';
 
 let h: Harness;
 let client: OpenAI;

@@ -1,8 +1,8 @@
 import { FakeOllama, FakeOpenAI, freePort } from '@unity/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
+import { startRawServer } from './__tests__/test-helpers';
 import { runChecks } from './check';
 import { modelCapabilitiesCheck, modelPulledCheck, ollamaReachableCheck } from './ollama-checks';
-import { startRawServer } from './test-helpers';
 
 const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {

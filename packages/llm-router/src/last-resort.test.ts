@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import type { ChatResponse } from '@unity/core';
 import { freePort } from '@unity/test-kit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { buildGguf } from './__tests__/gguf-fixture';
+import { ask, type ConfigPatch, collect, fakeConfig, routerFor, useRouterTestBed } from './__tests__/router-fixtures';
 import { ProviderError, RouterError } from './errors';
-import { buildGguf } from './model-store/gguf-fixture';
 import type { Provider, ProviderRequest, StreamEvent } from './provider';
 import type { Router } from './router';
 import type { RouterEventMap } from './router-events';
-import { ask, type ConfigPatch, collect, fakeConfig, routerFor, useRouterTestBed } from './router-fixtures';
 
 const bed = useRouterTestBed();
 const { fakes } = bed;

@@ -4,11 +4,19 @@ import { join } from 'node:path';
 import { type ChatMessage, canonicalJson, sha256Hex, type ToolDefinition } from '@unity/core';
 import { textToolCall } from '@unity/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
+import {
+  ask,
+  type ConfigPatch,
+  cloudKey,
+  collect,
+  fakeConfig,
+  routerFor,
+  useRouterTestBed,
+} from './__tests__/router-fixtures';
 import type { AuditEntry } from './audit-log';
 import { RouterError } from './errors';
 import type { Router, RouterOptions } from './router';
 import type { RouterEventMap } from './router-events';
-import { ask, type ConfigPatch, cloudKey, collect, fakeConfig, routerFor, useRouterTestBed } from './router-fixtures';
 
 const bed = useRouterTestBed();
 const { fakes } = bed;

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { ask, type ConfigPatch, collect, fakeConfig, routerFor, useRouterTestBed } from './__tests__/router-fixtures';
 import type { BreakerChange } from './circuit-breaker';
 import { RouterError } from './errors';
 import type { Router, RouterOptions } from './router';
 import type { RouterEventMap } from './router-events';
-import { ask, type ConfigPatch, collect, fakeConfig, routerFor, useRouterTestBed } from './router-fixtures';
 
 const bed = useRouterTestBed();
 const { fakes } = bed;

@@ -2,11 +2,11 @@ import { emptyUsage } from '@unity/core';
 import type { Fault } from '@unity/test-kit';
 import { freePort } from '@unity/test-kit';
 import { describe, expect, it } from 'vitest';
+import { ask, collect, fakeConfig, ollamaFirstConfig, routerFor, useRouterTestBed } from './__tests__/router-fixtures';
 import { ConfigError, RouterError } from './errors';
 import type { Provider } from './provider';
 import { createRouter } from './router';
 import type { RouterEventMap } from './router-events';
-import { ask, collect, fakeConfig, ollamaFirstConfig, routerFor, useRouterTestBed } from './router-fixtures';
 
 const { fakes, use } = useRouterTestBed();
 

@@ -2,9 +2,9 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ask, cloudKey, fakeConfig, routerFor, useRouterTestBed } from './__tests__/router-fixtures';
 import type { Router } from './router';
 import { createRouter } from './router';
-import { ask, cloudKey, fakeConfig, routerFor, useRouterTestBed } from './router-fixtures';
 
 const { fakes, use } = useRouterTestBed();
 const password = 'Hunter2-pass';

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChatRequest } from '@unity/core';
 import { describe, expect, it } from 'vitest';
+import { noCoder, reply } from './__tests__/test-helpers';
 import { Cassette, cassetteKey } from './cassette';
 import { EvolutionError } from './errors';
-import { noCoder, reply } from './test-helpers';
 
 const request = (text: string, seed = 1): ChatRequest => ({ messages: [{ role: 'user', content: text }], seed });
 

@@ -3,13 +3,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { listening } from '@unity/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
+import { baselineSource, evaluatorFolder, scriptedCoder } from './__tests__/test-helpers';
 import { commandEvaluator } from './command-evaluator';
 import { EvolutionError } from './errors';
 import type { LogLine } from './evolution-log';
 import { evolve } from './evolve';
 import { startEvolveWorker } from './evolve-worker';
 import { createRemoteEvaluator } from './remote-evaluator';
-import { baselineSource, evaluatorFolder, scriptedCoder } from './test-helpers';
 
 const redisUrl = process.env.UNITY_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const repoRoot = new URL('../../../', import.meta.url).pathname;
@@ -35,7 +35,7 @@ function startWorker(queue: string): WorkerProcess {
       '--conditions=@unity/source',
       '--import',
       'tsx',
-      new URL('./fixtures/run-worker.ts', import.meta.url).pathname,
+      new URL('./__tests__/fixtures/run-worker.ts', import.meta.url).pathname,
       redisUrl,
       queue,
     ],

@@ -2,10 +2,10 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { baselineSource, scriptedCoder } from './__tests__/test-helpers';
 import { EvolutionError } from './errors';
 import { functionEvaluator } from './evaluator';
 import { evaluatorFiles, evolutionRunId, evolveFile } from './evolve-file';
-import { baselineSource, scriptedCoder } from './test-helpers';
 
 const distance = functionEvaluator('distance', (source) => ({
   score: Math.max(0, 100 - Math.abs(Number(/value = (-?\d+)/.exec(source)?.[1]) - 42) * 2),

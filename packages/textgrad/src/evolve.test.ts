@@ -3,6 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChatModel } from '@unity/core';
 import { describe, expect, it } from 'vitest';
+import { baselineSource, evaluatorFolder, noCoder, reply, scriptedCoder } from './__tests__/test-helpers';
 import { Cassette } from './cassette';
 import { commandEvaluator } from './command-evaluator';
 import { EvolutionError } from './errors';
@@ -11,7 +12,6 @@ import type { LogLine } from './evolution-log';
 import { type EvolutionEvent, type EvolveOptions, evolve } from './evolve';
 import { judgeEvaluator } from './judge-evaluator';
 import { diffStrategy, rewriteStrategy } from './strategies';
-import { baselineSource, evaluatorFolder, noCoder, reply, scriptedCoder } from './test-helpers';
 
 const repoRoot = new URL('../../../', import.meta.url).pathname;
 /** The sandbox starts from an empty environment: give it PATH so `node` is found wherever it is installed. */
@@ -160,7 +160,7 @@ describe('evolve', () => {
         '--conditions=@unity/source',
         '--import',
         'tsx',
-        new URL('./fixtures/run-evolve.ts', import.meta.url).pathname,
+        new URL('./__tests__/fixtures/run-evolve.ts', import.meta.url).pathname,
         JSON.stringify({
           baseline: baselineSource,
           script: slow.script,

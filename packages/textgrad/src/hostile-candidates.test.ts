@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChatModel } from '@unity/core';
 import { describe, expect, it } from 'vitest';
+import { baselineSource, evaluatorFolder, reply } from './__tests__/test-helpers';
 import { commandEvaluator } from './command-evaluator';
 import type { LogLine } from './evolution-log';
 import { evolve } from './evolve';
 import { rewriteStrategy } from './strategies';
-import { baselineSource, evaluatorFolder, reply } from './test-helpers';
 
 describe('evolve with hostile candidates', () => {
   it('contains an infinite loop, process.exit, a key thief, an outside writer and an evaluator deleter', async () => {

@@ -1,8 +1,8 @@
 import type { ChatModel, ChatRequest } from '@unity/core';
 import { describe, expect, it } from 'vitest';
+import { reply } from './__tests__/test-helpers';
 import { EvolutionError } from './errors';
 import { judgeEvaluator } from './judge-evaluator';
-import { reply } from './test-helpers';
 
 function scripted(replies: string[]): ChatModel & { requests: ChatRequest[] } {
   const requests: ChatRequest[] = [];

@@ -1,9 +1,9 @@
 import type { ChatModel } from '@unity/core';
 import { describe, expect, it } from 'vitest';
+import { reply } from './__tests__/test-helpers';
 import { EvolutionError } from './errors';
 import { functionEvaluator } from './evaluator';
 import { scoringEvaluator } from './scoring';
-import { reply } from './test-helpers';
 
 const context = { candidateId: 'c', fileName: 'a.mjs' };
 const command = functionEvaluator('command', () => ({ score: 40, feedback: '2 tests fail' }));

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sharedModelPath } from '@unity/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildGguf } from './gguf-fixture';
+import { buildGguf } from '../__tests__/gguf-fixture';
 import { isGgufFile, readGgufHeader, summarizeGguf } from './gguf-header';
 import { ModelStoreError } from './model-store-error';
 

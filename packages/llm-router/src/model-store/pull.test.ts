@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { freePort, sharedModelPath } from '@unity/test-kit';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { buildGguf } from './gguf-fixture';
+import { buildGguf } from '../__tests__/gguf-fixture';
 import { ModelStoreError } from './model-store-error';
 import { type PullProgress, pullModel, resolvePullSource } from './pull';
 

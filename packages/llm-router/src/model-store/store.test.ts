@@ -2,7 +2,7 @@ import { mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { buildGguf } from './gguf-fixture';
+import { buildGguf } from '../__tests__/gguf-fixture';
 import { ModelStoreError } from './model-store-error';
 import { findDefaultStoreModel, listModels, removeModel, resolveStoreModel } from './store';
 import { defaultModelStoreDir } from './store-dir';

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import type { ChatMessage, ToolDefinition } from '@unity/core';
 import { sharedModelPath } from '@unity/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildGguf } from '../__tests__/gguf-fixture';
 import { ProviderError } from '../errors';
-import { buildGguf } from '../model-store/gguf-fixture';
 import type { Provider, ProviderRequest, StreamEvent } from '../provider';
 import { createLlamaCppProvider, type LlamaCppEvent } from './llamacpp';
 

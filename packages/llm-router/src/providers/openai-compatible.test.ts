@@ -1,9 +1,9 @@
 import type { ToolDefinition } from '@unity/core';
 import { FakeOpenAI, freePort, textToolCall } from '@unity/test-kit';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { collect, expectProviderError, modes, run } from '../__tests__/provider-helpers';
 import type { Provider, ProviderRequest } from '../provider';
 import { createOpenAICompatibleProvider } from './openai-compatible';
-import { collect, expectProviderError, modes, run } from './test-helpers';
 
 const readFile: ToolDefinition = {
   name: 'read_file',

@@ -74,7 +74,8 @@ describe('memory tools', () => {
     await store.addEntities([{ name: 'known', type: 't' }]);
     await expect(store.addObservations([{ entity: 'ghost', observations: ['x'] }])).rejects.toMatchObject({
       code: 'NOT_FOUND',
-      message: expect.stringMatching(/no entity named "ghost"[\s\S]*add_entities/),
+      message: expect.stringMatching(/no entity named "ghost"/),
+      fix: expect.stringMatching(/add_entities/),
     });
     await expect(store.addRelations([{ from: 'known', to: 'ghost', type: 'r' }])).rejects.toMatchObject({
       code: 'NOT_FOUND',
@@ -163,7 +164,7 @@ describe('memory log on disk', () => {
 
 describe('memory log with two processes', () => {
   it('loses and corrupts nothing when two processes add 1,000 observations each', { timeout: 120_000 }, async () => {
-    const writer = fileURLToPath(new URL('./fixtures/memory-writer.ts', import.meta.url));
+    const writer = fileURLToPath(new URL('../__tests__/memory-writer.ts', import.meta.url));
     const repo = fileURLToPath(new URL('../../../../', import.meta.url));
     const run = (who: string) =>
       new Promise<void>((resolve, reject) => {

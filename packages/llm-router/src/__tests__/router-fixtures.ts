@@ -2,10 +2,10 @@
 import { FakeOllama, FakeOpenAI } from '@unity/test-kit';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { stringify } from 'yaml';
-import { parseConfig } from './config';
-import type { UnityConfig } from './config-schema';
-import { createRouter, type Router, type RouterOptions } from './router';
-import type { RouterStreamEvent } from './router-types';
+import { parseConfig } from '../config';
+import type { UnityConfig } from '../config-schema';
+import { createRouter, type Router, type RouterOptions } from '../router';
+import type { RouterStreamEvent } from '../router-types';
 
 export const cloudKey = 'sk-test-secret-0123456789abcdef';
 

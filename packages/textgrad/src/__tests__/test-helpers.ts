@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChatModel, ChatRequest, ChatResponse } from '@unity/core';
-import { createRandom, randomInt } from './random';
+import { createRandom, randomInt } from '../random';
 
 const usage = { inputTokens: 100, outputTokens: 20, totalTokens: 120 };
 

@@ -5,7 +5,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeOllama, FakeOpenAI } from '@unity/test-kit';
-import { type RunningServer, type StartServerOptions, startServer } from './start-server';
+import { type RunningServer, type StartServerOptions, startServer } from '../start-server';
 
 export interface Harness {
   cloud: FakeOpenAI;
