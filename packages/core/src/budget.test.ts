@@ -89,6 +89,14 @@ describe('runBudgetIssue', () => {
     });
   });
 
+  it('names a key that is not a limit, such as a renamed one', () => {
+    expect(runBudgetIssue({ maxTokens: 100 } as never)).toEqual({
+      path: 'maxTokens',
+      expected: 'a key of RunBudget (maxTotalTokens, maxWallTimeMs, maxCostUsd, prices)',
+      got: 100,
+    });
+  });
+
   it('names a negative price', () => {
     expect(runBudgetIssue({ prices: { m: { inputPer1k: -1, outputPer1k: 0 } } })?.path).toBe('prices.m.inputPer1k');
   });

@@ -52,15 +52,24 @@ export interface RunBudgetIssue {
   got: unknown;
 }
 
+const budgetKeys = ['maxTotalTokens', 'maxWallTimeMs', 'maxCostUsd', 'prices'];
 const positive = (value: unknown) => typeof value === 'number' && Number.isFinite(value) && value > 0;
 const nonNegative = (value: unknown) => typeof value === 'number' && Number.isFinite(value) && value >= 0;
 
 /**
- * The first problem of `budget`, or undefined when it is valid: every limit a positive number, every price a number
- * ≥ 0, and prices for at least one model (or `*`) when `maxCostUsd` is set (else the cost limit never stops a run).
+ * The first problem of `budget`, or undefined when it is valid: no key but the four of `RunBudget` (a misspelt or
+ * renamed limit is never ignored), every limit a positive number, every price a number ≥ 0, and prices for at least
+ * one model (or `*`) when `maxCostUsd` is set (else the cost limit never stops a run).
  */
 export function runBudgetIssue(budget: RunBudget | undefined): RunBudgetIssue | undefined {
   if (budget === undefined) return undefined;
+  if (typeof budget !== 'object' || budget === null) {
+    return { path: '', expected: 'an object { maxTotalTokens, maxWallTimeMs, maxCostUsd, prices }', got: budget };
+  }
+  const unknown = Object.keys(budget).find((key) => !budgetKeys.includes(key));
+  if (unknown !== undefined) {
+    return { path: unknown, expected: `a key of RunBudget (${budgetKeys.join(', ')})`, got: budget[unknown as never] };
+  }
   for (const key of ['maxTotalTokens', 'maxWallTimeMs', 'maxCostUsd'] as const) {
     if (budget[key] !== undefined && !positive(budget[key])) {
       return { path: key, expected: 'a positive number', got: budget[key] };
