@@ -15,18 +15,18 @@ describe('agentSettingsFromConfig', () => {
     const agent = section({
       stuck: { repeated_call: 5, empty_replies: 3 },
       budget: {
-        max_tokens: 100000,
+        max_total_tokens: 100000,
         max_seconds: 90,
-        max_cost: 2.5,
+        max_cost_usd: 2.5,
         prices: { 'MiniMax-M2': { input_per_1k: 0.3, output_per_1k: 1.2 } },
       },
     });
     expect(agentSettingsFromConfig({ agent })).toEqual({
       stuck: { repeatedCall: 5, emptyReplies: 3 },
       budget: {
-        maxTokens: 100000,
-        maxTimeMs: 90000,
-        maxCost: 2.5,
+        maxTotalTokens: 100000,
+        maxWallTimeMs: 90000,
+        maxCostUsd: 2.5,
         prices: { 'MiniMax-M2': { inputPer1k: 0.3, outputPer1k: 1.2 } },
       },
     });
@@ -107,8 +107,15 @@ describe('agentConfigSection', () => {
   });
 
   it('refuses a cost budget without prices', () => {
-    expect(issues({ budget: { max_cost: 1 } })).toEqual([
-      'budget.prices: max_cost needs prices per 1k tokens for at least one model',
+    expect(issues({ budget: { max_cost_usd: 1 } })).toEqual([
+      'budget.prices: max_cost_usd needs prices per 1k tokens for at least one model',
+    ]);
+  });
+
+  it('refuses the budget keys of earlier releases, naming the new ones', () => {
+    expect(issues({ budget: { max_tokens: 1000, max_cost: 1, prices: { '*': {} } } })).toEqual([
+      "budget.max_tokens: renamed max_total_tokens (a run's budget; max_tokens is the cap on each reply, under cloud_llm)",
+      "budget.max_cost: renamed max_cost_usd (a run's budget; max_tokens is the cap on each reply, under cloud_llm)",
     ]);
   });
 });

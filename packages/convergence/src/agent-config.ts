@@ -1,6 +1,6 @@
+import type { RunBudget } from '@unity/core';
 import { z } from 'zod';
 import type { AgentOptions } from './agent-options';
-import type { AgentBudget } from './budget';
 import type { ContextOptions } from './context-compaction';
 import type { StuckOptions } from './stuck-detector';
 
@@ -12,10 +12,25 @@ export type AgentSettings = Pick<
 
 const count = z.number().int().positive();
 
+/** A key of an earlier release: refused with its new name (it would otherwise be a bare "unrecognized key"). */
+const renamed = (to: string) =>
+  z
+    .unknown()
+    .optional()
+    .superRefine((value, ctx) => {
+      if (value === undefined) return;
+      ctx.addIssue({
+        code: 'custom',
+        message: `renamed ${to} (a run's budget; max_tokens is the cap on each reply, under cloud_llm)`,
+        params: { fix: `write ${to} instead` },
+      });
+    });
+
 /**
  * The `agent:` section of the Unity config: `stuck: {repeated_call, repeated_failure, alternation_steps,
- * empty_replies}` (or `stuck: false`), `budget: {max_tokens, max_seconds, max_cost, prices: {<model>:
- * {input_per_1k, output_per_1k}}}` and `context: {max_prompt_tokens, keep_recent_messages}` (or `context: false` to
+ * empty_replies}` (or `stuck: false`), `budget: {max_total_tokens, max_seconds, max_cost_usd,
+ * prices: {<model>: {input_per_1k, output_per_1k}}}` (a `RunBudget`; the run's budget, not `cloud_llm.max_tokens`,
+ * the cap on each reply) and `context: {max_prompt_tokens, keep_recent_messages}` (or `context: false` to
  * turn compaction off). Give it to the router's `loadConfig({ sections: { agent: agentConfigSection } })`
  * so that its errors name the file, line and field like the rest of the config.
  */
@@ -34,9 +49,11 @@ export const agentConfigSection = z
       .optional(),
     budget: z
       .strictObject({
-        max_tokens: count.optional(),
+        max_total_tokens: count.optional(),
         max_seconds: z.number().positive().optional(),
-        max_cost: z.number().positive().optional(),
+        max_cost_usd: z.number().positive().optional(),
+        max_tokens: renamed('max_total_tokens'),
+        max_cost: renamed('max_cost_usd'),
         prices: z
           .record(
             z.string(),
@@ -47,10 +64,10 @@ export const agentConfigSection = z
           )
           .optional(),
       })
-      .refine((budget) => budget.max_cost === undefined || Object.keys(budget.prices ?? {}).length > 0, {
+      .refine((budget) => budget.max_cost_usd === undefined || Object.keys(budget.prices ?? {}).length > 0, {
         path: ['prices'],
-        message: 'max_cost needs prices per 1k tokens for at least one model',
-        params: { fix: 'add agent.budget.prices.<model>: {input_per_1k, output_per_1k}, or remove max_cost' },
+        message: 'max_cost_usd needs prices per 1k tokens for at least one model',
+        params: { fix: 'add agent.budget.prices.<model>: {input_per_1k, output_per_1k}, or remove max_cost_usd' },
       })
       .optional(),
     context: z
@@ -104,10 +121,10 @@ export function agentSettingsFromConfig(config: AgentConfigSource): AgentSetting
     settings.stuck = options;
   }
   if (budget) {
-    const limits: AgentBudget = {};
-    if (budget.max_tokens !== undefined) limits.maxTokens = budget.max_tokens;
-    if (budget.max_seconds !== undefined) limits.maxTimeMs = budget.max_seconds * 1000;
-    if (budget.max_cost !== undefined) limits.maxCost = budget.max_cost;
+    const limits: RunBudget = {};
+    if (budget.max_total_tokens !== undefined) limits.maxTotalTokens = budget.max_total_tokens;
+    if (budget.max_seconds !== undefined) limits.maxWallTimeMs = budget.max_seconds * 1000;
+    if (budget.max_cost_usd !== undefined) limits.maxCostUsd = budget.max_cost_usd;
     if (budget.prices) {
       limits.prices = Object.fromEntries(
         Object.entries(budget.prices).map(([model, p]) => [

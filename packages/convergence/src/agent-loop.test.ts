@@ -339,7 +339,7 @@ describe('runAgent', () => {
       toolCalls: [call('read_file', { path: 'a.txt', offset: cloud.requests.length })],
       usage: { promptTokens: 100, completionTokens: 50 },
     }));
-    const { result } = await run({ budget: { maxTokens: 400 } });
+    const { result } = await run({ budget: { maxTotalTokens: 400 } });
     expect(result).toMatchObject({ stopReason: 'budget_tokens', iterations: 3, usage: { totalTokens: 450 } });
     expect(result.toolCalls).toEqual({ read_file: 2 });
   });
@@ -350,15 +350,15 @@ describe('runAgent', () => {
       usage: { promptTokens: 100, completionTokens: 50 },
     }));
     const prices = { 'MiniMax-M2': { inputPer1k: 1, outputPer1k: 2 } };
-    const { result } = await run({ budget: { maxCost: 0.5, prices } });
+    const { result } = await run({ budget: { maxCostUsd: 0.5, prices } });
     expect(result.stopReason).toBe('budget_cost');
     expect(result.iterations).toBe(3);
-    expect(result.cost).toBeCloseTo(0.6);
+    expect(result.costUsd).toBeCloseTo(0.6);
   });
 
   it('stops with budget_time when the wall-time budget runs out during a model call', async () => {
     cloud.enqueue({ toolCalls: [call('read_file', { path: 'a.txt' })] }, { fault: 'hang' });
-    const { result } = await run({ budget: { maxTimeMs: 300 } });
+    const { result } = await run({ budget: { maxWallTimeMs: 300 } });
     expect(result).toMatchObject({ stopReason: 'budget_time', iterations: 2 });
     await expect.poll(() => cloud.requests[1]?.aborted).toBe(true);
   });

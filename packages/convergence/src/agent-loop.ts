@@ -1,6 +1,7 @@
 import {
   type AssistantMessage,
   addUsage,
+  BudgetTracker,
   type ChatMessage,
   type ChatResponse,
   describeError,
@@ -13,7 +14,6 @@ import { summariseActivity } from './activity-summary';
 import type { AgentEvent } from './agent-events';
 import { type AgentOptions, validateAgentOptions } from './agent-options';
 import type { AgentResult, StopReason } from './agent-result';
-import { budgetReached, costOf } from './budget';
 import { type CallRecord, toCallRecord } from './call-record';
 import { ContextCompactor, defaultKeepRecentMessages, promptTokenBudget } from './context-compaction';
 import { convergenceSchedule, defaultConvergenceWarnings, thresholdsCrossed } from './convergence-warnings';
@@ -79,19 +79,19 @@ export async function runAgent(options: AgentOptions): Promise<AgentResult> {
   let iterations = 0;
   let callCount = 0;
   let usage = emptyUsage();
-  let cost = 0;
+  const spending = new BudgetTracker(options.budget);
   let lastText = '';
 
   const timeBudget = new AbortController();
   const timer =
-    options.budget?.maxTimeMs === undefined
+    options.budget?.maxWallTimeMs === undefined
       ? undefined
       : setTimeout(
           () =>
             timeBudget.abort(
-              new Error(`the run's time budget (budget.maxTimeMs: ${options.budget?.maxTimeMs} ms) is spent`),
+              new Error(`the run's time budget (budget.maxWallTimeMs: ${options.budget?.maxWallTimeMs} ms) is spent`),
             ),
-          options.budget.maxTimeMs,
+          options.budget.maxWallTimeMs,
         );
   const signal = options.signal ? AbortSignal.any([options.signal, timeBudget.signal]) : timeBudget.signal;
 
@@ -117,7 +117,7 @@ export async function runAgent(options: AgentOptions): Promise<AgentResult> {
       iterations,
       toolCalls,
       usage,
-      cost,
+      costUsd: spending.spent().costUsd,
       elapsedMs: elapsed(),
       messages,
     };
@@ -174,7 +174,7 @@ export async function runAgent(options: AgentOptions): Promise<AgentResult> {
         signal,
       );
       usage = addUsage(usage, response.usage);
-      cost += costOf(response.usage, response.model, options.budget?.prices);
+      spending.addUsage(response.usage, response.model);
       const provider = (response as { provider?: unknown }).provider;
       emit({
         type: 'model-response',
@@ -204,7 +204,7 @@ export async function runAgent(options: AgentOptions): Promise<AgentResult> {
         return finish('completed', { answer: response.content });
       }
       if (response.content.trim() !== '') lastText = response.content;
-      const spent = budgetReached({ usage, cost }, options.budget);
+      const spent = spending.limitReached();
 
       if (empty) {
         // An empty reply is not an answer and is not kept in the history: the model is asked again.

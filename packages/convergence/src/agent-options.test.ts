@@ -58,10 +58,14 @@ describe('validateAgentOptions', () => {
   });
 
   it('refuses a cost budget without prices, and a negative price', () => {
-    expect(problem({ budget: { maxCost: 1 } }).message).toContain('budget.prices');
-    expect(problem({ budget: { maxCost: 1, prices: { m: { inputPer1k: -1, outputPer1k: 0 } } } }).message).toContain(
+    expect(problem({ budget: { maxCostUsd: 1 } }).message).toContain('budget.prices');
+    expect(problem({ budget: { maxCostUsd: 1, prices: { m: { inputPer1k: -1, outputPer1k: 0 } } } }).message).toContain(
       'budget.prices.m.inputPer1k: expected a number ≥ 0, got -1',
     );
+  });
+
+  it('refuses a budget key that is not a limit (an earlier name is never silently ignored)', () => {
+    expect(problem({ budget: { maxTokens: 400 } as never }).message).toContain('agent option budget.maxTokens');
   });
 
   it('refuses a tool executor without execute()', () => {

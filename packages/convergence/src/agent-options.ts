@@ -1,6 +1,5 @@
-import type { ChatMessage, ChatModel, ChatRequest } from '@unity/core';
+import { type ChatMessage, type ChatModel, type ChatRequest, type RunBudget, runBudgetIssue } from '@unity/core';
 import type { AgentListener } from './agent-events';
-import type { AgentBudget } from './budget';
 import type { ContextOptions } from './context-compaction';
 import { ConvergenceError } from './errors';
 import type { StuckOptions } from './stuck-detector';
@@ -27,7 +26,12 @@ export interface AgentOptions {
   convergenceWarnings?: readonly number[];
   /** Repetition thresholds, or `false` to turn stuck detection off. */
   stuck?: StuckOptions | false;
-  budget?: AgentBudget;
+  /**
+   * The run's limits (`@unity/core`'s `RunBudget`): `maxTotalTokens`, `maxWallTimeMs` (the in-flight model call
+   * included), `maxCostUsd` priced by `prices`; each stops the run with its own reason (`budget_tokens`, `budget_time`,
+   * `budget_cost`).
+   */
+  budget?: RunBudget;
   /**
    * Context compaction, on by default: before a model call whose estimated prompt passes the budget, old tool results
    * become stubs and then old turns one note, keeping the system prompt, the task and the recent messages intact (event
@@ -44,7 +48,6 @@ export interface AgentOptions {
 }
 
 const positiveInteger = (n: unknown) => typeof n === 'number' && Number.isInteger(n) && n > 0;
-const positiveNumber = (n: unknown) => typeof n === 'number' && Number.isFinite(n) && n > 0;
 
 /** Throws a `ConvergenceError` naming the first option the loop cannot run with. */
 export function validateAgentOptions(options: AgentOptions): void {
@@ -82,24 +85,6 @@ export function validateAgentOptions(options: AgentOptions): void {
       if (value !== undefined && !positiveInteger(value)) fail(`context.${key}`, 'a positive integer', value);
     }
   }
-  const budget = options.budget ?? {};
-  for (const key of ['maxTokens', 'maxTimeMs', 'maxCost'] as const) {
-    if (budget[key] !== undefined && !positiveNumber(budget[key]))
-      fail(`budget.${key}`, 'a positive number', budget[key]);
-  }
-  for (const [model, price] of Object.entries(budget.prices ?? {})) {
-    for (const key of ['inputPer1k', 'outputPer1k'] as const) {
-      const value = price?.[key];
-      if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-        fail(`budget.prices.${model}.${key}`, 'a number ≥ 0', value);
-      }
-    }
-  }
-  if (budget.maxCost !== undefined && Object.keys(budget.prices ?? {}).length === 0) {
-    fail(
-      'budget.prices',
-      'prices per 1k tokens for at least one model (or "*") when budget.maxCost is set',
-      budget.prices,
-    );
-  }
+  const issue = runBudgetIssue(options.budget ?? undefined);
+  if (issue) fail(`budget.${issue.path}`, issue.expected, issue.got);
 }

@@ -1,4 +1,4 @@
-import type { ChatMessage, Usage } from '@unity/core';
+import type { BudgetStopReason, ChatMessage, Usage } from '@unity/core';
 import type { StuckPattern } from './stuck-detector';
 
 export type StopReason =
@@ -8,9 +8,8 @@ export type StopReason =
   | 'max_iterations'
   /** A repetition continued after the nudge about it; `stuck` names it. */
   | 'stuck'
-  | 'budget_tokens'
-  | 'budget_time'
-  | 'budget_cost'
+  /** A limit of the run's `RunBudget` was reached: `budget_tokens`, `budget_time` or `budget_cost`. */
+  | BudgetStopReason
   /** The caller's AbortSignal fired. */
   | 'aborted'
   /** The model could not be reached (every provider failed) or the executor broke; `error` says why. */
@@ -25,8 +24,8 @@ export interface AgentResult {
   /** Executed tool calls, counted by tool name. */
   toolCalls: Record<string, number>;
   usage: Usage;
-  /** Cost under the budget's prices (0 without prices). */
-  cost: number;
+  /** US dollars under the budget's prices (0 without prices). */
+  costUsd: number;
   elapsedMs: number;
   /** The whole conversation: system, task, assistant turns (with reasoning and tool calls), tool results, reminders. */
   messages: ChatMessage[];

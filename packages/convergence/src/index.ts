@@ -10,7 +10,6 @@ export type { AgentEvent, AgentEventType, AgentListener } from './agent-events';
 export { defaultMaxIterations, runAgent } from './agent-loop';
 export { type AgentOptions, validateAgentOptions } from './agent-options';
 export type { AgentResult, StopReason } from './agent-result';
-export { type AgentBudget, budgetReached, costOf, type TokenPrice } from './budget';
 export {
   type CallShape,
   callFingerprint,
