@@ -1,4 +1,4 @@
-import { UnityError } from '@unity/core';
+import { formatError, UnityError } from '@unity/core';
 
 /**
  * Print a failure the way a user should see it: an expected failure (a `UnityError`: bad config, unreachable
@@ -6,7 +6,7 @@ import { UnityError } from '@unity/core';
  */
 export function reportCliError(error: unknown, write: (text: string) => void = (t) => process.stderr.write(t)): number {
   if (UnityError.isInstance(error)) {
-    write(`unity: ${error.message}\n`);
+    write(`unity: ${formatError(error)}\n`);
     return 1;
   }
   write(

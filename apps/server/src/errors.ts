@@ -65,10 +65,9 @@ export class GatewayError extends UnityError<GatewayErrorCode> {
 
 /** The error with every secret in its message and fix redacted (the same error when there is nothing to redact). */
 export function redactGatewayError(error: GatewayError, redactor: Redactor): GatewayError {
-  const bare = error.fix ? error.message.slice(0, error.message.lastIndexOf('\nFix: ')) : error.message;
-  const message = redactor.text(bare);
+  const message = redactor.text(error.message);
   const fix = error.fix === undefined ? undefined : redactor.text(error.fix);
-  if (message === bare && fix === error.fix) return error;
+  if (message === error.message && fix === error.fix) return error;
   return new GatewayError({
     code: error.code,
     status: error.status,

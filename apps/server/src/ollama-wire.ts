@@ -1,4 +1,5 @@
 import type { ChatMessage, ChatRequest, FinishReason, ToolCall } from '@unity/core';
+import { formatError } from '@unity/core';
 import { z } from 'zod';
 import type { ChatWire } from './chat-wire';
 import type { GatewayError } from './errors';
@@ -162,7 +163,7 @@ const wireToolCall = (c: ToolCall, index: number) => ({
 
 /** Ollama's error body. */
 export function ollamaErrorBody(error: GatewayError) {
-  return { error: error.message };
+  return { error: formatError(error) };
 }
 
 /**

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ChatMessage, ChatRequest, FinishReason, ToolCall } from '@unity/core';
+import { formatError } from '@unity/core';
 import { z } from 'zod';
 import type { ChatWire } from './chat-wire';
 import type { GatewayError } from './errors';
@@ -175,7 +176,8 @@ const wireUsage = (r: GatewayChatResponse) => ({
 export function openaiErrorBody(error: GatewayError) {
   const type =
     error.status === 401 ? 'authentication_error' : error.status < 500 ? 'invalid_request_error' : 'server_error';
-  return { error: { message: error.message, type, param: error.param ?? null, code: error.code.toLowerCase() } };
+  // The client's user reads the fix too: it goes with the message, on a line of its own.
+  return { error: { message: formatError(error), type, param: error.param ?? null, code: error.code.toLowerCase() } };
 }
 
 /** OpenAI Chat Completions: JSON answers, SSE streams ending in `data: [DONE]`, errors in OpenAI's shape. */

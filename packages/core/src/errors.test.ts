@@ -1,18 +1,26 @@
 import { describe, expect, it } from 'vitest';
-import { describeError, UnityError } from './errors';
+import { describeError, formatError, UnityError } from './errors';
 
 class ExampleError extends UnityError<'EXAMPLE_BROKEN'> {
   override name = 'ExampleError';
 }
 
 describe('UnityError', () => {
-  it('carries a code, a message with the fix, the fix and the cause', () => {
+  it('carries a code, the message, the fix apart from it, and the cause', () => {
     const cause = new Error('socket hang up');
     const error = new UnityError({ code: 'X_FAILED', message: 'x failed at y', fix: 'restart x', cause });
     expect(error.code).toBe('X_FAILED');
-    expect(error.message).toBe('x failed at y\nFix: restart x');
+    expect(error.message).toBe('x failed at y');
     expect(error.fix).toBe('restart x');
     expect(error.cause).toBe(cause);
+  });
+
+  it('is formatted with its fix on a line of its own by formatError', () => {
+    expect(formatError(new UnityError({ code: 'X', message: 'x failed', fix: 'restart x' }))).toBe(
+      'x failed\nFix: restart x',
+    );
+    expect(formatError(new UnityError({ code: 'X', message: 'x failed' }))).toBe('x failed');
+    expect(formatError(Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }))).toBe('refused (ECONNREFUSED)');
   });
 
   it('is recognised by marker, not by prototype, so duplicate package copies still match', () => {

@@ -12,7 +12,7 @@ export interface UnityErrorOptions<C extends string> {
   code: C;
   /** What was wrong and where. */
   message: string;
-  /** What to do about it: a command or a setting where there is one. Appended to the message. */
+  /** What to do about it: a command or a setting where there is one. Kept apart from the message (`formatError`). */
   fix?: string;
   /** The underlying error. */
   cause?: unknown;
@@ -28,7 +28,7 @@ export class UnityError<C extends string = string> extends Error {
   readonly fix: string | undefined;
 
   constructor({ code, message, fix, cause }: UnityErrorOptions<C>) {
-    super(fix ? `${message}\nFix: ${fix}` : message, cause === undefined ? undefined : { cause });
+    super(message, cause === undefined ? undefined : { cause });
     this.name = 'UnityError';
     this.code = code;
     this.fix = fix;
@@ -37,6 +37,15 @@ export class UnityError<C extends string = string> extends Error {
   static isInstance(error: unknown): error is UnityError {
     return hasErrorMarker(error, unityErrorMarker);
   }
+}
+
+/**
+ * An error as a person (or a model) should read it: the message, and the fix on a line of its own when there is one.
+ * Whoever prints an error formats it; the error itself keeps message and fix apart.
+ */
+export function formatError(error: unknown): string {
+  if (!UnityError.isInstance(error)) return describeError(error);
+  return error.fix ? `${error.message}\nFix: ${error.fix}` : error.message;
 }
 
 /** A short description of any thrown value, for messages: `TypeError: x is not a function`. */

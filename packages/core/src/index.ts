@@ -13,7 +13,7 @@ export {
 } from './budget';
 export { canonicalJson, sha256Hex } from './canonical-json';
 export type { ChatModel, ChatRequest, ChatResponse } from './chat-model';
-export { describeError, hasErrorMarker, UnityError, type UnityErrorOptions } from './errors';
+export { describeError, formatError, hasErrorMarker, UnityError, type UnityErrorOptions } from './errors';
 export { isLoopbackHost } from './loopback';
 export {
   type AssistantMessage,

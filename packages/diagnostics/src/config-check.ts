@@ -16,7 +16,7 @@ export function configCheck(outcome: ConfigOutcome): Check {
       if ('source' in outcome) return { status: 'ok', message: outcome.source };
       const { error } = outcome;
       const fix = UnityError.isInstance(error) ? error.fix : undefined;
-      const message = describeError(error).split('\nFix: ')[0] ?? '';
+      const message = describeError(error);
       return { status: 'fail', message, ...(fix ? { fix } : {}) };
     },
   };

@@ -34,9 +34,7 @@ async function guarded(
     return await ask(combined);
   } catch (error) {
     if (signal?.aborted) throw error;
-    const message = timeout.aborted
-      ? `no answer within ${timeoutMs} ms (timeoutMs)`
-      : describeError(error).split('\nFix: ')[0];
+    const message = timeout.aborted ? `no answer within ${timeoutMs} ms (timeoutMs)` : describeError(error);
     return {
       status: 'fail',
       message: `the model did not answer: ${message}`,

@@ -1,11 +1,10 @@
 import { describeError, UnityError } from '@unity/core';
 import type { Attempt } from './errors';
 
-/** An attempt's `error` from whatever was thrown: the message without its `Fix:` line, and the fix apart. */
+/** An attempt's `error` from whatever was thrown: the message, and the fix apart. */
 export function attemptError(error: unknown): NonNullable<Attempt['error']> {
   if (UnityError.isInstance(error)) {
-    const message = error.fix ? error.message.slice(0, error.message.lastIndexOf('\nFix: ')) : error.message;
-    return { code: error.code, message, ...(error.fix ? { fix: error.fix } : {}) };
+    return { code: error.code, message: error.message, ...(error.fix ? { fix: error.fix } : {}) };
   }
   return {
     code: 'UNEXPECTED',

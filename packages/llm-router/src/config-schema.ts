@@ -18,7 +18,7 @@ const modelString = z.string().superRefine((value, ctx) => {
     parseModelString(value);
   } catch (error) {
     if (!ConfigError.isInstance(error)) throw error;
-    const message = error.message.split('\nFix: ')[0]!.replace(/^model: /, '');
+    const message = error.message.replace(/^model: /, '');
     ctx.addIssue({ code: 'custom', message, params: { fix: error.fix } });
   }
 });

@@ -53,7 +53,7 @@ describe('commandEvaluator', () => {
   it('fails with EVALUATION_TIMEOUT naming the setting when the evaluator hangs', async () => {
     const error = await failure('sleep 30 #', 300);
     expect(error.code).toBe('EVALUATION_TIMEOUT');
-    expect(error.message).toContain('timeoutMs');
+    expect(error.fix).toContain('timeoutMs');
   });
 
   it('rejects an empty command', () => {

@@ -178,6 +178,6 @@ describe('distributed evaluation without Redis', () => {
       { url: 'http://x', runId: 'x' },
     ).catch((e) => e);
     expect(EvolutionError.isInstance(error) && error.code).toBe('INVALID_OPTIONS');
-    expect(error.message).toContain('redis://host:6379');
+    expect(error.fix).toContain('redis://host:6379');
   });
 });

@@ -59,8 +59,7 @@ export function isFatal(error: unknown): boolean {
 /** A one-line description of a failure for a log line or a wrapping message: the message without its fix, and its code. */
 export function errorText(error: unknown): string {
   if (UnityError.isInstance(error)) {
-    const message = error.fix ? error.message.slice(0, error.message.lastIndexOf('\nFix: ')) : error.message;
-    return `${message} (${error.code})`;
+    return `${error.message} (${error.code})`;
   }
   return describeError(error);
 }

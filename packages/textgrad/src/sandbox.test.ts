@@ -132,7 +132,7 @@ describe('runSandboxed', () => {
       { bwrapPath: '/nonexistent/bwrap' },
     ).catch((e) => e);
     expect(EvolutionError.isInstance(error) && error.code).toBe('SANDBOX_UNAVAILABLE');
-    expect(error.message).toMatch(/apt-get install bubblewrap/);
+    expect(error.fix).toMatch(/apt-get install bubblewrap/);
   });
 
   it('rejects a file path that leaves the sandbox folder', async () => {

@@ -70,6 +70,14 @@ describe('createToolExecutor', () => {
     expect(result?.content).toMatch(/^unknown tool "read_flie"; did you mean read_file\?/);
   });
 
+  it('shows the model a refused call with its fix, and keeps the bare message in error', async () => {
+    const [result] = await createToolExecutor({ root }).execute([call('read_file', { path: '../outside.txt' })]);
+    expect(result).toMatchObject({ ok: false, error: { code: 'PATH_OUTSIDE_ROOT' } });
+    expect(result?.content).toMatch(/\nFix: .+/);
+    expect(result?.error?.message).not.toContain('Fix:');
+    expect(result?.content.startsWith(result?.error?.message ?? '-')).toBe(true);
+  });
+
   it('answers invalid arguments with the field, what was expected and what came', async () => {
     const [result] = await createToolExecutor({ root }).execute([call('read_file', { path: 42 })]);
     expect(result).toMatchObject({ ok: false, error: { code: 'INVALID_ARGUMENTS' } });

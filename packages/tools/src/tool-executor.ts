@@ -1,5 +1,5 @@
 import type { ToolCall, ToolDefinition } from '@unity/core';
-import { describeError, nearestName, raceAbort } from '@unity/core';
+import { describeError, formatError, nearestName, raceAbort } from '@unity/core';
 import { type BuiltinToolsOptions, builtinTools } from './builtin-tools';
 import type { CommandPolicyOptions } from './command/command-policy';
 import { parseToolArguments, type Tool, toToolDefinition } from './define-tool';
@@ -115,7 +115,9 @@ export function createToolExecutor(options: ToolExecutorOptions): ToolExecutor {
       const known = ToolError.isInstance(error);
       const code = known ? error.code : 'FAILED';
       const message = known ? error.message : `${call.name}: ${describeError(error)}`;
-      result = { toolCallId: call.id, name: call.name, ok: false, content: message, error: { code, message }, ms: 0 };
+      // The model reads the fix too: it is how it corrects its next call.
+      const content = known ? formatError(error) : message;
+      result = { toolCallId: call.id, name: call.name, ok: false, content, error: { code, message }, ms: 0 };
     }
     result.ms = Math.round((performance.now() - started) * 1000) / 1000;
     emit({

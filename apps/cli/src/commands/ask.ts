@@ -100,7 +100,7 @@ export function registerAskCommand(program: Command): void {
         // With --json, scripts get the failure as JSON on stdout too (the message and fix still go to stderr).
         if (flags.json && UnityError.isInstance(error)) {
           const attempts = RouterError.isInstance(error) ? { attempts: error.attempts } : {};
-          const failure = { code: error.code, message: withoutFix(error), fix: error.fix, ...attempts };
+          const failure = { code: error.code, message: error.message, fix: error.fix, ...attempts };
           process.stdout.write(`${JSON.stringify({ error: failure }, null, 2)}\n`);
         }
         throw error;
@@ -132,11 +132,6 @@ function lastResortNote(event: RouterEventMap['last-resort'][0]): string {
     `unity: no configured model could answer:\n${failures.map((line) => `${line}\n`).join('')}` +
     `unity: using the embedded engine with ${event.name} from the model store (${event.path})\n`
   );
-}
-
-/** An error's message without its `Fix:` line. */
-function withoutFix(error: UnityError): string {
-  return error.fix ? error.message.slice(0, error.message.lastIndexOf('\nFix: ')) : error.message;
 }
 
 /** Write text as it arrives; a failure after the first token ends the line and is thrown as the router's error. */

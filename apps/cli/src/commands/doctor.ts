@@ -66,8 +66,7 @@ function domainsCheck(flags: DoctorFlags): Check {
         return { status: 'ok', message: `${catalog.domains.length} presets (${own} from your files)` };
       } catch (error) {
         if (!DomainError.isInstance(error)) throw error;
-        const [message] = error.message.split('\nFix: ');
-        return { status: 'fail', message: message ?? '', ...(error.fix ? { fix: error.fix } : {}) };
+        return { status: 'fail', message: error.message, ...(error.fix ? { fix: error.fix } : {}) };
       }
     },
   };

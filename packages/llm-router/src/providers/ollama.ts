@@ -318,7 +318,7 @@ async function httpError(ctx: FailureContext, response: Response): Promise<Provi
   if (code !== 'UNSUPPORTED') return error;
   return new ProviderError({
     code,
-    message: error.message.split('\nFix:')[0] ?? error.message,
+    message: error.message,
     fix: `use a model with tool support (e.g. qwen2.5-coder) for requests with tools`,
     provider: ctx.provider,
     model: ctx.model,

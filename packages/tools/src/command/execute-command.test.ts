@@ -146,7 +146,7 @@ describe('execute_command', () => {
     const t = executeCommandTool(sandbox, { env: { PATH: process.env.PATH }, bwrapPath: '/nonexistent/bwrap' });
     await expect(t.execute({ command: 'pwd' }, {})).rejects.toMatchObject({
       code: 'SANDBOX_UNAVAILABLE',
-      message: expect.stringMatching(/apt-get install bubblewrap.*sandbox: none/s),
+      fix: expect.stringMatching(/apt-get install bubblewrap.*sandbox: none/s),
     });
   });
 
