@@ -297,8 +297,8 @@ describe('evolve', () => {
 
   it('stops at the wall-time budget, dropping the candidates in flight and keeping the best so far', async () => {
     const { dir, script } = evaluatorFolder({ delayMs: 300 });
-    const result = await evolve(baseOptions(dir, script, { generations: 100, budget: { wallTimeMs: 2500 } }));
-    expect(result.stopReason).toBe('wall-time');
+    const result = await evolve(baseOptions(dir, script, { generations: 100, budget: { maxWallTimeMs: 2500 } }));
+    expect(result.stopReason).toBe('budget_time');
     expect(result.generations).toBeLessThan(100);
     const lines = readLines(join(dir, 'evolution.jsonl'));
     expect(lines.filter((l) => l.generation <= result.generations)).toHaveLength(1 + result.generations * 2);
@@ -308,27 +308,33 @@ describe('evolve', () => {
 
   it('stops when the token budget is spent', async () => {
     const { dir, script } = evaluatorFolder();
-    const result = await evolve(baseOptions(dir, script, { generations: 50, budget: { tokens: 1000 } }));
-    expect(result.stopReason).toBe('tokens');
+    const result = await evolve(baseOptions(dir, script, { generations: 50, budget: { maxTotalTokens: 1000 } }));
+    expect(result.stopReason).toBe('budget_tokens');
     expect(result.tokens).toBeGreaterThanOrEqual(1000);
     expect(result.tokens).toBeLessThan(1000 + 4 * 240);
   });
 
-  it('stops when the cost budget is spent, pricing coder calls with the given function', async () => {
+  it("stops when the cost budget is spent, pricing coder calls with the budget's prices", async () => {
     const { dir, script } = evaluatorFolder();
-    const result = await evolve(
-      baseOptions(dir, script, { generations: 50, budget: { costUsd: 0.01 }, price: (u) => u.totalTokens * 1e-5 }),
-    );
-    expect(result.stopReason).toBe('cost');
+    const prices = { '*': { inputPer1k: 0.01, outputPer1k: 0.01 } };
+    const result = await evolve(baseOptions(dir, script, { generations: 50, budget: { maxCostUsd: 0.01, prices } }));
+    expect(result.stopReason).toBe('budget_cost');
     expect(result.costUsd).toBeGreaterThanOrEqual(0.01);
   });
 
-  it('rejects a cost budget without a price function, naming the fix', async () => {
+  it('rejects a cost budget without prices, naming the fix', async () => {
     const { dir, script } = evaluatorFolder();
-    const error = await evolve(baseOptions(dir, script, { budget: { costUsd: 0.01 } })).catch((e) => e);
+    const error = await evolve(baseOptions(dir, script, { budget: { maxCostUsd: 0.01 } })).catch((e) => e);
     expect(EvolutionError.isInstance(error) && error.code).toBe('INVALID_OPTIONS');
-    expect(error.message).toContain('options.budget.costUsd is set but options.price is not');
-    expect(error.fix).toContain('pass price(usage, model)');
+    expect(error.message).toContain('options.budget.maxCostUsd is set but budget.prices is not');
+    expect(error.fix).toContain('add budget.prices');
+  });
+
+  it('rejects a budget key that is not a limit, such as an earlier name', async () => {
+    const { dir, script } = evaluatorFolder();
+    const error = await evolve(baseOptions(dir, script, { budget: { tokens: 1000 } as never })).catch((e) => e);
+    expect(EvolutionError.isInstance(error) && error.code).toBe('INVALID_OPTIONS');
+    expect(error.message).toContain('evolve options.budget.tokens: expected a key of RunBudget');
   });
 
   it('stops when the target score is reached', async () => {

@@ -1,25 +1,15 @@
 import { existsSync } from 'node:fs';
-import type { ChatModel } from '@unity/core';
-import { UnityError } from '@unity/core';
+import type { BudgetStopReason, ChatModel, RunBudget } from '@unity/core';
+import { BudgetTracker, costUsdOf, runBudgetIssue, UnityError } from '@unity/core';
 import { z } from 'zod';
 import { type ArmStats, type Bandit, type BanditPolicy, createBandit } from './bandit';
 import { Cassette, type CassetteOptions } from './cassette';
 import { EvolutionError, errorText, isFatal } from './errors';
 import type { Evaluation, Evaluator } from './evaluator';
 import { EvolutionLog, type LogLine } from './evolution-log';
-import type { PriceFn } from './judge-evaluator';
 import { Population } from './population';
 import { createRandom, deriveSeed } from './random';
 import { type Candidate, defaultStrategies, type Strategy } from './strategies';
-
-export interface EvolveBudget {
-  /** Stop starting generations after this long, and abort the one in flight. */
-  wallTimeMs?: number;
-  /** Stop once coder and judge tokens reach this many. */
-  tokens?: number;
-  /** Stop once coder and judge calls cost this much. Needs `price` (INVALID_OPTIONS without it). */
-  costUsd?: number;
-}
 
 export interface EvolveOptions {
   /** The text to improve. */
@@ -41,7 +31,12 @@ export interface EvolveOptions {
   offspring?: number;
   /** Candidates proposed and evaluated at once. Default 1. */
   concurrency?: number;
-  budget?: EvolveBudget;
+  /**
+   * The run's limits (`@unity/core`'s `RunBudget`): `maxWallTimeMs` stops starting generations and aborts the one in
+   * flight; `maxTotalTokens` and `maxCostUsd` count the coder's and the evaluators' calls. `prices` prices the coder's
+   * calls (a judge prices its own); `maxCostUsd` needs it (INVALID_OPTIONS without it).
+   */
+  budget?: RunBudget;
   /** Stop when the best reaches this score. Default 100. */
   targetScore?: number;
   /** Seeds every random choice and each coder request's `seed`. Default 0. */
@@ -59,8 +54,6 @@ export interface EvolveOptions {
   holdoutThreshold?: number;
   /** Record coder calls to, or replay them from, a cassette (wrap a judge's model with `Cassette.wrap` yourself). */
   cassette?: CassetteOptions | Cassette;
-  /** Prices coder calls (US dollars). Default 0; required with `budget.costUsd`. */
-  price?: PriceFn;
   /** Coder temperature. Default 0.7. */
   temperature?: number;
   /** The cap on each coder reply, in tokens. */
@@ -68,7 +61,7 @@ export interface EvolveOptions {
   onEvent?: (event: EvolutionEvent) => void;
 }
 
-export type StopReason = 'generations' | 'target' | 'wall-time' | 'tokens' | 'cost' | 'stop-file' | 'aborted';
+export type StopReason = 'generations' | 'target' | BudgetStopReason | 'stop-file' | 'aborted';
 
 export type EvolutionEvent =
   | { type: 'start'; resumed: boolean; baselineScore: number; generation: number; candidates: number }
@@ -110,13 +103,6 @@ const optionsSchema = z.object({
   seed: z.number().int().optional(),
   holdoutThreshold: z.number().min(0).optional(),
   temperature: z.number().min(0).optional(),
-  budget: z
-    .object({
-      wallTimeMs: z.number().positive().optional(),
-      tokens: z.number().positive().optional(),
-      costUsd: z.number().positive().optional(),
-    })
-    .optional(),
 });
 
 interface Plan {
@@ -152,12 +138,19 @@ export async function evolve(options: EvolveOptions): Promise<EvolutionResult> {
       message: `evolve options.${issue?.path.join('.')}: ${issue?.message}`,
     });
   }
-  if (options.budget?.costUsd !== undefined && options.price === undefined) {
+  const budgetIssue = runBudgetIssue(options.budget ?? undefined);
+  if (budgetIssue?.path === 'prices') {
     throw new EvolutionError({
       code: 'INVALID_OPTIONS',
       message:
-        'evolve options.budget.costUsd is set but options.price is not: coder calls would cost $0 and the budget would never stop the run',
-      fix: 'pass price(usage, model) returning the US dollars of one coder call (e.g. from its inputTokens and outputTokens), or drop budget.costUsd',
+        'evolve options.budget.maxCostUsd is set but budget.prices is not: coder calls would cost $0 and the budget would never stop the run',
+      fix: "add budget.prices: { '<model>' or '*': { inputPer1k, outputPer1k } } (US dollars per 1000 tokens), or drop budget.maxCostUsd",
+    });
+  }
+  if (budgetIssue) {
+    throw new EvolutionError({
+      code: 'INVALID_OPTIONS',
+      message: `evolve options.budget.${budgetIssue.path}: expected ${budgetIssue.expected}, got ${JSON.stringify(budgetIssue.got)}`,
     });
   }
   const run = new EvolutionRun(options);
@@ -179,14 +172,12 @@ class EvolutionRun {
   private readonly generations: number;
   private readonly offspring: number;
   private readonly concurrency: number;
-  private readonly price: PriceFn;
   private readonly emit: (event: EvolutionEvent) => void;
   private readonly controller = new AbortController();
   private readonly scores = new Map<string, number | null>();
   private baseline!: Candidate;
   private best!: Candidate;
-  private tokens = 0;
-  private costUsd = 0;
+  private readonly spending: BudgetTracker;
   private candidates = 0;
   private failures = 0;
   private completed = 0;
@@ -226,7 +217,7 @@ class EvolutionRun {
     this.concurrency = options.concurrency ?? 1;
     this.offspring = options.offspring ?? this.concurrency;
     this.generations = options.generations ?? 10;
-    this.price = options.price ?? (() => 0);
+    this.spending = new BudgetTracker(options.budget);
     this.emit = options.onEvent ?? (() => {});
   }
 
@@ -234,8 +225,8 @@ class EvolutionRun {
     const signal = this.options.signal;
     if (signal?.aborted) this.stop('aborted');
     signal?.addEventListener('abort', this.onAbort, { once: true });
-    const wall = this.options.budget?.wallTimeMs;
-    if (wall !== undefined) this.wallTimer = setTimeout(() => this.stop('wall-time'), wall);
+    const wall = this.options.budget?.maxWallTimeMs;
+    if (wall !== undefined) this.wallTimer = setTimeout(() => this.stop('budget_time'), wall);
 
     const { generation: startGeneration, resumed, committed } = await this.restoreOrStart();
     this.emit({
@@ -271,8 +262,8 @@ class EvolutionRun {
       candidates: this.candidates,
       failures: this.failures,
       strategies: this.bandit.stats(),
-      tokens: this.tokens,
-      costUsd: this.costUsd,
+      tokens: this.spending.spent().totalTokens,
+      costUsd: this.spending.spent().costUsd,
       warnings: this.warnings,
       resumed,
     };
@@ -287,15 +278,14 @@ class EvolutionRun {
   private stop(reason: StopReason): void {
     if (this.stopReason) return;
     this.stopReason = reason;
-    if (reason === 'aborted' || reason === 'wall-time') this.controller.abort();
+    if (reason === 'aborted' || reason === 'budget_time') this.controller.abort();
   }
 
   private checkStop(): StopReason | undefined {
     if (this.stopReason) return this.stopReason;
-    const budget = this.options.budget ?? {};
     if (this.best.score >= (this.options.targetScore ?? 100)) return 'target';
-    if (budget.tokens !== undefined && this.tokens >= budget.tokens) return 'tokens';
-    if (budget.costUsd !== undefined && this.costUsd >= budget.costUsd) return 'cost';
+    const spent = this.spending.limitReached();
+    if (spent) return spent;
     if (this.options.stopFile && existsSync(this.options.stopFile)) return 'stop-file';
     return undefined;
   }
@@ -378,8 +368,7 @@ class EvolutionRun {
   }
 
   private account(line: LogLine): void {
-    this.tokens += line.tokens;
-    this.costUsd += line.cost_usd;
+    this.spending.addSpent({ totalTokens: line.tokens, costUsd: line.cost_usd });
     this.candidates += 1;
     if (line.score === null) this.failures += 1;
   }
@@ -512,7 +501,7 @@ class EvolutionRun {
             signal,
           });
           tokens += response.usage.totalTokens;
-          costUsd += this.price(response.usage, response.model);
+          costUsd += costUsdOf(response.usage, response.model, this.options.budget?.prices);
           return response.content;
         },
       });
@@ -640,8 +629,7 @@ class EvolutionRun {
         fileName: this.fileName,
         signal: this.controller.signal,
       });
-      this.tokens += result.tokens ?? 0;
-      this.costUsd += result.costUsd ?? 0;
+      this.spending.addSpent({ totalTokens: result.tokens ?? 0, costUsd: result.costUsd ?? 0 });
       this.emit({ type: 'holdout', candidateId: candidate.id, score: candidate.score, holdoutScore: result.score });
       const gap = Math.abs(candidate.score - result.score);
       if (gap > threshold) {

@@ -26,7 +26,6 @@ export { EvolutionLog, type LogLine } from './evolution-log';
 export {
   type EvolutionEvent,
   type EvolutionResult,
-  type EvolveBudget,
   type EvolveOptions,
   evolve,
   type StopReason,
@@ -46,7 +45,7 @@ export {
   startEvolveWorker,
   type WorkerEvent,
 } from './evolve-worker';
-export { type JudgeEvaluatorOptions, judgeEvaluator, type PriceFn } from './judge-evaluator';
+export { type JudgeEvaluatorOptions, judgeEvaluator } from './judge-evaluator';
 export { createRandom, deriveSeed, type Random } from './random';
 export { defaultQueueName, type RedisQueueOptions } from './redis-queue';
 export { createRemoteEvaluator, type RemoteEvaluator, type RemoteEvaluatorOptions } from './remote-evaluator';

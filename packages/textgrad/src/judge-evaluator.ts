@@ -1,12 +1,9 @@
-import type { ChatMessage, ChatModel, ChatResponse, Usage } from '@unity/core';
-import { describeError } from '@unity/core';
+import type { ChatMessage, ChatModel, ChatResponse, PriceTable } from '@unity/core';
+import { costUsdOf, describeError } from '@unity/core';
 import { z } from 'zod';
 import { clip } from './command-evaluator';
 import { EvolutionError } from './errors';
 import type { Evaluator } from './evaluator';
-
-/** Prices a model call in US dollars; the default prices everything at 0. */
-export type PriceFn = (usage: Usage, model: string) => number;
 
 export interface JudgeEvaluatorOptions {
   model: ChatModel;
@@ -14,7 +11,8 @@ export interface JudgeEvaluatorOptions {
   rubric: string;
   temperature?: number;
   maxOutputTokens?: number;
-  price?: PriceFn;
+  /** Prices the judge's calls (US dollars per 1000 tokens, by model or `*`); without it they cost $0. */
+  prices?: PriceTable;
 }
 
 const verdictSchema = z.object({
@@ -40,7 +38,6 @@ export function judgeEvaluator(options: JudgeEvaluatorOptions): Evaluator {
   if (typeof options.rubric !== 'string' || options.rubric.trim() === '') {
     throw new EvolutionError({ code: 'INVALID_OPTIONS', message: 'judgeEvaluator: rubric must be a non-empty string' });
   }
-  const price = options.price ?? (() => 0);
   return {
     name: 'judge',
     async evaluate(source, context) {
@@ -65,7 +62,7 @@ export function judgeEvaluator(options: JudgeEvaluatorOptions): Evaluator {
           ...(context.signal ? { signal: context.signal } : {}),
         });
         tokens += response.usage.totalTokens;
-        costUsd += price(response.usage, response.model);
+        costUsd += costUsdOf(response.usage, response.model, options.prices);
         const verdict = readVerdict(response.content);
         if (verdict.ok) return { score: verdict.score, feedback: verdict.feedback, tokens, costUsd };
         problem = verdict.problem;
