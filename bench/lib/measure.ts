@@ -1,12 +1,12 @@
 /** Small helpers shared by the benchmarks: repeated timing, medians, percentiles and a ratio table. */
 
-export interface Sample {
+interface Sample {
   name: string;
   /** Wall times in milliseconds, one per iteration. */
   times: number[];
 }
 
-export function percentile(values: readonly number[], p: number): number {
+function percentile(values: readonly number[], p: number): number {
   if (values.length === 0) return Number.NaN;
   const sorted = [...values].sort((a, b) => a - b);
   const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
@@ -19,7 +19,7 @@ export const median = (values: readonly number[]) => percentile(values, 50);
  * Time `fn` `iterations` times after `warmup` untimed runs. Candidates are interleaved by the caller (see
  * `compare`) so that drift on a shared machine affects baseline and candidate alike.
  */
-export async function time(fn: () => Promise<unknown>): Promise<number> {
+async function time(fn: () => Promise<unknown>): Promise<number> {
   const started = performance.now();
   await fn();
   return performance.now() - started;

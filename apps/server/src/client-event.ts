@@ -5,7 +5,7 @@ import { z } from 'zod';
  * (`request.end`, which /audit serves as the audit trail, `router.*`, `health.*`) is the server's own, and a client
  * must not be able to forge one.
  */
-export const clientEventPrefix = 'client.';
+const clientEventPrefix = 'client.';
 
 const clientEventSchema = z.looseObject({
   type: z
@@ -16,9 +16,7 @@ const clientEventSchema = z.looseObject({
     }),
 });
 
-export type ClientEventParse =
-  | { ok: true; type: string; payload: Record<string, unknown> }
-  | { ok: false; message: string };
+type ClientEventParse = { ok: true; type: string; payload: Record<string, unknown> } | { ok: false; message: string };
 
 /**
  * One WebSocket message as an event to publish. A `ts` the client sent is dropped: the bus stamps the time, so a

@@ -104,7 +104,7 @@ export const defaultHost = '127.0.0.1';
 export const defaultPort = 8787;
 
 /** The defaults of the abuse limits (see GatewayOptions), the same as the `server:` config section's. */
-export const gatewayLimitDefaults = {
+const gatewayLimitDefaults = {
   headersTimeoutMs: 10_000,
   bodyTimeoutMs: 30_000,
   keepAliveTimeoutMs: 5_000,

@@ -3,7 +3,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 /** How a breaker state is exported: 0 closed, 1 half-open, 2 open. */
 const breakerValues: Record<string, number> = { closed: 0, 'half-open': 1, halfOpen: 1, open: 2 };
 
-export interface RequestRecord {
+interface RequestRecord {
   /** `openai.chat`, `ollama.chat`, `ollama.generate`. */
   endpoint: string;
   status: number;

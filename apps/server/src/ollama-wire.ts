@@ -70,8 +70,8 @@ export const ollamaGenerateSchema = z.object({
   keep_alive: z.unknown().optional(),
 });
 
-export type OllamaChatBody = z.output<typeof ollamaChatSchema>;
-export type OllamaGenerateBody = z.output<typeof ollamaGenerateSchema>;
+type OllamaChatBody = z.output<typeof ollamaChatSchema>;
+type OllamaGenerateBody = z.output<typeof ollamaGenerateSchema>;
 
 function commonFields(body: { format?: z.output<typeof format>; options?: z.output<typeof options> }) {
   const request: Omit<ChatRequest, 'messages'> = {};

@@ -68,7 +68,7 @@ export const openaiChatSchema = z.object({
     .nullish(),
 });
 
-export type OpenAIChatBody = z.output<typeof openaiChatSchema>;
+type OpenAIChatBody = z.output<typeof openaiChatSchema>;
 
 function textOf(value: z.output<typeof content> | null | undefined): { text: string; images: string[] } {
   if (value == null) return { text: '', images: [] };

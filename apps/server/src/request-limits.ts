@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { GatewayError } from './errors';
 
-export interface RequestLimitOptions {
+interface RequestLimitOptions {
   /** Requests served at once (/healthz and WebSocket upgrades are not counted). */
   maxConcurrentRequests: number;
   /** Request bodies being read at once. */

@@ -10,7 +10,7 @@ export interface Readiness {
   providers: Record<string, { available: boolean; detail?: string }>;
 }
 
-export interface TelemetryDeps {
+interface TelemetryDeps {
   bus: EventBus;
   metrics: GatewayMetrics;
   readiness: () => Readiness | Promise<Readiness>;

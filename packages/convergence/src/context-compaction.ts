@@ -14,7 +14,7 @@ export interface ContextOptions {
   keepRecentMessages?: number;
 }
 
-export const defaultContextLength = 32_768;
+const defaultContextLength = 32_768;
 export const defaultKeepRecentMessages = 8;
 /** Compaction goes down to this share of the budget, so that it happens now and then rather than on every call. */
 const compactTo = 0.6;

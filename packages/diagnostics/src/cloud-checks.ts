@@ -12,7 +12,7 @@ export interface CloudCheckOptions {
   fallbackToLocal: boolean;
 }
 
-export const cloudKeyId = 'cloud-key';
+const cloudKeyId = 'cloud-key';
 
 const keyFix = (variable: string) => `\`export ${variable}=<your key>\``;
 

@@ -4,7 +4,7 @@ import type { Check } from './check';
 /** How loading the config went: the file it came from, or the error (a `ConfigError` names file, line and field). */
 export type ConfigOutcome = { source: string } | { error: unknown };
 
-export const configCheckId = 'config';
+const configCheckId = 'config';
 
 /** Reports whether the config file is valid; its failure carries the ConfigError's file, line, field and fix. */
 export function configCheck(outcome: ConfigOutcome): Check {

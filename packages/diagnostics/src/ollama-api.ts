@@ -3,20 +3,20 @@ import { z } from 'zod';
 import { type ProbeResult, probeJson } from './http-probe';
 
 /** A pulled model as `/api/tags` lists it. */
-export interface OllamaTag {
+interface OllamaTag {
   name: string;
   size: number;
   quantization?: string;
 }
 
 /** `/api/show`'s answer, reduced to what the checks read. */
-export interface OllamaShow {
+interface OllamaShow {
   /** Undefined when the server does not report capabilities (Ollama before 0.6). */
   capabilities?: string[];
   contextLength?: number;
 }
 
-export type Parsed<T> = { ok: true; value: T } | { ok: false; failure: Exclude<ProbeResult, { kind: 'ok' }> };
+type Parsed<T> = { ok: true; value: T } | { ok: false; failure: Exclude<ProbeResult, { kind: 'ok' }> };
 
 const versionSchema = z.object({ version: z.string() });
 const tagsSchema = z.object({

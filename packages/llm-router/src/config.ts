@@ -41,7 +41,7 @@ export interface LoadedConfig<C extends UnityConfig = UnityConfig> {
 export const defaultConfig: UnityConfig = Object.freeze(unityConfigSchema.parse({})) as UnityConfig;
 
 /** The router's settings that the environment gives when the file leaves them unset. */
-export const routerEnvBindings: readonly EnvBinding[] = [
+const routerEnvBindings: readonly EnvBinding[] = [
   {
     path: ['ollama', 'host'],
     env: 'OLLAMA_HOST',

@@ -23,7 +23,7 @@ export function promptBudget(contextLength: number, maxOutputTokens: number | un
   return contextLength - Math.min(maxOutputTokens ?? 0, Math.floor(contextLength / 2));
 }
 
-export interface Compaction {
+interface Compaction {
   messages: ChatMessage[];
   droppedMessages: number;
   estimatedTokens: number;

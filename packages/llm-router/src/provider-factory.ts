@@ -26,7 +26,7 @@ export interface ResolvedModel {
   unavailable?: ProviderError;
 }
 
-export interface ProviderFactoryOptions {
+interface ProviderFactoryOptions {
   config: UnityConfig;
   env: Record<string, string | undefined>;
   /** Providers to use instead of creating them, keyed by provider id (`minimax`, `ollama`, …). */

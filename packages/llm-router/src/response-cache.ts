@@ -1,7 +1,7 @@
 import { canonicalJson, sha256Hex } from '@unity/core';
 import { LRUCache } from 'lru-cache';
 
-export interface ResponseCacheOptions {
+interface ResponseCacheOptions {
   maxEntries: number;
   ttlMs: number;
 }

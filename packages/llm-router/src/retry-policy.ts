@@ -12,7 +12,7 @@ export interface RetrySettings {
 }
 
 /** What the router does after a failed attempt. */
-export type RetryDecision =
+type RetryDecision =
   /** Try the same provider again after `delayMs`. */
   | { action: 'retry'; delayMs: number; why: string }
   /** Go on to the next provider; `coolDownMs` keeps this one out of rotation for that long (a Retry-After). */
@@ -21,7 +21,7 @@ export type RetryDecision =
   | { action: 'stop'; why: string };
 
 /** How a failed attempt counts toward the provider's circuit breaker. */
-export type BreakerVerdict = 'failure' | 'success' | 'none';
+type BreakerVerdict = 'failure' | 'success' | 'none';
 
 export interface DecisionContext {
   /** Retries already made on this provider for this request. */
@@ -54,7 +54,7 @@ export class Backoff {
 }
 
 /** 400/401/403: the caller's own request or key, which every other provider would refuse as well. */
-export function isClientError(error: unknown): boolean {
+function isClientError(error: unknown): boolean {
   return ProviderError.isInstance(error) && (error.code === 'BAD_REQUEST' || error.code === 'AUTH_FAILED');
 }
 

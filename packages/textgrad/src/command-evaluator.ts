@@ -88,7 +88,7 @@ export function parseScoreOutput(result: SandboxResult, command: string): Evalua
   return { score: score.data };
 }
 
-export function failOnTimeout(result: SandboxResult, command: string): void {
+function failOnTimeout(result: SandboxResult, command: string): void {
   if (result.timedOut) {
     throw new EvolutionError({
       code: 'EVALUATION_TIMEOUT',

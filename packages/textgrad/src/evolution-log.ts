@@ -44,7 +44,7 @@ const lineSchema = z.object({
 });
 
 /** What a candidate's sidecar file keeps besides the log line: its text and its evaluator feedback. */
-export interface StoredCandidate {
+interface StoredCandidate {
   source: string;
   feedback?: string;
 }

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { EvolutionError } from './errors';
 
 /** The router roles a coder or judge can name instead of a model: each means the model under `models.<role>`. */
-export const evolutionRoles = ['reasoning', 'coding', 'fallback'] as const;
+const evolutionRoles = ['reasoning', 'coding', 'fallback'] as const;
 export type EvolutionRole = (typeof evolutionRoles)[number];
 
 /** A model of the evolution loop: a router role, or one model string (`ollama_chat/qwen2.5-coder:7b`). */
@@ -97,7 +97,7 @@ export interface EvolutionSettings {
  * A role stays a role; a bare Ollama name becomes the model string `ollama_chat/<name>`; a model string stays as
  * written (the router reads `ollama/` and `ollama_chat/` alike).
  */
-export function modelChoiceOf(value: string): ModelChoice {
+function modelChoiceOf(value: string): ModelChoice {
   const trimmed = value.trim();
   if ((evolutionRoles as readonly string[]).includes(trimmed)) return { role: trimmed as EvolutionRole };
   if (!trimmed.includes('/') && bareOllamaName.test(trimmed)) return { model: `ollama_chat/${trimmed}` };

@@ -6,7 +6,7 @@ import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprot
 import { ToolError } from './errors';
 import type { ToolExecutor } from './tool-executor';
 
-export interface McpServerOptions {
+interface McpServerOptions {
   /** Server name and version announced to clients. Default `unity-tools` / `0.0.0`. */
   name?: string;
   version?: string;
@@ -43,7 +43,7 @@ export function createMcpServer(executor: ToolExecutor, options: McpServerOption
   return mcp;
 }
 
-export interface McpStdioOptions extends McpServerOptions {
+interface McpStdioOptions extends McpServerOptions {
   stdin?: Readable;
   stdout?: Writable;
   /** The largest message read, in bytes (default: the SDK's stdio limit, 10 MiB). */

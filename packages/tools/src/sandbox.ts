@@ -52,7 +52,7 @@ export interface SandboxOptions {
 const MAX_ECHO = 200;
 
 /** The model's input, quoted for a message: control characters escaped, long input cut. */
-export function quotePath(input: string): string {
+function quotePath(input: string): string {
   const quoted = JSON.stringify(input);
   return quoted.length > MAX_ECHO ? `${quoted.slice(0, MAX_ECHO)}…"` : quoted;
 }

@@ -14,11 +14,6 @@ export interface RecordedRequest {
   aborted: boolean;
 }
 
-export interface FakeUpstreamOptions {
-  /** Port to listen on (default: a random free port). */
-  port?: number;
-}
-
 /** Context handed to protocol handlers: the request, its parsed body, and helpers that honour client aborts. */
 export interface HandlerContext {
   req: IncomingMessage;

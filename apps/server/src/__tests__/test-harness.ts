@@ -17,7 +17,7 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export interface HarnessOptions extends Partial<StartServerOptions> {
+interface HarnessOptions extends Partial<StartServerOptions> {
   /** The config's `server:` section (default: the health monitor off, so that tests control every request). */
   server?: Record<string, string | number>;
   /** Router settings YAML under `router:` (indented by the caller). */

@@ -3,7 +3,7 @@ import { expect } from 'vitest';
 import { ProviderError, type ProviderErrorCode } from '../errors';
 import type { Provider, ProviderRequest, StreamEvent } from '../provider';
 
-export type Mode = 'chat' | 'stream';
+type Mode = 'chat' | 'stream';
 export const modes: Mode[] = ['chat', 'stream'];
 
 /** Collect every event of a stream. */
@@ -14,7 +14,7 @@ export async function collect(stream: AsyncIterable<StreamEvent>): Promise<Strea
 }
 
 /** Fold stream events into the shape `chat()` returns, checking the stream ends with exactly one finish. */
-export function foldEvents(events: StreamEvent[]): ChatResponse {
+function foldEvents(events: StreamEvent[]): ChatResponse {
   const finishes = events.filter((e) => e.type === 'finish');
   expect(finishes).toHaveLength(1);
   expect(events.at(-1)?.type).toBe('finish');

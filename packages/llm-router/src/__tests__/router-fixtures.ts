@@ -9,7 +9,7 @@ import type { RouterStreamEvent } from '../router-types';
 
 export const cloudKey = 'sk-test-secret-0123456789abcdef';
 
-export interface Fakes {
+interface Fakes {
   cloud: FakeOpenAI;
   ollama: FakeOllama;
   close(): Promise<void>;
@@ -56,7 +56,7 @@ export function useRouterTestBed(): { fakes: Fakes; use(router: Router): Router 
 }
 
 /** A fake MiniMax (requiring `cloudKey`) and a fake Ollama with a tool model and a small model without tools. */
-export async function startFakes(): Promise<Fakes> {
+async function startFakes(): Promise<Fakes> {
   const cloud = await FakeOpenAI.start({ apiKey: cloudKey, models: ['MiniMax-M2', 'gpt-4o-mini'] });
   const ollama = await FakeOllama.start({
     models: [{ name: 'qwen2.5-coder:7b' }, { name: 'llama3.2:1b', capabilities: ['completion'], contextLength: 2048 }],

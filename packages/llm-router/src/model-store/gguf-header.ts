@@ -25,7 +25,7 @@ export interface GgufSummary {
   hasChatTemplate: boolean;
 }
 
-export interface ReadGgufOptions {
+interface ReadGgufOptions {
   /** Also read the tensor infos (to count parameters). Default true. */
   tensors?: boolean;
   /** Arrays with more items than this are skipped (type and length kept). Default 64. */

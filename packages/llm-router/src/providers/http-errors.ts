@@ -19,7 +19,7 @@ export interface FailureContext {
 }
 
 /** Headers as both `fetch` and the SDKs expose them. */
-export interface HeaderSource {
+interface HeaderSource {
   get(name: string): string | null;
 }
 
@@ -124,7 +124,7 @@ export function streamCut(ctx: FailureContext, detail: string, cause?: unknown):
 }
 
 /** The caller's signal aborted the request. */
-export function abortedError(ctx: FailureContext, signal: AbortSignal): ProviderError {
+function abortedError(ctx: FailureContext, signal: AbortSignal): ProviderError {
   return new ProviderError({
     code: 'ABORTED',
     message: `the request to ${ctx.provider} (${ctx.endpoint}) for model ${ctx.model} was aborted by the caller${
@@ -166,7 +166,7 @@ export function errorCodeOf(error: unknown): string | undefined {
   return undefined;
 }
 
-export interface TransportFailure {
+interface TransportFailure {
   /** True when the response headers had arrived before the failure (the body or stream broke). */
   afterHeaders: boolean;
   /** Names the timeout option when an undici headers/body timeout fired (e.g. `headersTimeoutMs = 600000`). */

@@ -3,7 +3,7 @@ import type { Llama, LlamaCompletion, LlamaContext, LlamaContextSequence, LlamaM
 /** The node-llama-cpp module, imported lazily so that users who never run a local GGUF never install it. */
 export type NodeLlamaCpp = typeof import('node-llama-cpp');
 
-export interface EngineSettings {
+interface EngineSettings {
   gpu: false | 'auto';
   threads: number;
 }

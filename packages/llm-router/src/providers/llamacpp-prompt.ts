@@ -11,7 +11,7 @@ import type { ChatMessage, ToolCall, ToolDefinition } from '@unity/core';
 export type PromptFormat = 'auto' | 'template' | 'plain';
 
 /** One plain-text rendering of the conversation. */
-export interface PlainPrompt {
+interface PlainPrompt {
   text: string;
   stop: string[];
   /** True for a transcript ending in `Assistant:`: the reply's leading whitespace is dropped. */
@@ -19,7 +19,7 @@ export interface PlainPrompt {
 }
 
 /** A history item in node-llama-cpp's chat-wrapper shape (kept structural so the library stays a lazy import). */
-export type WrapperHistoryItem =
+type WrapperHistoryItem =
   | { type: 'system'; text: string }
   | { type: 'user'; text: string }
   | { type: 'model'; response: string[] };
@@ -36,7 +36,7 @@ const callText = (call: ToolCall) => JSON.stringify({ name: call.name, arguments
 export type ToolChoice = 'auto' | 'required';
 
 /** The short system text that tells a model how to use the offered tools (short: small models lose long prompts). */
-export function toolInstructions(tools: readonly ToolDefinition[], choice: ToolChoice = 'auto'): string {
+function toolInstructions(tools: readonly ToolDefinition[], choice: ToolChoice = 'auto'): string {
   const list = tools.map((t) => `- ${t.name}: ${t.description} Arguments: ${JSON.stringify(t.parameters)}`);
   const call = '{"name": <tool>, "arguments": {...}}';
   return [

@@ -22,7 +22,7 @@ import {
 
 export type { PromptFormat, ToolChoice } from './llamacpp-prompt';
 
-export const NODE_LLAMA_CPP_VERSION = '3.21.1';
+const NODE_LLAMA_CPP_VERSION = '3.21.1';
 
 /** What the embedded engine reports as it works, for apps to log. */
 export type LlamaCppEvent =

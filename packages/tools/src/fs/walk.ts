@@ -5,7 +5,7 @@ import type { Folder } from './descriptors';
 
 export type EntryKind = 'file' | 'dir' | 'symlink' | 'other';
 
-export interface WalkEntry {
+interface WalkEntry {
   /** The entry's name in its folder. */
   name: string;
   /** Path relative to the workspace root, `/`-separated. */
@@ -18,7 +18,7 @@ export interface WalkEntry {
   folder: Folder;
 }
 
-export interface WalkOptions {
+interface WalkOptions {
   /** The sandbox: it opens each folder relative to the one above it and verifies it is inside the root. */
   sandbox: Sandbox;
   /** Honour `.gitignore` files (in the start folder, below it and in its ancestors up to the root), skip `skip`. */
@@ -38,7 +38,7 @@ interface Rules {
   ig: Ignore;
 }
 
-export const DEFAULT_SKIP = ['.git', 'node_modules'] as const;
+const DEFAULT_SKIP = ['.git', 'node_modules'] as const;
 
 function kindOf(dirent: Dirent): EntryKind {
   if (dirent.isFile()) return 'file';
