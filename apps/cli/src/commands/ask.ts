@@ -26,7 +26,7 @@ interface AskFlags {
 }
 
 /** One stderr line when the answer did not come from the first model: which failed or were skipped, and why. */
-export function fallbackNote(response: RouterResponse): string | undefined {
+function fallbackNote(response: RouterResponse): string | undefined {
   const failed = response.attempts.filter((a) => !a.ok);
   if (failed.length === 0) return undefined;
   const answered = response.attempts.find((a) => a.ok);

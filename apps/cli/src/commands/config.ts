@@ -8,13 +8,13 @@ import type { Command } from 'commander';
 import { formatTable } from '../terminal-io';
 
 /** Every section the libraries own, validated together with the router's, and the variables that stand in for them. */
-export const configSections = {
+const configSections = {
   agent: agentConfigSection,
   server: serverConfigSchema,
   textgrad: createTextgradConfigSection({ providers: Object.keys(modelPrefixes) }),
   tools: toolsConfigSection,
 };
-export const configEnvBindings = toolsEnvBindings;
+const configEnvBindings = toolsEnvBindings;
 
 interface ShowFlags {
   config?: string;

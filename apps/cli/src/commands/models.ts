@@ -34,7 +34,7 @@ async function modelsDir(flags: DirFlags, env: Record<string, string | undefined
   return modelStoreDir(config, { env });
 }
 
-export function formatBytes(bytes: number): string {
+function formatBytes(bytes: number): string {
   const units = ['B', 'KB', 'MB', 'GB', 'TB'];
   let value = bytes;
   let unit = 0;
