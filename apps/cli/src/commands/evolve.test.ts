@@ -87,7 +87,7 @@ beforeAll(async () => {
   );
   await writeFile(join(dir, 'eval.mjs'), evalScript);
   await writeFile(join(dir, 'target.mjs'), baseline);
-  for (const sub of ['fresh1', 'fresh2', 'fresh3', 'fresh4', 'fresh5']) {
+  for (const sub of ['fresh1', 'fresh2', 'fresh3', 'fresh4', 'fresh5', 'fresh6']) {
     await mkdir(join(dir, sub));
     await writeFile(join(dir, sub, 'target.mjs'), baseline);
   }
@@ -277,7 +277,7 @@ describe('unity evolve (built binary, replayed coder, real evaluator processes)'
     expect(JSON.parse(withheld.stdout)).toMatchObject({ baseline: 0, best: 0 });
   });
 
-  it('prices the coder’s tokens with --price-per-1k and stops at --budget-cost', async () => {
+  it('prices the coder’s tokens with --price-per-1k and stops at --max-cost-usd', async () => {
     const run = await unity([
       'evolve',
       'fresh4/target.mjs',
@@ -292,25 +292,51 @@ describe('unity evolve (built binary, replayed coder, real evaluator processes)'
       'priced.mjs',
       '--price-per-1k',
       '1000,1000',
-      '--budget-cost',
+      '--max-cost-usd',
       '0.5',
       '--json',
     ]);
     expect(run.code).toBe(0);
     const summary = JSON.parse(run.stdout);
-    expect(summary.stopReason).toBe('cost');
+    expect(summary.stopReason).toBe('budget_cost');
     expect(summary.costUsd).toBeGreaterThanOrEqual(0.5);
     expect(summary.costUsd).toBe(summary.tokens);
   });
 
-  it('refuses --budget-cost without --price-per-1k, and a malformed price, naming the fix', async () => {
-    const unpriced = await unity(['evolve', 'target.mjs', '--eval', 'x', '--budget-cost', '1']);
+  it('stops at --max-total-tokens with the same stop reason as unity run', async () => {
+    const run = await unity([
+      'evolve',
+      'fresh6/target.mjs',
+      ...common,
+      '--generations',
+      '6',
+      '--cassette',
+      cassette(),
+      '--log',
+      'tokens.jsonl',
+      '--out',
+      'tokens.mjs',
+      '--max-total-tokens',
+      '1',
+      '--json',
+    ]);
+    expect(run.code).toBe(0);
+    const summary = JSON.parse(run.stdout);
+    expect(summary.stopReason).toBe('budget_tokens');
+    expect(summary.tokens).toBeGreaterThanOrEqual(1);
+  });
+
+  it('refuses --max-cost-usd without --price-per-1k, a malformed price and the old flag names, naming the fix', async () => {
+    const unpriced = await unity(['evolve', 'target.mjs', '--eval', 'x', '--max-cost-usd', '1']);
     expect(unpriced.code).toBe(1);
-    expect(unpriced.stderr).toContain('--budget-cost needs --price-per-1k');
+    expect(unpriced.stderr).toContain('--max-cost-usd needs --price-per-1k');
     expect(unpriced.stderr).toContain('Fix: add --price-per-1k IN,OUT');
     const malformed = await unity(['evolve', 'target.mjs', '--eval', 'x', '--price-per-1k', '0.3']);
     expect(malformed.code).toBe(1);
     expect(malformed.stderr).toContain('expected IN,OUT');
+    const renamed = await unity(['evolve', 'target.mjs', '--eval', 'x', '--budget-cost', '1']);
+    expect(renamed.code).toBe(1);
+    expect(renamed.stderr).toContain('--budget-cost was renamed --max-cost-usd');
   });
 
   it('prints the summary, then fails naming the path and where the best variant is, when --out cannot be written', async () => {

@@ -21,7 +21,6 @@ import {
   evolutionSettings,
   evolveFile,
   type ModelChoice,
-  type PriceFn,
   parseModelChoice,
   type RemoteEvaluator,
   type ScoringWeights,
@@ -33,9 +32,10 @@ import { type SandboxSettings, toolsConfigSection } from '@unity/tools';
 import { MultiBar, Presets, type SingleBar } from 'cli-progress';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import pc from 'picocolors';
+import { addBudgetOptions, type BudgetFlags, budgetFromFlags } from '../budget-options';
 import { sandboxFromConfig } from '../sandbox-settings';
 
-interface EvolveFlags {
+interface EvolveFlags extends BudgetFlags {
   eval?: string;
   judge?: string | true;
   judgeWeight?: number;
@@ -60,10 +60,6 @@ interface EvolveFlags {
   cassette?: string;
   cassetteMode: CassetteMode;
   stopFile?: string;
-  budgetTokens?: number;
-  budgetCost?: number;
-  pricePer1k?: TokenPrice;
-  budgetTime?: number;
   target: number;
 }
 
@@ -95,25 +91,6 @@ const score = (value: string) => {
     throw new InvalidArgumentError(`expected a score 0–100 (got "${value}")`);
   return n;
 };
-/** US dollars per 1000 input and per 1000 output tokens. */
-interface TokenPrice {
-  input: number;
-  output: number;
-}
-const tokenPrice = (value: string): TokenPrice => {
-  const parts = value.split(',').map((p) => p.trim());
-  const [input, output] = parts.map(Number);
-  if (
-    parts.length !== 2 ||
-    parts.some((p) => p === '') ||
-    !(Number.isFinite(input) && (input as number) >= 0 && Number.isFinite(output) && (output as number) >= 0)
-  ) {
-    throw new InvalidArgumentError(
-      `expected IN,OUT: US dollars per 1000 input and per 1000 output tokens, e.g. 0.3,1.2 (got "${value}")`,
-    );
-  }
-  return { input: input as number, output: output as number };
-};
 const list = (value: string) =>
   value
     .split(',')
@@ -122,7 +99,7 @@ const list = (value: string) =>
 
 /** `unity evolve <file> --eval "<command>"`: evolve a file with the coding model, a scoring command and a bandit. */
 export function registerEvolveCommand(program: Command): void {
-  program
+  const command = program
     .command('evolve')
     .description(
       'evolve a file: the coding model proposes variants, a command and/or an LLM judge scores them, a bandit picks strategies',
@@ -177,18 +154,6 @@ export function registerEvolveCommand(program: Command): void {
     .option('--cassette <file>', 'record or replay the coder’s and judge’s replies (replay needs no model)')
     .addOption(new Option('--cassette-mode <mode>', 'with --cassette').choices(['record', 'replay']).default('replay'))
     .option('--stop-file <file>', 'end after the current generation once this file exists')
-    .option('--budget-tokens <n>', 'stop once the coder and judge used this many tokens', positiveNumber)
-    .option(
-      '--price-per-1k <in,out>',
-      'US dollars per 1000 input and per 1000 output tokens of the coder and judge, e.g. 0.3,1.2 (prices the run)',
-      tokenPrice,
-    )
-    .option(
-      '--budget-cost <usd>',
-      'stop once the coder’s and judge’s calls cost this much (needs --price-per-1k)',
-      positiveNumber,
-    )
-    .option('--budget-time <seconds>', 'stop after this long', positiveNumber)
     .option('--target <score>', 'stop when the best reaches this score', score, 100)
     .addHelpText(
       'after',
@@ -198,12 +163,14 @@ export function registerEvolveCommand(program: Command): void {
         'Evaluations run in a sandbox: a temporary copy, their own process group killed at the timeout, no API keys\n' +
         'in the environment, and as `nobody` when run as root. Ctrl-C (or the stop file) ends the run with the best\n' +
         'so far. Exit status: 0 done, 1 error, 130 interrupted (the best so far is still written).\n\n' +
-        'Cost: --price-per-1k IN,OUT gives the models’ US dollars per 1000 input and output tokens; with it\n' +
-        'the summary shows the run’s cost and --budget-cost can stop it (without it, --budget-cost is refused).',
+        'Budget: the same flags as `unity run`. --price-per-1k IN,OUT gives the coder’s and judge’s US dollars per\n' +
+        '1000 input and output tokens; with it the summary shows the run’s cost and --max-cost-usd can stop it\n' +
+        '(without it, --max-cost-usd is refused). --max-total-tokens and --max-seconds stop it by tokens and time.',
     )
     .action(async (file: string, flags: EvolveFlags) => {
       await runEvolve(file, flags);
     });
+  addBudgetOptions(command);
 }
 
 async function runEvolve(file: string, flags: EvolveFlags): Promise<void> {
@@ -214,14 +181,7 @@ async function runEvolve(file: string, flags: EvolveFlags): Promise<void> {
       fix: 'add --eval "<command that prints 0–100>" (e.g. a test run with --eval-type tests), or --judge for the LLM judge',
     });
   }
-  if (flags.budgetCost !== undefined && flags.pricePer1k === undefined) {
-    throw new UnityError({
-      code: 'INVALID_OPTION',
-      message:
-        '--budget-cost needs --price-per-1k: without prices every call costs $0 and the budget never stops the run',
-      fix: 'add --price-per-1k IN,OUT with your coding model’s US dollars per 1000 input and output tokens, e.g. --price-per-1k 0.3,1.2',
-    });
-  }
+  const budget = budgetFromFlags(flags);
   const strategies = pickStrategies(flags.strategies);
   const controller = new AbortController();
   let interrupts = 0;
@@ -264,12 +224,7 @@ async function runEvolve(file: string, flags: EvolveFlags): Promise<void> {
       signal: controller.signal,
       ...(flags.stopFile ? { stopFile: flags.stopFile } : {}),
       ...(models.cassette ? { cassette: models.cassette } : {}),
-      ...(flags.pricePer1k ? { price: priceOf(flags.pricePer1k) } : {}),
-      budget: {
-        ...(flags.budgetTokens !== undefined ? { tokens: flags.budgetTokens } : {}),
-        ...(flags.budgetCost !== undefined ? { costUsd: flags.budgetCost } : {}),
-        ...(flags.budgetTime !== undefined ? { wallTimeMs: flags.budgetTime * 1000 } : {}),
-      },
+      budget,
       onEvent: (event) => events.on(event),
     });
   } finally {
@@ -284,10 +239,6 @@ async function runEvolve(file: string, flags: EvolveFlags): Promise<void> {
   if (writeError) throw writeError;
   if (result.stopReason === 'aborted') process.exitCode = 130;
   else if (run.allFailed) throw run.allFailed;
-}
-
-function priceOf(price: TokenPrice): PriceFn {
-  return (usage) => (usage.inputTokens * price.input + usage.outputTokens * price.output) / 1000;
 }
 
 function pickStrategies(names: string[] | undefined) {
@@ -410,7 +361,7 @@ async function buildEvaluator(
           judge: {
             model: models.judge,
             rubric: settings.evolution.judgeRubric,
-            ...(flags.pricePer1k ? { price: priceOf(flags.pricePer1k) } : {}),
+            ...(flags.pricePer1k ? { prices: { '*': flags.pricePer1k } } : {}),
           },
         }
       : {}),

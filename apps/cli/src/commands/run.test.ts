@@ -169,9 +169,42 @@ describe('unity run (built binary, as a real process)', () => {
       usage: { promptTokens: 100, completionTokens: 100 },
     }));
     const config = await writeConfig();
-    const out = await unity(['run', 'Read.', '--config', config, '--root', root, '--max-tokens', '500']);
+    const out = await unity(['run', 'Read.', '--config', config, '--root', root, '--max-total-tokens', '500']);
     expect(out.code).toBe(5);
     expect(out.stderr).toContain('unity: stopped: token budget spent (600 tokens)');
+  });
+
+  it('exits 5 when the cost budget is spent, priced by --price-per-1k', async () => {
+    let n = 0;
+    cloud.setDefault(() => ({
+      toolCalls: [{ name: 'read_file', arguments: { path: 'notes.txt', limit: ++n } }],
+      usage: { promptTokens: 100, completionTokens: 100 },
+    }));
+    const config = await writeConfig();
+    const out = await unity([
+      'run',
+      'Read.',
+      '--config',
+      config,
+      '--root',
+      root,
+      '--max-cost-usd',
+      '0.5',
+      '--price-per-1k',
+      '1,1',
+    ]);
+    expect(out.code).toBe(5);
+    expect(out.stderr).toContain('unity: stopped: cost budget spent ($0.6000)');
+  });
+
+  it('refuses --max-cost-usd without prices, and the old --max-tokens with its new name', async () => {
+    const config = await writeConfig();
+    const unpriced = await unity(['run', 'x', '--config', config, '--root', root, '--max-cost-usd', '1']);
+    expect(unpriced.code).toBe(1);
+    expect(unpriced.stderr).toContain('--max-cost-usd needs --price-per-1k');
+    const renamed = await unity(['run', 'x', '--max-tokens', '500']);
+    expect(renamed.code).toBe(1);
+    expect(renamed.stderr).toContain('--max-tokens was renamed --max-total-tokens');
   });
 
   it('continues on the local model when the cloud fails mid-task', async () => {

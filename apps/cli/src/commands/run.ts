@@ -21,7 +21,8 @@ import {
   webSearchSettings,
 } from '@unity/tools';
 import type { Command } from 'commander';
-import { positiveInteger, positiveNumber } from '../cli-process';
+import { addBudgetOptions, type BudgetFlags, budgetFromFlags } from '../budget-options';
+import { positiveInteger } from '../cli-process';
 import { requireModelsAtStart } from '../required-models';
 import { sandboxFromConfig } from '../sandbox-settings';
 import { readStdin } from '../terminal-io';
@@ -39,14 +40,12 @@ export const runExitCodes: Record<StopReason, number> = {
   aborted: 130,
 };
 
-interface RunFlags {
+interface RunFlags extends BudgetFlags {
   config?: string;
   root: string;
   domain?: string;
   domainsDir?: string;
   maxIterations?: number;
-  maxTokens?: number;
-  maxSeconds?: number;
   json?: boolean;
 }
 
@@ -108,7 +107,7 @@ export function stopMessage(result: AgentResult): string {
     case 'budget_time':
       return `stopped: time budget spent (${seconds(result.elapsedMs)})`;
     case 'budget_cost':
-      return `stopped: cost budget spent (${result.cost.toFixed(4)})`;
+      return `stopped: cost budget spent ($${result.costUsd.toFixed(4)})`;
     case 'aborted':
       return 'stopped: aborted';
     case 'error':
@@ -177,13 +176,13 @@ async function domainAgent(
       },
       maxIterations: agent.limits.maxIterations,
       convergenceWarnings: agent.limits.convergenceWarnings,
-      ...(agent.limits.wallTimeSeconds ? { budget: { maxTimeMs: agent.limits.wallTimeSeconds * 1000 } } : {}),
+      ...(agent.limits.wallTimeSeconds ? { budget: { maxWallTimeMs: agent.limits.wallTimeSeconds * 1000 } } : {}),
     },
   };
 }
 
 export function registerRunCommand(program: Command): void {
-  program
+  const command = program
     .command('run')
     .description('work through a task with tools until the model answers or a limit stops it')
     .argument('<task>', 'the task ("-" reads it from stdin)')
@@ -195,8 +194,6 @@ export function registerRunCommand(program: Command): void {
     )
     .option('--domains-dir <dir>', 'folder of domain files (default: domains/ beside the config)')
     .option('--max-iterations <n>', 'hard limit on model calls (default: config max_iterations)', positiveInteger)
-    .option('--max-tokens <n>', 'token budget for the whole run', positiveInteger)
-    .option('--max-seconds <n>', 'wall-time budget for the whole run', positiveNumber)
     .option('--json', 'print one JSON object: answer, stop reason, iterations, tool calls by name, usage')
     .addHelpText(
       'after',
@@ -235,9 +232,7 @@ export function registerRunCommand(program: Command): void {
           ? await domainAgent(flags.domain, task, flags, router, executorOptions, controller.signal)
           : { model: router, tools: createToolExecutor(executorOptions), options: {} };
         // Precedence: flags, then the domain preset, then the config file.
-        const budget = { ...settings.budget, ...agent.options.budget };
-        if (flags.maxTokens !== undefined) budget.maxTokens = flags.maxTokens;
-        if (flags.maxSeconds !== undefined) budget.maxTimeMs = flags.maxSeconds * 1000;
+        const budget = budgetFromFlags(flags, { ...settings.budget, ...agent.options.budget });
         const result = await runAgent({
           ...settings,
           ...agent.options,
@@ -266,4 +261,5 @@ export function registerRunCommand(program: Command): void {
         await router.close();
       }
     });
+  addBudgetOptions(command);
 }
