@@ -29,7 +29,7 @@ import { readStdin } from '../terminal-io';
 import { loadCatalog } from './domains';
 
 /** Exit status for each way a run can end: 0 only when the model finished. */
-export const runExitCodes: Record<StopReason, number> = {
+const runExitCodes: Record<StopReason, number> = {
   completed: 0,
   error: 1,
   max_iterations: 3,
@@ -56,7 +56,7 @@ const clip = (text: string, max = 100) => {
 };
 
 /** One progress line for an event, or undefined for events not worth a line. */
-export function progressLine(event: AgentEvent, state: { provider?: string }): string | undefined {
+function progressLine(event: AgentEvent, state: { provider?: string }): string | undefined {
   const at = `step ${event.iteration} · ${seconds(event.elapsedMs)}`;
   switch (event.type) {
     case 'model-call':
