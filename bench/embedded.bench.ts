@@ -81,7 +81,11 @@ const samples = await compare(
       }
     },
     'router → llamacpp (stream)': async () => {
-      for await (const event of router.stream({ messages, maxOutputTokens: TOKENS, temperature: settings.temperature })) {
+      for await (const event of router.stream({
+        messages,
+        maxOutputTokens: TOKENS,
+        temperature: settings.temperature,
+      })) {
         if (event.type === 'finish') counts.router?.push(event.response.usage.outputTokens);
       }
     },

@@ -259,6 +259,7 @@ describe('unity evolve (built binary, replayed coder, real evaluator processes)'
       'evolve',
       'target.mjs',
       '--eval',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion for the evaluator's shell
       'echo "${EVOLVE_TEST_SCORE:-0}$EVOLVE_TEST_API_URL" #',
       '--generations',
       '0',

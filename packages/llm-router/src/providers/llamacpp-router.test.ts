@@ -123,7 +123,10 @@ describe.skipIf(!modelPath)('the router falling back to the embedded model', () 
     );
     const fromEnv = createRouter({ config, env: { UNITY_MODELS_DIR: store } });
     try {
-      const response = await fromEnv.chat({ messages: [{ role: 'user', content: 'Once upon a time' }], maxOutputTokens: 4 });
+      const response = await fromEnv.chat({
+        messages: [{ role: 'user', content: 'Once upon a time' }],
+        maxOutputTokens: 4,
+      });
       expect(response.provider).toBe('llamacpp');
     } finally {
       await fromEnv.close();

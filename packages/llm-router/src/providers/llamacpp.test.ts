@@ -128,7 +128,9 @@ describe.skipIf(!modelPath)('llamacpp provider with the shared model', () => {
     let deltas = 0;
     const error = await providerError(
       (async () => {
-        for await (const event of provider.stream(request(story, { maxOutputTokens: 400, signal: controller.signal }))) {
+        for await (const event of provider.stream(
+          request(story, { maxOutputTokens: 400, signal: controller.signal }),
+        )) {
           if (event.type === 'text-delta' && ++deltas === 3) controller.abort();
         }
       })(),
