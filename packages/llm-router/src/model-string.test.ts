@@ -27,7 +27,7 @@ describe('parseModelString', () => {
     expect(ConfigError.isInstance(error)).toBe(true);
     expect((error as ConfigError).code).toBe('UNKNOWN_PROVIDER');
     expect((error as ConfigError).message).toContain('models.coding: unknown provider "anthropic"');
-    expect((error as ConfigError).message).toContain('ollama_chat');
+    expect((error as ConfigError).fix).toContain('ollama_chat');
   });
 
   it('takes a bare Ollama name as that model on Ollama, as the seed writes it', () => {

@@ -21,7 +21,8 @@ describe('createRouter', () => {
       }
     })();
     expect(ConfigError.isInstance(error) && error.code).toBe('CONFIG_INVALID');
-    expect((error as Error).message).toMatch(/^createRouter: options\.config is missing\nFix: pass a loaded config/);
+    expect((error as ConfigError).message).toBe('createRouter: options.config is missing');
+    expect((error as ConfigError).fix).toMatch(/^pass a loaded config/);
   });
 });
 

@@ -149,7 +149,7 @@ describe('pullModel', () => {
     const error = await failure(pullModel(modelUrl(), { dir, sha256: modelSha }));
     expect(error.code).toBe('DOWNLOAD_FAILED');
     expect(error.message).toContain('broke off');
-    expect(error.message).toContain('run the same pull again to resume');
+    expect(error.fix).toContain('run the same pull again to resume');
     expect((await stat(join(dir, 'stories260K.gguf.part'))).size).toBe(cut);
 
     const progress: PullProgress[] = [];

@@ -1,10 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { chmod, copyFile, mkdir, open, readFile, rename, rm, stat, truncate } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describeError } from '@unity/core';
 import { isGgufFile } from './gguf-header';
@@ -339,24 +336,28 @@ async function download(
     const resumedFromBytes = received;
     options.onProgress?.({ receivedBytes: received, totalBytes: total, resumedFromBytes });
     if (!response.body) throw fail(new Error('the response has no body'), `download of ${url} failed`);
-    const meter = new Transform({
-      transform(chunk: Buffer, _encoding, callback) {
-        armStall();
-        hash.update(chunk);
-        received += chunk.length;
-        options.onProgress?.({ receivedBytes: received, totalBytes: total, resumedFromBytes });
-        callback(null, chunk);
-      },
-    });
+    // Each chunk is on disk before the next is read: a transfer cut at any point loses nothing that arrived, so the
+    // next pull resumes exactly where this one stopped. (A stream pipeline would drop what is still buffered when
+    // the source fails.)
+    const reader = response.body.getReader();
+    const file = await open(part, 'a');
     try {
-      await pipeline(
-        Readable.fromWeb(response.body as WebReadableStream<Uint8Array>),
-        meter,
-        createWriteStream(part, { flags: 'a' }),
-        { signal },
-      );
-    } catch (error) {
-      throw fail(error, `the transfer of ${url} broke off`);
+      for (;;) {
+        let next: Awaited<ReturnType<typeof reader.read>>;
+        try {
+          next = await reader.read();
+        } catch (error) {
+          throw fail(error, `the transfer of ${url} broke off`);
+        }
+        if (next.done) break;
+        armStall();
+        await file.write(next.value);
+        hash.update(next.value);
+        received += next.value.length;
+        options.onProgress?.({ receivedBytes: received, totalBytes: total, resumedFromBytes });
+      }
+    } finally {
+      await file.close();
     }
     if (total !== undefined && received !== total) {
       throw fail(new Error(`the server sent ${received} of ${total} bytes`), `incomplete download of ${url}`);

@@ -64,7 +64,7 @@ describe('removeModel', () => {
     const error = await removeModel('tiny.gguf', dir).catch((e: unknown) => e);
     expect(ModelStoreError.isInstance(error) && error.code).toBe('MODEL_NOT_FOUND');
     expect((error as Error).message).toContain(`no model "tiny" in ${dir}`);
-    expect((error as Error).message).toContain('the store holds: other');
+    expect((error as { fix?: string }).fix).toContain('the store holds: other');
   });
 });
 
