@@ -268,19 +268,7 @@ export class Sandbox {
     } catch (error) {
       throw await this.openFailure(error, input, tool);
     }
-    const stats = fstatSync(fd);
-    let closed = false;
-    return {
-      fd,
-      real,
-      rel: this.relative(real),
-      stats,
-      ...(stats.isDirectory() ? { folder: new Folder(fd, real, false) } : {}),
-      close: () => {
-        if (!closed) closeSync(fd);
-        closed = true;
-      },
-    };
+    return this.opened(fd, real, () => new Folder(fd, real, false));
   }
 
   /** The fallback of `openExisting`: check the real path, then open it without following a last link. */
@@ -293,6 +281,11 @@ export class Sandbox {
     } catch (error) {
       throw await this.openFailure(error, input, tool);
     }
+    return this.opened(fd, real, () => new Folder(-1, real));
+  }
+
+  /** What `openExisting` returns for an open descriptor: its stats, a folder handle for a folder, and `close()`. */
+  private opened(fd: number, real: string, folder: () => Folder): OpenedPath {
     const stats = fstatSync(fd);
     let closed = false;
     return {
@@ -300,7 +293,7 @@ export class Sandbox {
       real,
       rel: this.relative(real),
       stats,
-      ...(stats.isDirectory() ? { folder: new Folder(-1, real) } : {}),
+      ...(stats.isDirectory() ? { folder: folder() } : {}),
       close: () => {
         if (!closed) closeSync(fd);
         closed = true;
