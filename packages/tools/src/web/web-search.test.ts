@@ -137,8 +137,8 @@ describe('web_search with Brave', () => {
     const error = await webSearchTool({ braveApiKey: 'brave-key', braveBaseUrl: refused.url })
       .execute({ query: 'q', max: 3 }, {})
       .then(
-        () => new Error('resolved'),
-        (e: Error) => e,
+        () => new Error('resolved') as Error & { fix?: string },
+        (e: Error & { fix?: string }) => e,
       );
     expect(error.message).toMatch(/answered HTTP 401/);
     expect(error.fix).toMatch(/check the API key/);
