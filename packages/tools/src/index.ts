@@ -41,12 +41,10 @@ export {
   type ToolResult,
 } from './tool-executor';
 export {
-  parseToolsConfig,
   type SandboxSettings,
   sandboxSettings,
-  type ToolsConfig,
   type ToolsConfigSection,
-  toolsConfigSchema,
+  toolExecutorSettings,
   toolsConfigSection,
   toolsEnvBindings,
   webSearchSettings,

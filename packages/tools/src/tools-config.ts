@@ -1,59 +1,8 @@
 import type { EnvBinding } from '@unity/config';
 import type { OsSandboxMode } from '@unity/core';
 import { z } from 'zod';
-import { ToolError } from './errors';
+import type { ToolExecutorOptions } from './tool-executor';
 import type { WebSearchOptions } from './web/web-search';
-
-/** Settings of the tools a host reads from a JSON file (`unity mcp --config FILE`). Secrets come from elsewhere. */
-export const toolsConfigSchema = z.strictObject({
-  commandPolicy: z
-    .strictObject({
-      allow: z.array(z.string()).optional(),
-      deny: z.array(z.string()).optional(),
-      unknown: z.enum(['approve', 'deny']).optional(),
-      scrubEnv: z.array(z.string()).optional(),
-    })
-    .optional(),
-  webSearch: z
-    .strictObject({
-      searxngUrl: z.url().optional(),
-      braveBaseUrl: z.url().optional(),
-      timeoutMs: z.number().int().positive().optional(),
-    })
-    .optional(),
-  memoryFile: z.string().optional(),
-  sandbox: z.enum(['bwrap', 'none']).optional(),
-  network: z.boolean().optional(),
-  envPassthrough: z.array(z.string()).optional(),
-  readablePaths: z.array(z.string().min(1)).optional(),
-  callTimeoutMs: z.number().int().positive().optional(),
-  maxResultChars: z.number().int().positive().optional(),
-});
-
-export type ToolsConfig = z.infer<typeof toolsConfigSchema>;
-
-/** Parse a tools configuration file's text; errors name the file and the field. */
-export function parseToolsConfig(text: string, file: string): ToolsConfig {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new ToolError({
-      code: 'INVALID_CONFIG',
-      message: `${file}: not valid JSON (${(error as Error).message})`,
-      fix: 'fix the JSON syntax of the tools configuration file',
-      cause: error,
-    });
-  }
-  const result = toolsConfigSchema.safeParse(json);
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-  throw new ToolError({
-    code: 'INVALID_CONFIG',
-    message: `${file}: invalid tools configuration: ${problems}`,
-    fix: 'see the options in the @unity/tools README (commandPolicy, webSearch, memoryFile, sandbox, network, envPassthrough, readablePaths, callTimeoutMs, maxResultChars)',
-  });
-}
 
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name');
 
@@ -67,6 +16,8 @@ const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an enviro
  * - `readable_paths`: host folders commands may read besides the system's (a toolchain outside /usr).
  * - `web_search`: `searxng_url` (else `SEARXNG_URL`), `brave_api_key` (else `BRAVE_API_KEY`), `brave_base_url`,
  *   `timeout_ms`.
+ * - `command_policy`: `allow`, `deny`, `unknown` (`approve` | `deny`), `scrub_env` — see `CommandPolicyOptions`.
+ * - `memory_file`, `call_timeout_ms`, `max_result_chars`: as `createToolExecutor`'s options.
  */
 export const toolsConfigSection = z
   .strictObject({
@@ -83,8 +34,43 @@ export const toolsConfigSection = z
         timeout_ms: z.number().int().positive().optional(),
       })
       .prefault({}),
+    command_policy: z
+      .strictObject({
+        allow: z.array(z.string().min(1)).optional(),
+        deny: z.array(z.string().min(1)).optional(),
+        unknown: z.enum(['approve', 'deny']).optional(),
+        scrub_env: z.array(envName).optional(),
+      })
+      .optional(),
+    memory_file: z.string().min(1).optional(),
+    call_timeout_ms: z.number().int().positive().optional(),
+    max_result_chars: z.number().int().positive().optional(),
   })
   .prefault({});
+
+/** The whole `tools:` section as `createToolExecutor`'s options (all but `root` and the host's environment). */
+export function toolExecutorSettings(
+  section: ToolsConfigSection,
+): Omit<ToolExecutorOptions, 'root' | 'command'> & { command: SandboxSettings } {
+  const policy = section.command_policy;
+  return {
+    command: sandboxSettings(section),
+    webSearch: webSearchSettings(section),
+    ...(policy
+      ? {
+          commandPolicy: {
+            ...(policy.allow ? { allow: policy.allow } : {}),
+            ...(policy.deny ? { deny: policy.deny } : {}),
+            ...(policy.unknown ? { unknown: policy.unknown } : {}),
+            ...(policy.scrub_env ? { scrubEnv: policy.scrub_env } : {}),
+          },
+        }
+      : {}),
+    ...(section.memory_file ? { memoryFile: section.memory_file } : {}),
+    ...(section.call_timeout_ms ? { callTimeoutMs: section.call_timeout_ms } : {}),
+    ...(section.max_result_chars ? { maxResultChars: section.max_result_chars } : {}),
+  };
+}
 
 /** The tools' settings the environment gives when the file leaves them unset (read once, by the settings layer). */
 export const toolsEnvBindings: readonly EnvBinding[] = [

@@ -139,9 +139,9 @@ describe('unity mcp (built binary, SDK client over stdio)', () => {
     expect(code).toBe(0);
   });
 
-  it('refuses an invalid configuration file with the field named, before serving', async () => {
-    const config = path.join(base, 'tools.json');
-    await writeFile(config, JSON.stringify({ commandPolicy: { unknown: 'sometimes' } }));
+  async function refused(configText: string, name: string): Promise<{ code: unknown; stderr: string; stdout: string }> {
+    const config = path.join(base, name);
+    await writeFile(config, configText);
     const child = spawn(process.execPath, [bin, 'mcp', '--root', root, '--config', config], {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
@@ -154,8 +154,21 @@ describe('unity mcp (built binary, SDK client over stdio)', () => {
       stdout += d;
     });
     const code = await new Promise((resolve) => child.on('exit', resolve));
-    expect(code).toBe(1);
-    expect(stderr).toContain(`${config}: invalid tools configuration: commandPolicy.unknown`);
-    expect(stdout).toBe('');
+    return { code, stderr: stderr.replaceAll(`${config}`, name), stdout };
+  }
+
+  it('refuses an invalid tools: section with its file, line and field, before serving', async () => {
+    const out = await refused('tools:\n  command_policy:\n    unknown: sometimes\n', 'system.yaml');
+    expect(out.code).toBe(1);
+    expect(out.stderr).toContain('system.yaml:3: tools.command_policy.unknown: expected one of "approve", "deny"');
+    expect(out.stdout).toBe('');
+  });
+
+  it('refuses the old JSON tools file, saying where each setting moved', async () => {
+    const out = await refused(JSON.stringify({ commandPolicy: { unknown: 'deny' } }), 'tools.json');
+    expect(out.code).toBe(1);
+    expect(out.stderr).toContain('tools.json: commandPolicy is the old JSON tools configuration');
+    expect(out.stderr).toContain('commandPolicy → tools.command_policy');
+    expect(out.stdout).toBe('');
   });
 });

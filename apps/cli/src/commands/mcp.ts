@@ -1,9 +1,16 @@
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { unconfinedWarning } from '@unity/core';
-import { createToolExecutor, parseToolsConfig, serveMcpOverStdio, ToolError, type ToolsConfig } from '@unity/tools';
+import { UnityError } from '@unity/core';
+import { loadConfig } from '@unity/llm-router';
+import {
+  createToolExecutor,
+  serveMcpOverStdio,
+  toolExecutorSettings,
+  toolsConfigSection,
+  toolsEnvBindings,
+} from '@unity/tools';
 import type { Command } from 'commander';
 import { reportCliError } from '../cli-error';
+import { warnIfUnconfined } from '../sandbox-settings';
 import { version } from '../version';
 
 interface McpFlags {
@@ -11,20 +18,27 @@ interface McpFlags {
   config?: string;
 }
 
-async function loadToolsConfig(file: string | undefined): Promise<ToolsConfig> {
-  if (!file) return {};
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    throw new ToolError({
-      code: 'INVALID_CONFIG',
-      message: `cannot read the tools configuration ${file} (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`,
-      fix: 'pass an existing JSON file to --config, or leave --config out',
-      cause: error,
+/** The keys of the old JSON tools file, which now live in the config's `tools:` section (snake_case). */
+const oldJsonKeys = ['commandPolicy', 'webSearch', 'memoryFile', 'callTimeoutMs', 'maxResultChars'];
+
+/** The config's `tools:` section; an old JSON tools file is refused with the way to move it. */
+async function loadTools(path: string | undefined) {
+  const { config, source } = await loadConfig({
+    ...(path === undefined ? {} : { path }),
+    cwd: process.cwd(),
+    env: process.env,
+    sections: { tools: toolsConfigSection },
+    envBindings: toolsEnvBindings,
+  });
+  const old = oldJsonKeys.filter((key) => key in config);
+  if (old.length > 0) {
+    throw new UnityError({
+      code: 'CONFIG_INVALID',
+      message: `${source}: ${old.join(', ')} ${old.length > 1 ? 'are' : 'is'} the old JSON tools configuration`,
+      fix: 'move the settings under tools: in the YAML config, in snake_case (commandPolicy → tools.command_policy, webSearch.searxngUrl → tools.web_search.searxng_url, memoryFile → tools.memory_file, callTimeoutMs → tools.call_timeout_ms, maxResultChars → tools.max_result_chars)',
     });
   }
-  return parseToolsConfig(text, file);
+  return config.tools;
 }
 
 /**
@@ -38,31 +52,16 @@ export function registerMcpCommand(program: Command): void {
     .option('--root <dir>', 'workspace folder the tools are confined to', process.cwd())
     .option(
       '--config <file>',
-      'tools configuration, JSON: commandPolicy, webSearch, memoryFile, sandbox, network, envPassthrough, readablePaths, callTimeoutMs, maxResultChars',
+      'config file whose tools: section applies (default: $UNITY_CONFIG, else ./configs/system.yaml, else defaults)',
     )
     .action(async (flags: McpFlags) => {
-      const config = await loadToolsConfig(flags.config);
-      const env = process.env;
+      const tools = toolExecutorSettings(await loadTools(flags.config));
       const executor = createToolExecutor({
+        ...tools,
         root: resolve(flags.root),
-        commandPolicy: config.commandPolicy,
-        webSearch: {
-          ...config.webSearch,
-          searxngUrl: config.webSearch?.searxngUrl ?? (env.SEARXNG_URL || undefined),
-          braveApiKey: env.BRAVE_API_KEY || undefined,
-        },
-        memoryFile: config.memoryFile,
-        callTimeoutMs: config.callTimeoutMs,
-        maxResultChars: config.maxResultChars,
-        command: {
-          env,
-          ...(config.sandbox ? { sandbox: config.sandbox } : {}),
-          ...(config.network !== undefined ? { network: config.network } : {}),
-          ...(config.envPassthrough ? { envPassthrough: config.envPassthrough } : {}),
-          ...(config.readablePaths ? { readablePaths: config.readablePaths } : {}),
-        },
+        command: { ...tools.command, env: process.env },
       });
-      if (config.sandbox === 'none') process.stderr.write(`unity mcp: ${unconfinedWarning}\n`);
+      warnIfUnconfined(tools.command);
       // A message over the size limit ends the session: say why on stderr and exit non-zero, not 0 in silence.
       await serveMcpOverStdio(executor, {
         name: 'unity',

@@ -16,15 +16,15 @@ import { createRouter, loadConfig, type Router } from '@unity/llm-router';
 import {
   createToolExecutor,
   type ToolExecutorOptions,
+  toolExecutorSettings,
   toolsConfigSection,
   toolsEnvBindings,
-  webSearchSettings,
 } from '@unity/tools';
 import type { Command } from 'commander';
 import { addBudgetOptions, type BudgetFlags, budgetFromFlags } from '../budget-options';
 import { positiveInteger } from '../cli-process';
 import { requireModelsAtStart } from '../required-models';
-import { sandboxFromConfig } from '../sandbox-settings';
+import { warnIfUnconfined } from '../sandbox-settings';
 import { readStdin } from '../terminal-io';
 import { loadCatalog } from './domains';
 
@@ -211,7 +211,8 @@ export function registerRunCommand(program: Command): void {
         sections: { agent: agentConfigSection, tools: toolsConfigSection },
         envBindings: toolsEnvBindings,
       });
-      const confinement = sandboxFromConfig(config.tools);
+      const { command: confinement, ...toolSettings } = toolExecutorSettings(config.tools);
+      warnIfUnconfined(confinement);
       await requireModelsAtStart(config);
       const settings = agentSettingsFromConfig(config);
       const root = resolve(flags.root);
@@ -221,8 +222,8 @@ export function registerRunCommand(program: Command): void {
       process.once('SIGINT', onSigint);
       const executorOptions: ToolExecutorOptions = {
         root,
+        ...toolSettings,
         command: { env: process.env, ...confinement },
-        webSearch: webSearchSettings(config.tools),
         approve: terminalApproval(!fromStdin && process.stdin.isTTY === true && process.stderr.isTTY === true),
       };
       const state: { provider?: string } = {};
