@@ -46,3 +46,5 @@ function numberOption(test: (n: number) => boolean, expected: string) {
 export const positiveInteger = numberOption((n) => Number.isInteger(n) && n > 0, 'a positive integer');
 export const positiveNumber = numberOption((n) => Number.isFinite(n) && n > 0, 'a positive number');
 export const port = numberOption((n) => Number.isInteger(n) && n >= 0 && n <= 65_535, 'a port 0–65535');
+export const fraction = numberOption((n) => n >= 0 && n <= 1, 'a number 0–1');
+export const scoreValue = numberOption((n) => n >= 0 && n <= 100, 'a score 0–100');

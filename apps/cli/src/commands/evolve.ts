@@ -30,9 +30,10 @@ import {
 } from '@unity/textgrad';
 import { type SandboxSettings, toolsConfigSection } from '@unity/tools';
 import { MultiBar, Presets, type SingleBar } from 'cli-progress';
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import pc from 'picocolors';
 import { addBudgetOptions, type BudgetFlags, budgetFromFlags } from '../budget-options';
+import { fraction, nonNegativeInteger, positiveInteger, positiveNumber, scoreValue } from '../cli-process';
 import { sandboxFromConfig } from '../sandbox-settings';
 
 interface EvolveFlags extends BudgetFlags {
@@ -63,34 +64,6 @@ interface EvolveFlags extends BudgetFlags {
   target: number;
 }
 
-const positiveInt = (name: string) => (value: string) => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1)
-    throw new InvalidArgumentError(`${name} must be a whole number ≥ 1 (got "${value}")`);
-  return n;
-};
-const nonNegativeInt = (value: string) => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`expected a whole number ≥ 0 (got "${value}")`);
-  return n;
-};
-const positiveNumber = (value: string) => {
-  const n = Number(value);
-  if (!(Number.isFinite(n) && n > 0)) throw new InvalidArgumentError(`expected a number > 0 (got "${value}")`);
-  return n;
-};
-const share = (value: string) => {
-  const n = Number(value);
-  if (!(value.trim() !== '' && n >= 0 && n <= 1))
-    throw new InvalidArgumentError(`expected a number 0–1 (got "${value}")`);
-  return n;
-};
-const score = (value: string) => {
-  const n = Number(value);
-  if (!(value.trim() !== '' && n >= 0 && n <= 100))
-    throw new InvalidArgumentError(`expected a score 0–100 (got "${value}")`);
-  return n;
-};
 const list = (value: string) =>
   value
     .split(',')
@@ -116,7 +89,7 @@ export function registerEvolveCommand(program: Command): void {
     .option(
       '--judge-weight <share>',
       "the judge's share of the score with --eval, 0–1 (default: textgrad.judge_weight, 0.5: equal weights)",
-      share,
+      fraction,
     )
     .option('--allow-cloud', 'let the coder and the judge use the cloud model (overrides textgrad.local_only: true)')
     .addOption(
@@ -131,30 +104,25 @@ export function registerEvolveCommand(program: Command): void {
     )
     .option('--eval-timeout <seconds>', 'kill an evaluation after this long', positiveNumber, 60)
     .option('--holdout <command>', 'a second scoring command run on each new best, to catch a gamed evaluator')
-    .option('--generations <n>', 'generations to run (a resumed run counts those in the log)', nonNegativeInt, 10)
+    .option('--generations <n>', 'generations to run (a resumed run counts those in the log)', nonNegativeInteger, 10)
     .option('--strategies <names>', `comma-separated subset of ${defaultStrategies.map((s) => s.name).join(',')}`, list)
     .addOption(
       new Option('--bandit <policy>', 'how strategies are chosen').choices([...banditPolicies]).default('thompson'),
     )
-    .option('--elites <n>', 'best candidates kept as parents', positiveInt('--elites'), 4)
-    .option(
-      '--concurrency <n>',
-      'candidates proposed and evaluated at once (and per generation)',
-      positiveInt('--concurrency'),
-      1,
-    )
+    .option('--elites <n>', 'best candidates kept as parents', positiveInteger, 4)
+    .option('--concurrency <n>', 'candidates proposed and evaluated at once (and per generation)', positiveInteger, 1)
     .option('--redis <url>', 'queue evaluations on Redis for `unity evolve-worker` processes (needs bullmq)')
     .option('--queue <name>', 'queue name for --redis', 'unity-evolve')
     .option('--log <file>', 'JSONL log, one line per candidate; rerun with it to resume', './logs/evolution.jsonl')
     .option('--no-resume', 'start afresh even when the log has lines')
-    .option('--seed <n>', 'seeds every random choice', nonNegativeInt, 0)
+    .option('--seed <n>', 'seeds every random choice', nonNegativeInteger, 0)
     .option('--config <file>', 'config file (default: $UNITY_CONFIG, else ./configs/system.yaml, else built-in)')
     .option('--out <file>', 'write the best variant here instead of over <file>')
     .option('--json', 'print the summary as one JSON object')
     .option('--cassette <file>', 'record or replay the coder’s and judge’s replies (replay needs no model)')
     .addOption(new Option('--cassette-mode <mode>', 'with --cassette').choices(['record', 'replay']).default('replay'))
     .option('--stop-file <file>', 'end after the current generation once this file exists')
-    .option('--target <score>', 'stop when the best reaches this score', score, 100)
+    .option('--target <score>', 'stop when the best reaches this score', scoreValue, 100)
     .addHelpText(
       'after',
       '\nThe coder and the judge are `textgrad.model_coder` and `textgrad.model_judge` (default: the router’s `coding`\n' +
