@@ -44,6 +44,7 @@ function numberOption(test: (n: number) => boolean, expected: string) {
 
 /** Commander parsers for numeric options, one wording everywhere. */
 export const positiveInteger = numberOption((n) => Number.isInteger(n) && n > 0, 'a positive integer');
+export const nonNegativeInteger = numberOption((n) => Number.isInteger(n) && n >= 0, 'a whole number ≥ 0');
 export const positiveNumber = numberOption((n) => Number.isFinite(n) && n > 0, 'a positive number');
 export const port = numberOption((n) => Number.isInteger(n) && n >= 0 && n <= 65_535, 'a port 0–65535');
 export const fraction = numberOption((n) => n >= 0 && n <= 1, 'a number 0–1');
