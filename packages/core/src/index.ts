@@ -40,6 +40,7 @@ export {
   type OsSandboxProbe,
   probeOsSandbox,
   requireOsSandbox,
+  runConfined,
   SANDBOX_HOME,
   SANDBOX_UID,
   sandboxEnv,

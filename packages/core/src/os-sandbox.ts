@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
-import { existsSync, lstatSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { hasErrorMarker, UnityError } from './errors';
+import { type ProcessGroupOptions, type ProcessGroupResult, runProcessGroup } from './process-group';
 
 /**
  * How commands that a model or an evolution candidate controls are confined:
@@ -190,6 +191,48 @@ export function sandboxedArgv(
   const args = bwrapArgs(policy);
   args.splice(args.length - 1, 0, '--chdir', cwd);
   return [policy.bwrapPath ?? 'bwrap', ...args, ...argv];
+}
+
+/**
+ * Run argv in the OS sandbox (or unconfined with mode `none`) as a process group, and return only once every process
+ * it started is gone: bubblewrap reports the PID of the sandbox's first process (`--json-status-fd`), whose exit the
+ * kernel completes only after every other process of its PID namespace has died — so nothing the command left can
+ * still touch its files when the caller looks at them.
+ */
+export async function runConfined(
+  argv: readonly string[],
+  mode: OsSandboxMode,
+  policy: OsSandboxPolicy,
+  options: ProcessGroupOptions,
+): Promise<ProcessGroupResult> {
+  if (mode === 'none') return runProcessGroup(argv, options);
+  const confined = sandboxedArgv(argv, mode, policy, options.cwd);
+  confined.splice(1, 0, '--json-status-fd', '3');
+  let status = '';
+  const result = await runProcessGroup(confined, {
+    ...options,
+    onFd3: (chunk) => {
+      status += chunk;
+    },
+  });
+  const pid = Number(/"child-pid":\s*(\d+)/.exec(status)?.[1]);
+  if (pid > 0) await namespaceGone(pid);
+  return result;
+}
+
+/** Wait (bounded) until the sandbox's first process has exited: gone, or a zombie whose exit is complete. */
+async function namespaceGone(pid: number, limitMs = 5000): Promise<void> {
+  const until = Date.now() + limitMs;
+  while (Date.now() < until) {
+    let state: string | undefined;
+    try {
+      state = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0];
+    } catch {
+      return;
+    }
+    if (state === 'Z' || state === 'X') return;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
 }
 
 /** Variables a sandboxed command gets from its host's environment, unless told more. */

@@ -84,6 +84,8 @@ export interface ProcessGroupOptions {
   truncationNote?: boolean;
   /** Capture stderr into the same stream as stdout, interleaved as it comes (default), or apart. */
   mergeStderr?: boolean;
+  /** Called with what the program writes to its fd 3 (a pipe then), e.g. bubblewrap's `--json-status-fd 3`. */
+  onFd3?: (chunk: Buffer) => void;
   /** Run as another user (e.g. nobody when the caller is root). */
   uid?: number;
   gid?: number;
@@ -133,7 +135,7 @@ export function runProcessGroup(argv: readonly string[], options: ProcessGroupOp
       cwd: options.cwd,
       env: options.env,
       detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: options.onFd3 ? ['ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe'],
       ...(options.uid === undefined ? {} : { uid: options.uid }),
       ...(options.gid === undefined ? {} : { gid: options.gid }),
     });
@@ -147,8 +149,7 @@ export function runProcessGroup(argv: readonly string[], options: ProcessGroupOp
     // waiting for them shortly after the end, so the call still returns (an OS sandbox's PID namespace kills it too).
     const stopWaitingSoon = () => {
       closeTimer ??= setTimeout(() => {
-        child.stdout?.destroy();
-        child.stderr?.destroy();
+        for (const stream of child.stdio) stream?.destroy();
         finish(null, null);
       }, grace + pipeDrainMs);
     };
@@ -174,6 +175,7 @@ export function runProcessGroup(argv: readonly string[], options: ProcessGroupOp
     };
     if (options.signal?.aborted) onAbort();
     else options.signal?.addEventListener('abort', onAbort, { once: true });
+    if (options.onFd3) (child.stdio[3] as NodeJS.ReadableStream | null)?.on('data', options.onFd3);
     child.stdout?.on('data', (chunk: Buffer) => out.push(chunk));
     child.stderr?.on('data', (chunk: Buffer) => err.push(chunk));
     child.on('error', (error) => {

@@ -1,14 +1,7 @@
 import { chown, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, normalize, sep } from 'node:path';
-import {
-  OsSandboxError,
-  type OsSandboxMode,
-  requireOsSandbox,
-  runProcessGroup,
-  sandboxEnv,
-  sandboxedArgv,
-} from '@unity/core';
+import { OsSandboxError, type OsSandboxMode, requireOsSandbox, runConfined, sandboxEnv } from '@unity/core';
 import { EvolutionError } from './errors';
 
 /** Who the process runs as with `sandbox: 'none'`: `auto` drops to `nobody` (65534) when the caller is root. */
@@ -109,20 +102,16 @@ async function execute(
     user: { uid: number; gid: number } | undefined;
   },
 ): Promise<SandboxResult> {
-  const argv = sandboxedArgv(
-    ['/bin/sh', '-c', `${run.command} "$@"`, 'sh', candidatePath],
-    o.mode,
-    {
-      writable: [dir],
-      network: o.network ?? false,
-      ...(o.readablePaths ? { readable: o.readablePaths } : {}),
-      ...(o.bwrapPath ? { bwrapPath: o.bwrapPath } : {}),
-    },
-    dir,
-  );
-  let result: Awaited<ReturnType<typeof runProcessGroup>>;
+  const argv = ['/bin/sh', '-c', `${run.command} "$@"`, 'sh', candidatePath];
+  const policy = {
+    writable: [dir],
+    network: o.network ?? false,
+    ...(o.readablePaths ? { readable: o.readablePaths } : {}),
+    ...(o.bwrapPath ? { bwrapPath: o.bwrapPath } : {}),
+  };
+  let result: Awaited<ReturnType<typeof runConfined>>;
   try {
-    result = await runProcessGroup(argv, {
+    result = await runConfined(argv, o.mode, policy, {
       cwd: dir,
       env: sandboxEnv(o.env ?? {}, {
         passthrough: o.envPassthrough ?? [],

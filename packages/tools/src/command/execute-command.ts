@@ -4,11 +4,11 @@ import path from 'node:path';
 import {
   OsSandboxError,
   type OsSandboxMode,
+  type OsSandboxPolicy,
   type ProcessGroupResult,
   requireOsSandbox,
-  runProcessGroup,
+  runConfined,
   sandboxEnv,
-  sandboxedArgv,
 } from '@unity/core';
 import { z } from 'zod';
 import { defineTool } from '../define-tool';
@@ -78,8 +78,8 @@ export function executeCommandTool(sandbox: Sandbox, options: ExecuteCommandOpti
   const env = commandEnv(options, mode, policy.scrubNames);
   const defaultTimeoutMs = options.defaultTimeoutMs ?? 60_000;
   const maxTimeoutMs = options.maxTimeoutMs ?? 600_000;
-  /** argv inside the OS sandbox (checked to work here once), with the workspace's protected paths read-only. */
-  async function confine(argv: string[], cwd: string): Promise<string[]> {
+  /** The OS sandbox's policy for a command (checked to work here once), the workspace's protected paths read-only. */
+  async function confinement(): Promise<OsSandboxPolicy> {
     try {
       await requireOsSandbox(mode, {
         what: 'execute_command',
@@ -89,21 +89,15 @@ export function executeCommandTool(sandbox: Sandbox, options: ExecuteCommandOpti
       if (!OsSandboxError.isInstance(error)) throw error;
       throw new ToolError({ code: 'SANDBOX_UNAVAILABLE', message: error.message, fix: error.fix, cause: error });
     }
-    if (mode === 'none') return argv;
     // Made before the command runs, so that a command cannot create the tools' state folder with its own content.
-    await mkdir(path.join(sandbox.root, '.unity'), { recursive: true });
-    return sandboxedArgv(
-      argv,
-      mode,
-      {
-        writable: [sandbox.root],
-        readOnly: [...sandbox.protectedPaths, ...gitControls].map((p) => path.join(sandbox.root, p)),
-        network: options.network ?? false,
-        ...(options.readablePaths ? { readable: options.readablePaths } : {}),
-        ...(options.bwrapPath ? { bwrapPath: options.bwrapPath } : {}),
-      },
-      cwd,
-    );
+    if (mode !== 'none') await mkdir(path.join(sandbox.root, '.unity'), { recursive: true });
+    return {
+      writable: [sandbox.root],
+      readOnly: [...sandbox.protectedPaths, ...gitControls].map((p) => path.join(sandbox.root, p)),
+      network: options.network ?? false,
+      ...(options.readablePaths ? { readable: options.readablePaths } : {}),
+      ...(options.bwrapPath ? { bwrapPath: options.bwrapPath } : {}),
+    };
   }
 
   return defineTool({
@@ -141,10 +135,10 @@ export function executeCommandTool(sandbox: Sandbox, options: ExecuteCommandOpti
         }
       }
       const timeoutMs = Math.min(timeout_ms ?? defaultTimeoutMs, maxTimeoutMs);
-      const argv = await confine(decision.argv, folder.real);
+      const sandboxPolicy = await confinement();
       let outcome: ProcessGroupResult;
       try {
-        outcome = await runProcessGroup(argv, {
+        outcome = await runConfined(decision.argv, mode, sandboxPolicy, {
           cwd: folder.real,
           env,
           timeoutMs,
@@ -154,7 +148,7 @@ export function executeCommandTool(sandbox: Sandbox, options: ExecuteCommandOpti
           signal: context.signal,
         });
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw notFound(argv[0] as string, error);
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw notFound(decision.argv[0] as string, error);
         throw error;
       }
       context.signal?.throwIfAborted();
