@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { runInNewContext } from 'node:vm';
 import { type RunningServer, startServer } from '@unity/server';
-import { FakeOllama, FakeOpenAI } from '@unity/test-kit';
+import { FakeOllama, FakeOpenAI, gatewayConfigYaml } from '@unity/test-kit';
 import { WebSocket } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -40,29 +40,14 @@ async function startGateway(setup: GatewaySetup = {}): Promise<Gateway> {
   const local = await FakeOllama.start();
   const dir = await mkdtemp(path.join(tmpdir(), 'unity-gateway-attack-'));
   const configPath = path.join(dir, 'system.yaml');
-  const settings = { health_interval_seconds: 0, ...setup.server };
   await writeFile(
     configPath,
-    [
-      'cloud_llm:',
-      '  provider: openai',
-      '  model: MiniMax-M2',
-      `  base_url: ${setup.cloudUrl ? setup.cloudUrl(cloud.baseURL) : cloud.baseURL}`,
-      '  api_key_env: TEST_CLOUD_KEY',
-      'models:',
-      '  reasoning: ollama_chat/qwen2.5-coder:7b',
-      '  coding: ollama_chat/qwen2.5-coder:7b',
-      '  fallback: ollama_chat/qwen2.5-coder:7b',
-      'ollama:',
-      `  host: ${local.host}`,
-      'router:',
-      '  retries:',
-      '    max_retries: 0',
-      ...(setup.routerYaml ?? []),
-      'server:',
-      ...Object.entries(settings).map(([k, v]) => `  ${k}: ${v}`),
-      '',
-    ].join('\n'),
+    gatewayConfigYaml({
+      cloudBaseUrl: setup.cloudUrl ? setup.cloudUrl(cloud.baseURL) : cloud.baseURL,
+      ollamaHost: local.host,
+      ...(setup.routerYaml ? { routerLines: setup.routerYaml } : {}),
+      ...(setup.server ? { server: setup.server } : {}),
+    }),
   );
   const server = await startServer({
     configPath,

@@ -2,5 +2,6 @@ export { freePort, listening, sharedModelPath } from './environment';
 export { defaultOllamaModel, FakeOllama, type FakeOllamaModel, type FakeOllamaOptions } from './fake-ollama';
 export { FakeOpenAI, type FakeOpenAIOptions } from './fake-openai';
 export { FakeUpstream, type RecordedRequest } from './fake-upstream';
+export { type GatewayConfigOptions, gatewayConfigYaml } from './gateway-config';
 export type { ChatRequestInfo, Fault, Reply, ScriptedToolCall, Step, StepSource } from './script';
 export { chunkText, countTokens, sleep, type TextToolCallStyle, textToolCall } from './text';

@@ -4,7 +4,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FakeOllama, FakeOpenAI } from '@unity/test-kit';
+import { FakeOllama, FakeOpenAI, gatewayConfigYaml } from '@unity/test-kit';
 import { type RunningServer, type StartServerOptions, startServer } from '../start-server';
 
 export interface Harness {
@@ -25,26 +25,12 @@ interface HarnessOptions extends Partial<StartServerOptions> {
 }
 
 export function harnessConfig(cloud: FakeOpenAI, local: FakeOllama, options: HarnessOptions = {}): string {
-  return [
-    'cloud_llm:',
-    '  provider: openai',
-    '  model: MiniMax-M2',
-    `  base_url: ${cloud.baseURL}`,
-    '  api_key_env: TEST_CLOUD_KEY',
-    'models:',
-    '  reasoning: ollama_chat/qwen2.5-coder:7b',
-    '  coding: ollama_chat/qwen2.5-coder:7b',
-    '  fallback: ollama_chat/qwen2.5-coder:7b',
-    'ollama:',
-    `  host: ${local.host}`,
-    'router:',
-    '  retries:',
-    '    max_retries: 0',
-    options.routerYaml ?? '',
-    'server:',
-    ...Object.entries({ health_interval_seconds: 0, ...options.server }).map(([k, v]) => `  ${k}: ${v}`),
-    '',
-  ].join('\n');
+  return gatewayConfigYaml({
+    cloudBaseUrl: cloud.baseURL,
+    ollamaHost: local.host,
+    ...(options.routerYaml ? { routerLines: [options.routerYaml] } : {}),
+    ...(options.server ? { server: options.server } : {}),
+  });
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
