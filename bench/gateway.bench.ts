@@ -70,7 +70,7 @@ async function runChild(mode: string, upstream: string): Promise<void> {
   if (mode === 'gateway-stub') {
     // The gateway layer alone: the same gateway over a stub router that answers at once (no upstream call), to
     // separate the gateway's own cost from the router's and its provider's.
-    const { createGateway } = await import('@unity/server');
+    const { createGateway } = await import('@unity/gateway');
     const target = { provider: 'openai', model: 'openai/MiniMax-M2' };
     const response = {
       content: 'echo: hello there',
@@ -98,7 +98,7 @@ async function runChild(mode: string, upstream: string): Promise<void> {
     return;
   }
   // The gateway: `upstream` is the config file the parent wrote.
-  const { startServer } = await import('@unity/server');
+  const { startServer } = await import('@unity/gateway');
   const server = await startServer({ configPath: upstream, env: { BENCH_KEY: 'bench' }, port: 0 });
   process.stdout.write(`READY ${server.address}\n`);
 }

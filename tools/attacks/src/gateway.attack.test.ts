@@ -9,7 +9,7 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { runInNewContext } from 'node:vm';
-import { type RunningServer, startServer } from '@unity/server';
+import { type RunningServer, startServer } from '@unity/gateway';
 import { FakeOllama, FakeOpenAI, gatewayConfigYaml } from '@unity/test-kit';
 import { WebSocket } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

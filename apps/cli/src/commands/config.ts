@@ -1,7 +1,7 @@
 import { describeOrigin, explainSettings } from '@unity/config';
 import { agentConfigSection } from '@unity/convergence';
+import { serverConfigSchema } from '@unity/gateway';
 import { loadConfig, modelPrefixes } from '@unity/llm-router';
-import { serverConfigSchema } from '@unity/server';
 import { createTextgradConfigSection } from '@unity/textgrad';
 import { toolsConfigSection, toolsEnvBindings } from '@unity/tools';
 import type { Command } from 'commander';

@@ -1,4 +1,4 @@
-import { type RunningServer, startServer } from '@unity/server';
+import { type RunningServer, startServer } from '@unity/gateway';
 import type { Command } from 'commander';
 import { port, positiveNumber } from '../cli-process';
 import { warnMissingRequiredModels } from '../required-models';

@@ -1,3 +1,3 @@
 import { unityTsupConfig } from '../../tsup.shared.ts';
 
-export default unityTsupConfig({ esmOnly: true });
+export default unityTsupConfig();
