@@ -27,4 +27,12 @@ export {
   modelPreferenceSchema,
 } from './domain-preset';
 export { type LoadDomainsOptions, loadDomains } from './load-domains';
-export { type AgentConfig, type AgentModel, type SpawnDomainOptions, spawnDomain } from './spawn-domain';
+export {
+  type AgentConfig,
+  type AgentModel,
+  agentFromDomain,
+  type DomainAgent,
+  type DomainModels,
+  type SpawnDomainOptions,
+  spawnDomain,
+} from './spawn-domain';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { builtinDomains } from './builtin-domains';
 import { domainPresetSchema } from './domain-preset';
-import { spawnDomain } from './spawn-domain';
+import { agentFromDomain, spawnDomain } from './spawn-domain';
 
 const research = builtinDomains.find((d) => d.name === 'research')!;
 const coding = builtinDomains.find((d) => d.name === 'implementation-heavy')!;
@@ -53,5 +53,57 @@ describe('spawnDomain', () => {
     const agent = spawnDomain(coding, { availableTools: [] });
     agent.limits.convergenceWarnings.push(9999);
     expect(coding.limits.convergenceWarnings).toEqual([50, 100, 200, 500]);
+  });
+});
+
+describe('agentFromDomain', () => {
+  const reply = (model: string) => ({
+    content: model,
+    toolCalls: [],
+    usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 },
+    finishReason: 'stop' as const,
+    model,
+  });
+  const calls: string[] = [];
+  const models = {
+    forRole: (role: string) => ({
+      chat: async () => {
+        calls.push(`role:${role}`);
+        return reply(role);
+      },
+    }),
+    chat: async (request: { model: string }) => {
+      calls.push(`model:${request.model}`);
+      return reply(request.model);
+    },
+  };
+
+  it('binds a role preset to the router role, and turns the limits into the loop’s options', async () => {
+    expect(research.model).toBe('reasoning');
+    const agent = agentFromDomain(research, { availableTools: ['read_file', 'write_file'], models });
+    await agent.model.chat({ messages: [{ role: 'user', content: 'x' }] });
+    expect(calls.at(-1)).toBe('role:reasoning');
+    expect(agent.options).toMatchObject({
+      system: research.systemPrompt,
+      request: { temperature: research.temperature },
+      maxIterations: research.limits.maxIterations,
+      convergenceWarnings: research.limits.convergenceWarnings,
+    });
+    expect(agent.tools.every((t) => ['read_file', 'write_file'].includes(t))).toBe(true);
+  });
+
+  it('sends a model-string preset to that model, with its output cap and wall time', async () => {
+    const preset = domainPresetSchema.parse({
+      name: 'calc',
+      description: 'Calculations',
+      model: 'qwen2.5-coder:7b',
+      systemPrompt: 'Compute.',
+      limits: { maxOutputTokens: 512, wallTimeSeconds: 30 },
+    });
+    const agent = agentFromDomain(preset, { availableTools: [], models });
+    await agent.model.chat({ messages: [{ role: 'user', content: 'x' }] });
+    expect(calls.at(-1)).toBe('model:ollama_chat/qwen2.5-coder:7b');
+    expect(agent.options.request.maxOutputTokens).toBe(512);
+    expect(agent.options.budget).toEqual({ maxWallTimeMs: 30_000 });
   });
 });

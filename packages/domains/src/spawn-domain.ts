@@ -1,3 +1,4 @@
+import type { ChatModel, ChatRequest, ChatResponse, RunBudget } from '@unity/core';
 import { type DomainLimits, type DomainPreset, type DomainRole, isDomainRole } from './domain-preset';
 
 /** Which model an agent uses: a router role (resolved through the config's `models:`), or an explicit model string. */
@@ -35,5 +36,63 @@ export function spawnDomain(preset: DomainPreset, options: SpawnDomainOptions): 
     systemPrompt: preset.systemPrompt,
     temperature: preset.temperature,
     limits: { ...preset.limits, convergenceWarnings: [...preset.limits.convergenceWarnings] },
+  };
+}
+
+/** Where a domain agent's model comes from: a router (its roles, or any model string), seen only through this. */
+export interface DomainModels {
+  forRole(role: DomainRole): ChatModel;
+  chat(request: ChatRequest & { model: string }): Promise<ChatResponse>;
+}
+
+/** A domain agent as the agent loop takes it: the model, the tools it may call, and the loop's options. */
+export interface DomainAgent {
+  domain: string;
+  model: ChatModel;
+  /** The preset's tools that exist here. */
+  tools: string[];
+  /** The preset's tools that do not (never offered to the model). */
+  missingTools: string[];
+  /** `runAgent`'s options that the preset decides (a caller's flags may override them). */
+  options: {
+    system: string;
+    request: { temperature: number; maxOutputTokens?: number };
+    maxIterations: number;
+    convergenceWarnings: number[];
+    budget?: RunBudget;
+  };
+}
+
+/**
+ * The agent a preset describes, with its model bound: a role goes through `models.forRole`, a model string through
+ * `models.chat`. What the preset decides — prompt, temperature, per-call output cap, iteration limit, reminders, wall
+ * time — becomes the agent loop's options, so every host runs a domain the same way.
+ */
+export function agentFromDomain(
+  preset: DomainPreset,
+  options: SpawnDomainOptions & { models: DomainModels },
+): DomainAgent {
+  const config = spawnDomain(preset, options);
+  const choice = config.model;
+  const model: ChatModel =
+    choice.kind === 'role'
+      ? options.models.forRole(choice.role)
+      : { chat: (request) => options.models.chat({ ...request, model: choice.model }) };
+  const { limits } = config;
+  return {
+    domain: config.domain,
+    model,
+    tools: config.tools,
+    missingTools: config.missingTools,
+    options: {
+      system: config.systemPrompt,
+      request: {
+        temperature: config.temperature,
+        ...(limits.maxOutputTokens ? { maxOutputTokens: limits.maxOutputTokens } : {}),
+      },
+      maxIterations: limits.maxIterations,
+      convergenceWarnings: limits.convergenceWarnings,
+      ...(limits.wallTimeSeconds ? { budget: { maxWallTimeMs: limits.wallTimeSeconds * 1000 } } : {}),
+    },
   };
 }

@@ -11,7 +11,7 @@ import {
   type StopReason,
 } from '@unity/convergence';
 import type { ChatModel, ToolCall } from '@unity/core';
-import { classifyTask, type DomainPreset, spawnDomain } from '@unity/domains';
+import { agentFromDomain, classifyTask, type DomainPreset } from '@unity/domains';
 import { createRouter, loadConfig, type Router } from '@unity/llm-router';
 import {
   createToolExecutor,
@@ -154,30 +154,16 @@ async function domainAgent(
     process.stderr.write(`domain: ${preset.name} (${chosen.method}: ${chosen.reason}${why})\n`);
   } else preset = catalog.require(domain).preset;
   const all = createToolExecutor(executorOptions);
-  const agent = spawnDomain(preset, { availableTools: all.tools });
+  const agent = agentFromDomain(preset, { availableTools: all.tools, models: router });
   if (agent.missingTools.length > 0) {
     process.stderr.write(
       `domain ${agent.domain}: tools not available here, left out: ${agent.missingTools.join(', ')}\n`,
     );
   }
-  const choice = agent.model;
-  const model: ChatModel =
-    choice.kind === 'role'
-      ? router.forRole(choice.role)
-      : { chat: (request) => router.chat({ ...request, model: choice.model }) };
   return {
-    model,
+    model: agent.model,
     tools: createToolExecutor({ ...executorOptions, tools: all.tools.filter((t) => agent.tools.includes(t.name)) }),
-    options: {
-      system: agent.systemPrompt,
-      request: {
-        temperature: agent.temperature,
-        ...(agent.limits.maxOutputTokens ? { maxOutputTokens: agent.limits.maxOutputTokens } : {}),
-      },
-      maxIterations: agent.limits.maxIterations,
-      convergenceWarnings: agent.limits.convergenceWarnings,
-      ...(agent.limits.wallTimeSeconds ? { budget: { maxWallTimeMs: agent.limits.wallTimeSeconds * 1000 } } : {}),
-    },
+    options: agent.options,
   };
 }
 
