@@ -30,6 +30,7 @@ export {
   type UserMessage,
 } from './messages';
 export { editDistance, nearestName } from './nearest-name';
+export { isBareOllamaName } from './ollama-name';
 export {
   bwrapArgs,
   defaultSandboxEnvNames,

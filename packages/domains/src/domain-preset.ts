@@ -1,3 +1,4 @@
+import { isBareOllamaName } from '@unity/core';
 import { z } from 'zod';
 
 /** The router roles a preset may name instead of a model string (the seed's `models:` keys). */
@@ -5,9 +6,6 @@ export const domainRoles = ['reasoning', 'coding', 'fallback'] as const;
 export type DomainRole = (typeof domainRoles)[number];
 
 /** `reasoning` | `coding` | `fallback`, or a model string with its provider prefix (`ollama_chat/qwen2.5-coder:7b`). */
-/** An Ollama model name as `ollama pull` takes it (the seed writes `"model_preference": "qwen2.5-coder:7b"`). */
-const bareOllamaName = /^[a-z0-9][a-z0-9._-]*(:[a-z0-9._-]+)?$/i;
-
 /** A role, a model string, or a bare Ollama name — which becomes the model string `ollama_chat/<name>`. */
 export const modelPreferenceSchema = z
   .string()
@@ -15,7 +13,7 @@ export const modelPreferenceSchema = z
     (value) =>
       (domainRoles as readonly string[]).includes(value) ||
       /^[a-z][a-z0-9_-]*\/\S+$/.test(value) ||
-      bareOllamaName.test(value),
+      isBareOllamaName(value),
     {
       message: `expected a role (${domainRoles.join(', ')}), a model string like ollama_chat/qwen2.5-coder:7b, or an Ollama model name like qwen2.5-coder:7b`,
     },

@@ -1,3 +1,4 @@
+import { isBareOllamaName } from '@unity/core';
 import { ConfigError } from './errors';
 
 /** The provider kinds a model string can name. */
@@ -23,9 +24,6 @@ export const modelPrefixes: Readonly<Record<string, ProviderKind>> = {
   llamacpp: 'llamacpp',
 };
 
-/** An Ollama model name as `ollama pull` takes it: `qwen2.5-coder:7b`, `llama3.2`, `hf.co/…` aside. */
-const bareOllamaName = /^[a-z0-9][a-z0-9._-]*(:[a-z0-9._-]+)?$/i;
-
 /**
  * Parse `ollama_chat/qwen2.5-coder:7b` into its provider and model. `where` names the config field for errors.
  * Only the first `/` separates: `openai/meta-llama/Llama-3-8B` keeps the model's own slashes. A bare Ollama name
@@ -35,7 +33,7 @@ const bareOllamaName = /^[a-z0-9][a-z0-9._-]*(:[a-z0-9._-]+)?$/i;
 export function parseModelString(value: string, where = 'model'): ModelRef {
   const slash = value.indexOf('/');
   const known = Object.keys(modelPrefixes).join(', ');
-  if (slash === -1 && bareOllamaName.test(value)) return { prefix: 'ollama_chat', kind: 'ollama', model: value };
+  if (slash === -1 && isBareOllamaName(value)) return { prefix: 'ollama_chat', kind: 'ollama', model: value };
   if (slash <= 0 || slash === value.length - 1) {
     throw new ConfigError({
       code: 'UNKNOWN_PROVIDER',

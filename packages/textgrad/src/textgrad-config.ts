@@ -1,3 +1,4 @@
+import { isBareOllamaName } from '@unity/core';
 import { z } from 'zod';
 import { EvolutionError } from './errors';
 
@@ -8,8 +9,6 @@ export type EvolutionRole = (typeof evolutionRoles)[number];
 /** A model of the evolution loop: a router role, or one model string (`ollama_chat/qwen2.5-coder:7b`). */
 export type ModelChoice = { role: EvolutionRole } | { model: string };
 
-/** An Ollama model name as `ollama pull` takes it: `qwen2.5-coder:7b`, `llama3.2`. */
-const bareOllamaName = /^[a-z0-9][a-z0-9._-]*(:[a-z0-9._-]+)?$/i;
 /** `<provider>/<model>`, as LiteLLM and the seed write them (`ollama/qwen2.5-coder:7b`, `minimax/MiniMax-M2`). */
 const prefixedModel = /^([a-z][a-z0-9_]*)\/(\S+)$/;
 
@@ -34,7 +33,7 @@ function modelChoice(options: SectionOptions) {
     .trim()
     .min(1, 'expected a role or a model')
     .superRefine((value, ctx) => {
-      if ((evolutionRoles as readonly string[]).includes(value) || bareOllamaName.test(value)) return;
+      if ((evolutionRoles as readonly string[]).includes(value) || isBareOllamaName(value)) return;
       const prefix = prefixedModel.exec(value)?.[1];
       if (prefix === undefined) {
         ctx.addIssue({
@@ -100,7 +99,7 @@ export interface EvolutionSettings {
 function modelChoiceOf(value: string): ModelChoice {
   const trimmed = value.trim();
   if ((evolutionRoles as readonly string[]).includes(trimmed)) return { role: trimmed as EvolutionRole };
-  if (!trimmed.includes('/') && bareOllamaName.test(trimmed)) return { model: `ollama_chat/${trimmed}` };
+  if (!trimmed.includes('/') && isBareOllamaName(trimmed)) return { model: `ollama_chat/${trimmed}` };
   return { model: trimmed };
 }
 
