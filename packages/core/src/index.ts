@@ -32,8 +32,6 @@ export {
 export { editDistance, nearestName } from './nearest-name';
 export { isBareOllamaName } from './ollama-name';
 export {
-  bwrapArgs,
-  defaultSandboxEnvNames,
   OsSandboxError,
   type OsSandboxErrorCode,
   type OsSandboxMode,
@@ -42,8 +40,6 @@ export {
   probeOsSandbox,
   requireOsSandbox,
   runConfined,
-  SANDBOX_HOME,
-  SANDBOX_UID,
   sandboxEnv,
   sandboxedArgv,
   unconfinedWarning,
@@ -53,6 +49,5 @@ export {
   type ProcessGroupOptions,
   type ProcessGroupResult,
   runProcessGroup,
-  scrubSecrets,
 } from './process-group';
 export { minSecretLength, Redactor, redactedMark, redactSecrets, redactUrl, secretForms, urlSecrets } from './redact';

@@ -28,7 +28,7 @@ export interface OsSandboxPolicy {
 }
 
 /** The user id and group id a sandboxed command has inside its user namespace. */
-export const SANDBOX_UID = 1000;
+const SANDBOX_UID = 1000;
 /** `HOME` inside the sandbox: a folder of the sandbox's own empty `/tmp`. */
 export const SANDBOX_HOME = '/tmp/home';
 
@@ -143,7 +143,7 @@ function protectedTargets(policy: OsSandboxPolicy): string[] {
  * terminal injection); it keeps no capabilities. The environment is not set here: bubblewrap hands its own to the
  * command, so spawn it with the environment the command may have (see `sandboxEnv`).
  */
-export function bwrapArgs(policy: OsSandboxPolicy): string[] {
+function bwrapArgs(policy: OsSandboxPolicy): string[] {
   const args: string[] = ['--ro-bind', '/usr', '/usr'];
   for (const dir of usrMergedDirs) {
     if (isSymlink(dir)) args.push('--symlink', `usr${dir}`, dir);
@@ -236,7 +236,7 @@ async function namespaceGone(pid: number, limitMs = 5000): Promise<void> {
 }
 
 /** Variables a sandboxed command gets from its host's environment, unless told more. */
-export const defaultSandboxEnvNames = ['PATH', 'LANG', 'LANGUAGE', 'LC_ALL', 'LC_CTYPE', 'TERM', 'TZ'] as const;
+const defaultSandboxEnvNames = ['PATH', 'LANG', 'LANGUAGE', 'LC_ALL', 'LC_CTYPE', 'TERM', 'TZ'] as const;
 
 const defaultPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 

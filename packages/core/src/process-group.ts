@@ -51,25 +51,6 @@ export class OutputCapture {
   }
 }
 
-const secretName = /(^|_)(KEY|TOKEN|SECRET)S?$|PASSWORD|PASSWD|SECRET|CREDENTIAL|API_?KEY|PRIVATE/i;
-
-/**
- * A copy of `env` without secrets: names like *_KEY, *_TOKEN, *_SECRET, *PASSWORD*, *CREDENTIAL*, API_KEY, and the
- * names given (case-insensitive). For environments handed to programs a model or a candidate controls.
- */
-export function scrubSecrets(
-  env: Record<string, string | undefined>,
-  extraNames: readonly string[] = [],
-): Record<string, string> {
-  const named = new Set(extraNames.map((n) => n.toUpperCase()));
-  const clean: Record<string, string> = {};
-  for (const [name, value] of Object.entries(env)) {
-    if (value === undefined || secretName.test(name) || named.has(name.toUpperCase())) continue;
-    clean[name] = value;
-  }
-  return clean;
-}
-
 export interface ProcessGroupOptions {
   cwd: string;
   env: Record<string, string | undefined>;
