@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { existsSync, lstatSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -272,19 +271,20 @@ const installFix =
   'install bubblewrap (Debian/Ubuntu: `apt-get install bubblewrap`; Fedora: `dnf install bubblewrap`), or set ' +
   '`tools.sandbox: none` to run commands unconfined and accept the risk';
 
-function run(program: string, args: string[]): Promise<{ code: number | null; output: string; error?: Error }> {
-  return new Promise((resolve) => {
-    const child = spawn(program, args, { stdio: ['ignore', 'pipe', 'pipe'], env: sandboxEnv({}) });
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => {
-      output += d;
+/** A short program's exit code and output (both streams), or the error that kept it from starting. */
+async function run(argv: string[]): Promise<{ code: number | null; output: string; error?: Error }> {
+  try {
+    const result = await runProcessGroup(argv, {
+      cwd: tmpdir(),
+      env: sandboxEnv({}),
+      timeoutMs: 10_000,
+      headBytes: 2000,
+      tailBytes: 0,
     });
-    child.stderr.on('data', (d: Buffer) => {
-      output += d;
-    });
-    child.on('error', (error) => resolve({ code: null, output, error }));
-    child.on('close', (code) => resolve({ code, output: output.trim() }));
-  });
+    return { code: result.exitCode, output: result.stdout.trim() };
+  } catch (error) {
+    return { code: null, output: '', error: error as Error };
+  }
 }
 
 /**
@@ -310,7 +310,7 @@ async function probeOnce(program: string): Promise<OsSandboxProbe> {
       fix: 'run on Linux, or set `tools.sandbox: none` to run commands unconfined and accept the risk',
     };
   }
-  const version = await run(program, ['--version']);
+  const version = await run([program, '--version']);
   if (version.error) {
     return {
       available: false,
@@ -320,7 +320,7 @@ async function probeOnce(program: string): Promise<OsSandboxProbe> {
   }
   const dir = mkdtempSync(path.join(tmpdir(), 'unity-sandbox-probe-'));
   const argv = sandboxedArgv(['/bin/sh', '-c', 'exit 0'], 'bwrap', { writable: [dir], bwrapPath: program }, dir);
-  const trial = await run(argv[0] as string, argv.slice(1));
+  const trial = await run(argv);
   rmSync(dir, { recursive: true, force: true });
   if (trial.code !== 0) {
     return {
