@@ -1,4 +1,5 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -89,6 +90,24 @@ describe('probeOsSandbox', () => {
   it('finds the sandbox working on this machine', async () => {
     const probe = await probeOsSandbox();
     expect(probe).toMatchObject({ available: true, mode: 'bwrap' });
+  });
+});
+
+describe('the files the sandbox needs on the host', () => {
+  it('are removed when the process that ran sandboxed commands exits', () => {
+    const temp = mkdtempSync(path.join(tmpdir(), 'unity-sandbox-tmpdir-'));
+    try {
+      const script = `import('${new URL('./os-sandbox.ts', import.meta.url).pathname}').then((m) => m.runConfined(['true'], 'bwrap', { writable: ['${temp}'] }, { cwd: '${temp}', env: {}, timeoutMs: 5000, headBytes: 10, tailBytes: 10 })).then((r) => console.log('exit', r.exitCode, require('node:fs').readdirSync('${temp}').filter((e) => e.startsWith('unity-sandbox-id-')).length))`;
+      const out = execFileSync(process.execPath, ['--import', 'tsx', '-e', script], {
+        env: { ...process.env, TMPDIR: temp },
+        encoding: 'utf8',
+      });
+      // While it ran, its passwd/group folder was there; after it, nothing is left.
+      expect(out.trim()).toBe('exit 0 1');
+      expect(readdirSync(temp).filter((e) => e.startsWith('unity-sandbox-id-'))).toEqual([]);
+    } finally {
+      rmSync(temp, { recursive: true, force: true });
+    }
   });
 });
 

@@ -80,7 +80,12 @@ export class OsSandboxError extends UnityError<OsSandboxErrorCode> {
 let identityDir: string | undefined;
 /** A folder with the sandbox's `/etc/passwd` and `/etc/group`: its own user, root and nobody, nobody else's. */
 function identityFiles(): { passwd: string; group: string } {
-  identityDir ??= mkdtempSync(path.join(tmpdir(), 'unity-sandbox-id-'));
+  if (identityDir === undefined) {
+    const dir = mkdtempSync(path.join(tmpdir(), 'unity-sandbox-id-'));
+    identityDir = dir;
+    // One folder per process, removed with it, so that runs do not pile them up in the temp folder.
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  }
   const passwd = path.join(identityDir, 'passwd');
   const group = path.join(identityDir, 'group');
   if (!existsSync(passwd)) {
