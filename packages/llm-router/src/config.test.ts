@@ -1,32 +1,13 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { seedSystemYaml } from '@unity/test-kit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { cloudApiKeyEnv, defaultConfig, loadConfig, ollamaHost, parseConfig } from './config';
 import { ConfigError } from './errors';
 
-const seedYaml = `# Cloud LLM (Primary)
-cloud_llm:
-  enabled: true
-  provider: "minimax"
-  model: "MiniMax-M2"
-  fallback_to_local: true  # falls back to qwen2.5
-  timeout_seconds: 3600
-  max_tokens: 4096
-  max_iterations: 1000
-
-# Local LLM Models (Fallback)
-models:
-  reasoning: "ollama_chat/qwen2.5-coder:7b"
-  coding: "ollama_chat/qwen2.5-coder:7b"
-  fallback: "ollama_chat/qwen2.5-coder:7b"
-
-# Diagnostics - Model Requirements
-diagnostics:
-  require_models:
-    - "qwen2.5-coder:7b"
-`;
+const seedYaml = seedSystemYaml();
 
 function configError(fn: () => unknown): ConfigError {
   try {

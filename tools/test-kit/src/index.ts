@@ -4,4 +4,5 @@ export { FakeOpenAI, type FakeOpenAIOptions } from './fake-openai';
 export { FakeUpstream, type RecordedRequest } from './fake-upstream';
 export { type GatewayConfigOptions, gatewayConfigYaml } from './gateway-config';
 export type { ChatRequestInfo, Fault, Reply, ScriptedToolCall, Step, StepSource } from './script';
+export { seedSystemYaml } from './seed-config';
 export { chunkText, countTokens, sleep, type TextToolCallStyle, textToolCall } from './text';

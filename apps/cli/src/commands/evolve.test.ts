@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FakeOllama, FakeOpenAI, freePort, listening } from '@unity/test-kit';
+import { FakeOllama, FakeOpenAI, freePort, listening, seedSystemYaml } from '@unity/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const bin = new URL('../../bin/unity.js', import.meta.url).pathname;
@@ -385,31 +385,8 @@ describe('unity evolve (built binary, replayed coder, real evaluator processes)'
 });
 
 /** The seed's configs/system.yaml verbatim, plus the two addresses that point it at the fakes. */
-const seedConfig = (cloudUrl: string, ollamaHost: string, extra = '') => `# Cloud LLM (Primary)
-cloud_llm:
-  enabled: true
-  provider: "minimax"
-  model: "MiniMax-M2"
-  fallback_to_local: true  # falls back to qwen2.5
-  timeout_seconds: 3600
-  max_tokens: 4096
-  max_iterations: 1000
-  base_url: ${cloudUrl}
-
-# Local LLM Models (Fallback)
-models:
-  reasoning: "ollama_chat/qwen2.5-coder:7b"
-  coding: "ollama_chat/qwen2.5-coder:7b"
-  fallback: "ollama_chat/qwen2.5-coder:7b"
-
-# Diagnostics - Model Requirements
-diagnostics:
-  require_models:
-    - "qwen2.5-coder:7b"
-
-ollama:
-  host: ${ollamaHost}
-${extra}`;
+const seedConfig = (cloudUrl: string, ollamaHost: string, extra = '') =>
+  seedSystemYaml({ cloudBaseUrl: cloudUrl, extra: `\nollama:\n  host: ${ollamaHost}\n${extra}` });
 
 /** The judge's stand-in: scores `value` by its distance from 42 (half the evaluator's slope), with feedback. */
 function judgeReply(body: Record<string, unknown>): string | undefined {
