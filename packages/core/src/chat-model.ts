@@ -1,4 +1,13 @@
-import type { ChatMessage, FinishReason, JsonSchema, ToolCall, ToolDefinition, Usage } from './messages';
+import type {
+  ChatMessage,
+  FinishReason,
+  JsonSchema,
+  TokenLogprob,
+  ToolCall,
+  ToolChoice,
+  ToolDefinition,
+  Usage,
+} from './messages';
 
 export interface ChatRequest {
   messages: ChatMessage[];
@@ -10,6 +19,22 @@ export interface ChatRequest {
   maxOutputTokens?: number;
   stop?: string[];
   seed?: number;
+  /** How the model must use `tools`: `auto` (the default), `none`, `required` (at least one call), or one named tool. */
+  toolChoice?: ToolChoice;
+  /** Whether the model may make several tool calls in one turn (default: the provider's). */
+  parallelToolCalls?: boolean;
+  /** Nucleus sampling: sample from the smallest set of tokens whose probabilities add up to this (0–1). */
+  topP?: number;
+  /** Sample from the k most likely tokens only (Ollama, llama.cpp). */
+  topK?: number;
+  /** Penalise tokens by how often they already appear (-2–2). */
+  frequencyPenalty?: number;
+  /** Penalise tokens that already appear at all (-2–2). */
+  presencePenalty?: number;
+  /** Return the log probability of each output token, with the `top` most likely alternatives at each (0–20). */
+  logprobs?: { top: number };
+  /** The end user, passed to upstreams that monitor abuse per user (OpenAI's `user`); never used for routing. */
+  user?: string;
   signal?: AbortSignal;
 }
 
@@ -21,6 +46,8 @@ export interface ChatResponse {
   finishReason: FinishReason;
   /** The model that answered, as the provider names it. */
   model: string;
+  /** Log probabilities of the output tokens, when the request asked for them. */
+  logprobs?: TokenLogprob[];
 }
 
 /**

@@ -54,6 +54,18 @@ export interface ToolDefinition {
   parameters: JsonSchema;
 }
 
+/** How a model must use the tools it is offered: as it likes, not at all, at least one call, or this one tool. */
+export type ToolChoice = 'auto' | 'none' | 'required' | { name: string };
+
+/** One output token's log probability, with the most likely alternatives at its position. */
+export interface TokenLogprob {
+  token: string;
+  logprob: number;
+  /** The token's UTF-8 bytes, when the provider gives them. */
+  bytes?: number[];
+  top: { token: string; logprob: number; bytes?: number[] }[];
+}
+
 export interface Usage {
   inputTokens: number;
   outputTokens: number;
