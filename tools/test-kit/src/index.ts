@@ -1,4 +1,5 @@
 export { freePort, listening, sharedModelPath } from './environment';
+export { FakeHub, type FakeHubFile, type FakeHubOptions, type FakeHubRequest } from './fake-hub';
 export { defaultOllamaModel, FakeOllama, type FakeOllamaModel, type FakeOllamaOptions } from './fake-ollama';
 export { FakeOpenAI, type FakeOpenAIOptions } from './fake-openai';
 export { FakeUpstream, type RecordedRequest } from './fake-upstream';
