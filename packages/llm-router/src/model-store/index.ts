@@ -1,5 +1,6 @@
 // `@unity/llm-router/model-store`: the embedded engine's GGUF model store — pull (resumable, verified), list,
 // remove, GGUF headers, and where the store is.
+export { type DefaultModel, type DefaultModelOptions, defaultModel, defaultModelPin } from './default-model';
 export {
   type GgufHeader,
   type GgufSummary,

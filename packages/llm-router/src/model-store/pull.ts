@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describeError } from '@unity/core';
 import { isGgufFile } from './gguf-header';
+import { fetchFollowingRedirects, type HubFileInfo } from './hub-redirects';
 import { ModelStoreError } from './model-store-error';
 
 export interface PullProgress {
@@ -42,6 +43,13 @@ export interface PullResult {
   resumed: boolean;
   /** True when the model was already in the store and nothing was downloaded. */
   alreadyPresent: boolean;
+  /**
+   * What the sha256 was checked against: the `sha256` option, the sha256 a Hugging Face hub published for the file
+   * (`X-Linked-Etag` on its redirect), or nothing (`none`: only the GGUF magic bytes were checked).
+   */
+  verifiedBy: 'sha256' | 'hub' | 'none';
+  /** The commit a Hugging Face hub resolved the revision to (`X-Repo-Commit`), when it said. */
+  commit?: string;
 }
 
 /**
@@ -134,7 +142,16 @@ export async function pullModel(source: string, options: PullOptions): Promise<P
         fix: `remove it (unity models rm ${name}) and pull again`,
       });
     }
-    return { name, path, url, bytes: present, sha256, resumed: false, alreadyPresent: true };
+    return {
+      name,
+      path,
+      url,
+      bytes: present,
+      sha256,
+      resumed: false,
+      alreadyPresent: true,
+      verifiedBy: expected ? 'sha256' : 'none',
+    };
   }
 
   const unlock = await lock(`${part}.lock`, name);
@@ -193,18 +210,22 @@ async function fetchIntoPlace(
   options: PullOptions,
 ): Promise<PullResult> {
   const { url, name, path, part, expected, localPath } = target;
-  const { bytes, hash, resumed } = localPath
+  const { bytes, hash, resumed, hub } = localPath
     ? await copyLocal(localPath, part)
-    : await download(url, part, await fileSize(part), options);
+    : await download(url, part, await fileSize(part), options, expected);
   const sha256 = hash.digest('hex');
-  if (expected && sha256 !== expected) {
+  const want = expected ?? hub.sha256;
+  if (want && sha256 !== want) {
     await rm(part, { force: true });
+    const whose = expected ? 'the expected' : 'the sha256 the hub published for it (X-Linked-Etag),';
     throw new ModelStoreError({
       code: 'CHECKSUM_MISMATCH',
-      message: `${localPath ?? `the download of ${url}`} has sha256 ${sha256}, not the expected ${expected}; nothing was added to the store`,
+      message: `${localPath ?? `the download of ${url}`} has sha256 ${sha256}, not ${whose} ${want}; nothing was added to the store`,
       fix: localPath
         ? 'check the --sha256 value, or that this is the file you meant'
-        : 'check the --sha256 value against the model page; if it is right, the server sent a different file',
+        : expected
+          ? 'check the --sha256 value against the model page; if it is right, the server sent a different file'
+          : 'pull again; if it fails the same way, something between you and the hub alters the download (a proxy?)',
     });
   }
   if (!(await isGgufFile(part))) {
@@ -218,11 +239,25 @@ async function fetchIntoPlace(
     });
   }
   await rename(part, path);
-  return { name, path, url, bytes, sha256, resumed, alreadyPresent: false };
+  const verifiedBy = expected ? 'sha256' : hub.sha256 ? 'hub' : 'none';
+  return {
+    name,
+    path,
+    url,
+    bytes,
+    sha256,
+    resumed,
+    alreadyPresent: false,
+    verifiedBy,
+    ...(hub.commit ? { commit: hub.commit } : {}),
+  };
 }
 
 /** A local file is copied in (to the `.part` file, so that it goes through the same checks as a download). */
-async function copyLocal(localPath: string, part: string): Promise<{ bytes: number; hash: Hash; resumed: false }> {
+async function copyLocal(
+  localPath: string,
+  part: string,
+): Promise<{ bytes: number; hash: Hash; resumed: false; hub: HubFileInfo }> {
   try {
     await copyFile(localPath, part);
     // The store's copy is the store's: writable by its owner whatever the source's mode (often read-only).
@@ -235,7 +270,7 @@ async function copyLocal(localPath: string, part: string): Promise<{ bytes: numb
       cause: error,
     });
   }
-  return { bytes: await fileSize(part), hash: await hashFile(part), resumed: false };
+  return { bytes: await fileSize(part), hash: await hashFile(part), resumed: false, hub: {} };
 }
 
 async function download(
@@ -243,7 +278,8 @@ async function download(
   part: string,
   startAt: number,
   options: PullOptions,
-): Promise<{ bytes: number; hash: Hash; resumed: boolean }> {
+  expected: string | undefined,
+): Promise<{ bytes: number; hash: Hash; resumed: boolean; hub: HubFileInfo }> {
   const stallMs = options.stallTimeoutMs ?? 60_000;
   const stall = new AbortController();
   let timer: NodeJS.Timeout | undefined;
@@ -287,14 +323,26 @@ async function download(
   const earlier = startAt > 0 ? await hashFile(part) : undefined;
   try {
     armStall();
+    // A sha256 the hub publishes for the file that is not the one expected: stop before the download starts.
+    const checkHub = (hub: HubFileInfo) => {
+      if (expected && hub.sha256 && hub.sha256 !== expected) {
+        throw new ModelStoreError({
+          code: 'CHECKSUM_MISMATCH',
+          message: `the hub publishes sha256 ${hub.sha256} for ${url} (X-Linked-Etag), not the expected ${expected}; nothing was downloaded`,
+          fix: 'the file at that revision is another one: pin the revision (a commit sha) the sha256 belongs to, or correct the sha256',
+        });
+      }
+    };
     let response: Response;
+    let hub: HubFileInfo;
     try {
-      response = await fetch(url, {
+      ({ response, hub } = await fetchFollowingRedirects(url, {
         headers: { ...options.headers, ...(startAt > 0 ? { range: `bytes=${startAt}-` } : {}) },
         signal,
-        redirect: 'follow',
-      });
+        beforeFollow: checkHub,
+      }));
     } catch (error) {
+      if (ModelStoreError.isInstance(error)) throw error;
       throw fail(error, `cannot reach ${url}`);
     }
     const contentRange = response.headers.get('content-range');
@@ -302,7 +350,7 @@ async function download(
     if (response.status === 416 && startAt > 0 && rangeTotal === startAt) {
       // The earlier attempt had already received every byte.
       await response.body?.cancel();
-      return { bytes: startAt, hash: earlier ?? createHash('sha256'), resumed: true };
+      return { bytes: startAt, hash: earlier ?? createHash('sha256'), resumed: true, hub };
     }
     const resumed = response.status === 206 && startAt > 0 && contentRange?.startsWith(`bytes ${startAt}-`) === true;
     if (!response.ok || (response.status === 206 && !resumed) || response.status === 416) {
@@ -310,18 +358,9 @@ async function download(
       if (startAt > 0 && (response.status === 206 || response.status === 416)) {
         // A range the server cannot honour as asked: start over.
         await rm(part, { force: true });
-        return download(url, part, 0, options);
+        return download(url, part, 0, options, expected);
       }
-      throw new ModelStoreError({
-        code: 'DOWNLOAD_FAILED',
-        message: `download of ${url} failed: HTTP ${response.status} ${response.statusText}`.trimEnd(),
-        fix:
-          response.status === 404
-            ? 'check the URL: the file does not exist there (for hf: the owner, repository and file name)'
-            : response.status === 401 || response.status === 403
-              ? 'the file needs credentials (a gated repository): pass an authorization header'
-              : 'try again later',
-      });
+      throw httpFailure(url, response);
     }
     // No Content-Length (a chunked response) means an unknown size, not 0.
     const lengthHeader = response.headers.get('content-length');
@@ -331,7 +370,7 @@ async function download(
       received = 0;
       if (startAt > 0) await truncate(part, 0);
     }
-    total = Number.isFinite(rangeTotal) ? rangeTotal : Number.isFinite(length) ? received + length : undefined;
+    total = Number.isFinite(rangeTotal) ? rangeTotal : Number.isFinite(length) ? received + length : hub.size;
     const hash = (resumed && earlier) || createHash('sha256');
     const resumedFromBytes = received;
     options.onProgress?.({ receivedBytes: received, totalBytes: total, resumedFromBytes });
@@ -362,10 +401,35 @@ async function download(
     if (total !== undefined && received !== total) {
       throw fail(new Error(`the server sent ${received} of ${total} bytes`), `incomplete download of ${url}`);
     }
-    return { bytes: received, hash, resumed };
+    return { bytes: received, hash, resumed, hub };
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** A refused download: the status, the hub's own word on it (`X-Error-Code`, `X-Error-Message`) and the fix. */
+function httpFailure(url: string, response: Response): ModelStoreError {
+  const hubCode = response.headers.get('x-error-code');
+  const hubMessage = response.headers.get('x-error-message');
+  const said = hubCode ? ` (${hubCode}${hubMessage ? `: ${hubMessage}` : ''})` : '';
+  const fixes: Record<string, string> = {
+    RevisionNotFound: 'the revision (branch, tag or commit sha) does not exist in that repository: check it',
+    EntryNotFound:
+      'the repository has no such file at that revision: check the file name (the "Files" tab of the model)',
+    RepoNotFound: 'no such repository, or a private or gated one: check owner/name, or pass an authorization header',
+    GatedRepo: 'the repository is gated: accept its terms on the model page and pass an authorization header',
+  };
+  return new ModelStoreError({
+    code: 'DOWNLOAD_FAILED',
+    message: `download of ${url} failed: HTTP ${response.status} ${response.statusText}`.trimEnd() + said,
+    fix:
+      (hubCode && fixes[hubCode]) ??
+      (response.status === 404
+        ? 'check the URL: the file does not exist there (for hf: the owner, repository and file name)'
+        : response.status === 401 || response.status === 403
+          ? 'the file needs credentials (a gated repository): pass an authorization header'
+          : 'try again later'),
+  });
 }
 
 /** The innermost cause (fetch's "fetch failed" hides ECONNREFUSED / ENOTFOUND in its cause). */
