@@ -1,4 +1,6 @@
+import { fakeEmbedding } from './embedding';
 import { cutConnection, FakeUpstream, type HandlerContext, sendJson } from './fake-upstream';
+import { fakeLogprobs } from './logprobs';
 import { type ChatRequestInfo, type Fault, isFault, type Reply } from './script';
 import { chunkText, countTokens, lastUserText, promptTokens } from './text';
 
@@ -9,9 +11,14 @@ export interface FakeOllamaModel {
   quantization?: string;
   /** Reported by /api/show as `<family>.context_length`. */
   contextLength?: number;
-  /** Reported by /api/show; a chat with tools to a model without "tools" gets Ollama's 400. */
+  /**
+   * Reported by /api/show; a chat with tools to a model without "tools" gets Ollama's 400, and /api/embed and
+   * /api/embeddings need "embedding".
+   */
   capabilities?: string[];
   size?: number;
+  /** The vector length of its embeddings (`<family>.embedding_length` in /api/show). */
+  embeddingLength?: number;
 }
 
 export interface FakeOllamaOptions {
@@ -29,6 +36,32 @@ export const defaultOllamaModel: Required<FakeOllamaModel> = {
   contextLength: 32_768,
   capabilities: ['completion', 'tools', 'insert'],
   size: 4_683_087_332,
+  embeddingLength: 3584,
+};
+
+/** nomic-embed-text as Ollama describes it: an embedding model (768 dimensions, 2048-token context here). */
+export const nomicEmbedModel: FakeOllamaModel = {
+  name: 'nomic-embed-text:latest',
+  family: 'nomic-bert',
+  parameterSize: '137M',
+  quantization: 'F16',
+  contextLength: 2048,
+  capabilities: ['embedding'],
+  size: 274_302_450,
+  embeddingLength: 768,
+};
+
+/** The first version of Ollama with /api/embed (older ones have only /api/embeddings). */
+const embedSince = [0, 3, 0];
+
+const versionAtLeast = (version: string, minimum: number[]) => {
+  const parts = version.split(/[.-]/).map((p) => Number.parseInt(p, 10) || 0);
+  for (let i = 0; i < minimum.length; i++) {
+    const a = parts[i] ?? 0;
+    const b = minimum[i] ?? 0;
+    if (a !== b) return a > b;
+  }
+  return true;
 };
 
 const withTag = (name: string) => (name.includes(':') ? name : `${name}:latest`);
@@ -36,7 +69,10 @@ const withTag = (name: string) => (name.includes(':') ? name : `${name}:latest`)
 /**
  * A fake Ollama server speaking its REST API as the real one does: `/`, `/api/version`, `/api/tags`, `/api/ps`,
  * `/api/show` (capabilities, context length), `/api/chat` and `/api/generate` (NDJSON streaming by default, tool
- * arguments as objects, nanosecond durations), errors as `{"error": "..."}`, and fault injection.
+ * arguments as objects, nanosecond durations, `logprobs`/`top_logprobs` as Ollama 0.12.11 added them), `/api/embed`
+ * (from version 0.3.0, as Ollama) and the legacy `/api/embeddings` (vectors derived from the text, see
+ * `fakeEmbedding`), errors as `{"error": "..."}`, and fault injection. Queued steps are taken by chat, generate and
+ * embeddings requests alike, in order.
  */
 export class FakeOllama extends FakeUpstream {
   readonly models: Required<FakeOllamaModel>[];
@@ -93,6 +129,14 @@ export class FakeOllama extends FakeUpstream {
       case 'POST /api/chat':
       case 'POST /api/generate':
         return this.generate(ctx, path === '/api/chat' ? 'chat' : 'generate');
+      case 'POST /api/embed':
+        // Older servers answer it as any unknown route.
+        if (versionAtLeast(this.version, embedSince)) return this.embed(ctx, 'embed');
+        res.writeHead(404, { 'content-type': 'text/plain' });
+        res.end('404 page not found');
+        return;
+      case 'POST /api/embeddings':
+        return this.embed(ctx, 'embeddings');
       default:
         res.writeHead(404, { 'content-type': 'text/plain' });
         res.end('404 page not found');
@@ -138,11 +182,125 @@ export class FakeOllama extends FakeUpstream {
         'general.architecture': model.family,
         'general.parameter_count': 7_615_616_512,
         [`${model.family}.context_length`]: model.contextLength,
-        [`${model.family}.embedding_length`]: 3584,
+        [`${model.family}.embedding_length`]: model.embeddingLength,
       },
       capabilities: model.capabilities,
       modified_at: '2025-11-01T10:00:00.000000000Z',
     });
+  }
+
+  /**
+   * `/api/embed` {model, input: string | string[], truncate, dimensions} → {model, embeddings (unit length),
+   * total_duration, load_duration, prompt_eval_count}; the legacy `/api/embeddings` {model, prompt} → {embedding}
+   * (not normalised, as Ollama's legacy endpoint).
+   */
+  private async embed(ctx: HandlerContext, kind: 'embed' | 'embeddings'): Promise<void> {
+    const { res } = ctx;
+    if (typeof ctx.body !== 'object' || ctx.body === null) {
+      return sendJson(res, 400, { error: 'invalid character looking for beginning of value' });
+    }
+    const body = ctx.body as Record<string, unknown>;
+    if (typeof body.model !== 'string' || body.model === '') return sendJson(res, 400, { error: 'model is required' });
+    const model = this.find(body.model);
+    if (!model) return sendJson(res, 404, { error: `model "${body.model}" not found, try pulling it first` });
+    if (!model.capabilities.includes('embedding')) {
+      return sendJson(res, 400, { error: `registry.ollama.ai/library/${model.name} does not support embedding` });
+    }
+    const raw = kind === 'embed' ? body.input : body.prompt;
+    const inputs = raw === undefined || raw === null ? [] : typeof raw === 'string' ? [raw] : raw;
+    if (!Array.isArray(inputs) || (kind === 'embeddings' && typeof raw !== 'string' && raw !== undefined)) {
+      return sendJson(res, 400, { error: 'invalid input type' });
+    }
+    if (!inputs.every((item): item is string => typeof item === 'string')) {
+      return sendJson(res, 400, { error: 'invalid input type' });
+    }
+    let dimensions = model.embeddingLength;
+    if (kind === 'embed' && body.dimensions !== undefined && body.dimensions !== 0) {
+      const asked = body.dimensions;
+      if (typeof asked !== 'number' || !Number.isInteger(asked) || asked < 1 || asked > model.embeddingLength) {
+        return sendJson(res, 400, { error: `dimensions must be between 1 and ${model.embeddingLength}` });
+      }
+      dimensions = asked;
+    }
+    // Longer inputs are cut to the context (truncate, the default) or refused.
+    const texts: string[] = [];
+    for (const text of inputs) {
+      const words = text.split(/\s+/).filter(Boolean);
+      if (words.length <= model.contextLength) texts.push(text);
+      else if (kind === 'embed' && body.truncate === false) {
+        return sendJson(res, 400, { error: 'the input length exceeds the context length' });
+      } else texts.push(words.slice(0, model.contextLength).join(' '));
+    }
+    this.loaded.set(model.name, Date.now());
+    const info: ChatRequestInfo = { path: ctx.path, body, headers: ctx.req.headers, stream: false };
+    const step = this.nextStep(info);
+    let cut = false;
+    if (isFault(step)) {
+      switch (step.fault) {
+        case 'reset':
+          ctx.req.socket.destroy();
+          return;
+        case 'status':
+          return sendJson(
+            res,
+            step.status,
+            {
+              error:
+                step.message ??
+                (step.status === 503
+                  ? 'server busy, please try again.  maximum pending requests exceeded'
+                  : `HTTP ${step.status}`),
+            },
+            step.retryAfter === undefined ? {} : { 'retry-after': String(step.retryAfter) },
+          );
+        case 'hang':
+          await ctx.wait(2 ** 31 - 1);
+          return;
+        case 'slow-first-byte':
+          await ctx.wait(step.ms);
+          break;
+        case 'cut-before-first-token':
+        case 'cut-after-chunks':
+          cut = true;
+          break;
+        case 'malformed-json':
+          res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
+          res.end(`{"model":"${model.name}","embeddings":[[0.1,`);
+          return;
+        case 'stream-error':
+        case 'base-resp':
+          return sendJson(res, 500, {
+            error:
+              step.fault === 'stream-error'
+                ? (step.message ?? 'llama runner process has terminated')
+                : (step.statusMsg ?? 'upstream error'),
+          });
+      }
+    } else if (step.delayMs) {
+      await ctx.wait(step.delayMs);
+    }
+    if (ctx.closed) return;
+    const payload =
+      kind === 'embed'
+        ? {
+            model: body.model,
+            embeddings: texts.map((text) => fakeEmbedding(text, dimensions)),
+            total_duration: 14_143_917,
+            load_duration: 1_019_500,
+            prompt_eval_count: texts.reduce((sum, text) => sum + countTokens(text), 0),
+          }
+        : {
+            embedding:
+              texts[0] === undefined || texts[0] === '' ? [] : fakeEmbedding(texts[0], dimensions).map((v) => v * 20),
+          };
+    if (!cut) return sendJson(res, 200, payload);
+    const text = JSON.stringify(payload);
+    res.writeHead(200, {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(text),
+    });
+    res.write(text.slice(0, Math.floor(text.length / 2)));
+    cutConnection(res);
   }
 
   private async generate(ctx: HandlerContext, kind: 'chat' | 'generate'): Promise<void> {
@@ -256,6 +414,16 @@ export class FakeOllama extends FakeUpstream {
     };
     const message = (content: string, extra: Record<string, unknown> = {}) =>
       kind === 'chat' ? { message: { role: 'assistant', content, ...extra } } : { response: content, ...extra };
+    // Ollama (0.12.11 on) gives each generated token's logprob, top-level on each line, when `logprobs` is true.
+    const topLogprobs = typeof body.top_logprobs === 'number' ? body.top_logprobs : 0;
+    const logprobs = (pieces: string[]) =>
+      body.logprobs === true && pieces.length > 0
+        ? {
+            logprobs: fakeLogprobs(pieces, topLogprobs).map(({ top_logprobs, ...entry }) =>
+              topLogprobs > 0 ? { ...entry, top_logprobs } : entry,
+            ),
+          }
+        : {};
 
     if (!info.stream) {
       const payload = {
@@ -267,6 +435,7 @@ export class FakeOllama extends FakeUpstream {
         }),
         ...stats,
         ...(kind === 'generate' ? { context: [1, 2, 3] } : {}),
+        ...logprobs(chunkText(text, reply.chunkSize)),
       };
       if (interrupt.cutAfterChunks !== undefined) {
         const raw = JSON.stringify(payload);
@@ -295,7 +464,7 @@ export class FakeOllama extends FakeUpstream {
       }
     }
     for (const piece of chunkText(text, reply.chunkSize))
-      lines.push({ model, created_at: createdAt(), ...message(piece), done: false });
+      lines.push({ model, created_at: createdAt(), ...message(piece), done: false, ...logprobs([piece]) });
     if (kind === 'chat' && toolCalls.length > 0) {
       lines.push({ model, created_at: createdAt(), ...message('', { tool_calls: toolCalls }), done: false });
     }

@@ -1,5 +1,6 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { cosineSimilarity } from './embedding';
 import { FakeOpenAI } from './fake-openai';
 
 let fake: FakeOpenAI;
@@ -17,7 +18,13 @@ const ask = (content: string) => [{ role: 'user' as const, content }];
 describe('FakeOpenAI with the official openai client', () => {
   it('lists its models', async () => {
     const models = await client.models.list();
-    expect(models.data.map((m) => m.id)).toEqual(['MiniMax-M2', 'gpt-4o-mini']);
+    expect(models.data.map((m) => m.id)).toEqual([
+      'MiniMax-M2',
+      'gpt-4o-mini',
+      'text-embedding-3-small',
+      'text-embedding-3-large',
+      'text-embedding-ada-002',
+    ]);
   });
 
   it('answers a non-streaming chat with the echo default and usage', async () => {
@@ -202,5 +209,143 @@ describe('FakeOpenAI faults', () => {
     fake.enqueue((request) => ({ text: `model was ${String(request.body.model)}` }));
     const r = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: ask('x') });
     expect(r.choices[0]?.message.content).toBe('model was gpt-4o-mini');
+  });
+});
+
+describe('FakeOpenAI chat parameters', () => {
+  it('returns n choices, each with its own text, and counts their tokens in usage', async () => {
+    fake.enqueue({ text: 'first answer', choiceTexts: ['second one here'] });
+    const r = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: ask('x'), n: 3 });
+    expect(r.choices.map((c) => [c.index, c.message.content])).toEqual([
+      [0, 'first answer'],
+      [1, 'second one here'],
+      [2, 'first answer'],
+    ]);
+    expect(r.usage?.completion_tokens).toBe(2 + 3 + 2);
+  });
+
+  it('returns token logprobs with top_logprobs whose tokens join to the content', async () => {
+    fake.enqueue({ text: 'hello there world' });
+    const r = await client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: ask('x'),
+      logprobs: true,
+      top_logprobs: 2,
+    });
+    const content = r.choices[0]?.logprobs?.content ?? [];
+    expect(content.map((t) => t.token).join('')).toBe('hello there world');
+    for (const t of content) {
+      expect(t.logprob).toBeLessThan(0);
+      expect(t.bytes).toEqual([...Buffer.from(t.token)]);
+      expect(t.top_logprobs).toHaveLength(2);
+      expect(t.top_logprobs[0]).toMatchObject({ token: t.token, logprob: t.logprob });
+      expect(t.top_logprobs[1]?.logprob).toBeLessThan(t.logprob);
+    }
+  });
+
+  it('leaves logprobs null unless asked, and refuses top_logprobs without logprobs', async () => {
+    const plain = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: ask('x') });
+    expect(plain.choices[0]?.logprobs).toBeNull();
+    await expect(
+      client.chat.completions.create({ model: 'gpt-4o-mini', messages: ask('x'), top_logprobs: 2 }),
+    ).rejects.toMatchObject({ status: 400, param: 'top_logprobs' });
+  });
+
+  it('streams logprobs with each content chunk', async () => {
+    fake.enqueue({ text: 'a b' });
+    const stream = await client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: ask('x'),
+      stream: true,
+      logprobs: true,
+      top_logprobs: 1,
+    });
+    const tokens: string[] = [];
+    for await (const chunk of stream) {
+      for (const t of chunk.choices[0]?.logprobs?.content ?? []) {
+        expect(t.token).toBe(chunk.choices[0]?.delta.content);
+        expect(t.top_logprobs).toHaveLength(1);
+        tokens.push(t.token);
+      }
+    }
+    expect(tokens).toEqual(['a ', 'b']);
+  });
+
+  it('records the parameters it received', async () => {
+    await client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: ask('x'),
+      top_p: 0.5,
+      n: 2,
+      parallel_tool_calls: false,
+      user: 'u-1',
+    });
+    expect(fake.requestsTo('/chat/completions')[0]?.body).toMatchObject({
+      top_p: 0.5,
+      n: 2,
+      parallel_tool_calls: false,
+      user: 'u-1',
+    });
+  });
+});
+
+describe('FakeOpenAI embeddings', () => {
+  it('embeds a list of texts with the default base64 of the openai client, decoded to unit vectors', async () => {
+    const r = await client.embeddings.create({
+      model: 'text-embedding-3-small',
+      input: ['the cat sat on the mat', 'the cat sat on a mat', 'quantum chromodynamics lecture'],
+    });
+    expect(fake.requestsTo('/embeddings')[0]?.body).toMatchObject({ encoding_format: 'base64' });
+    const [a, b, c] = r.data.map((d) => d.embedding);
+    expect(a).toHaveLength(1536);
+    expect(Math.hypot(...(a ?? []))).toBeCloseTo(1, 5);
+    expect(cosineSimilarity(a ?? [], b ?? [])).toBeGreaterThan(0.7);
+    expect(cosineSimilarity(a ?? [], c ?? [])).toBeLessThan(0.3);
+    expect(r.data.map((d) => d.index)).toEqual([0, 1, 2]);
+    expect(r.usage).toEqual({ prompt_tokens: 6 + 6 + 3, total_tokens: 15 });
+  });
+
+  it('gives the same vectors as float and as base64, and honours dimensions', async () => {
+    const asFloat = await client.embeddings.create({
+      model: 'text-embedding-3-large',
+      input: 'hello world',
+      encoding_format: 'float',
+      dimensions: 64,
+    });
+    const asBase64 = await client.embeddings.create({
+      model: 'text-embedding-3-large',
+      input: 'hello world',
+      dimensions: 64,
+    });
+    expect(asFloat.data[0]?.embedding).toHaveLength(64);
+    expect(asBase64.data[0]?.embedding).toEqual(asFloat.data[0]?.embedding);
+  });
+
+  it('refuses an empty input, dimensions on ada-002 and an unknown model as OpenAI does', async () => {
+    await expect(client.embeddings.create({ model: 'text-embedding-3-small', input: [''] })).rejects.toMatchObject({
+      status: 400,
+      param: 'input',
+    });
+    await expect(
+      client.embeddings.create({ model: 'text-embedding-ada-002', input: 'x', dimensions: 8 }),
+    ).rejects.toMatchObject({ status: 400, param: 'dimensions' });
+    await expect(client.embeddings.create({ model: 'gpt-4o-mini', input: 'x' })).rejects.toMatchObject({
+      status: 404,
+      code: 'model_not_found',
+    });
+  });
+
+  it('injects faults into embeddings: 429 with Retry-After, malformed JSON, a cut body', async () => {
+    fake.enqueue(
+      { fault: 'status', status: 429, retryAfter: 3 },
+      { fault: 'malformed-json' },
+      { fault: 'cut-after-chunks', chunks: 0 },
+    );
+    const limited = await client.embeddings.create({ model: 'text-embedding-3-small', input: 'x' }).catch((e) => e);
+    expect(limited).toBeInstanceOf(OpenAI.RateLimitError);
+    expect(limited.headers.get('retry-after')).toBe('3');
+    await expect(client.embeddings.create({ model: 'text-embedding-3-small', input: 'x' })).rejects.toThrow();
+    await expect(client.embeddings.create({ model: 'text-embedding-3-small', input: 'x' })).rejects.toThrow();
+    await expect(client.embeddings.create({ model: 'text-embedding-3-small', input: 'x' })).resolves.toBeTruthy();
   });
 });

@@ -1,15 +1,33 @@
 import type { ServerResponse } from 'node:http';
+import { fakeEmbedding, float32Base64 } from './embedding';
 import { cutConnection, FakeUpstream, type HandlerContext, sendJson } from './fake-upstream';
+import { fakeLogprobs } from './logprobs';
 import { type ChatRequestInfo, type Fault, isFault, type Reply, type ScriptedToolCall } from './script';
 import { chunkText, countTokens, lastUserText, promptTokens } from './text';
 
 export interface FakeOpenAIOptions {
   /** Model ids the server knows (GET /models; others get 404 model_not_found). Default: MiniMax-M2, gpt-4o-mini. */
   models?: string[];
+  /**
+   * Embedding models (POST /embeddings) with their native vector length; listed by GET /models after the chat models.
+   * Default: text-embedding-3-small (1536), text-embedding-3-large (3072), text-embedding-ada-002 (1536, no
+   * `dimensions`).
+   */
+  embeddingModels?: Record<string, number>;
   /** When set, requests must carry `Authorization: Bearer <apiKey>` or get 401. */
   apiKey?: string;
   port?: number;
 }
+
+const defaultEmbeddingModels: Record<string, number> = {
+  'text-embedding-3-small': 1536,
+  'text-embedding-3-large': 3072,
+  'text-embedding-ada-002': 1536,
+};
+
+/** OpenAI's answer to an input it cannot take. */
+const invalidInput =
+  "'$.input' is invalid. Please check the API reference: https://platform.openai.com/docs/api-reference.";
 
 const errorTypes: Record<number, { type: string; code: string | null; message: string }> = {
   400: { type: 'invalid_request_error', code: null, message: 'Bad request' },
@@ -25,18 +43,22 @@ const errorTypes: Record<number, { type: string; code: string | null; message: s
 };
 
 /**
- * A fake OpenAI Chat Completions server (`/v1/chat/completions`, `/v1/models`): non-streaming and SSE streaming,
- * tool calls streamed as deltas by index, usage, MiniMax's `<think>` reasoning and `base_resp` errors, and fault
- * injection. `baseURL` is what an OpenAI client takes.
+ * A fake OpenAI server (`/v1/chat/completions`, `/v1/embeddings`, `/v1/models`): non-streaming and SSE streaming,
+ * tool calls streamed as deltas by index, `n` choices, `logprobs`/`top_logprobs`, usage, MiniMax's `<think>` reasoning
+ * and `base_resp` errors, embeddings (float or base64, `dimensions`) derived from the text (see `fakeEmbedding`), and
+ * fault injection. Queued steps are taken by chat and embeddings requests alike, in order. `baseURL` is what an
+ * OpenAI client takes.
  */
 export class FakeOpenAI extends FakeUpstream {
   readonly models: string[];
+  readonly embeddingModels: Readonly<Record<string, number>>;
   private readonly apiKey: string | undefined;
   private idCounter = 0;
 
   private constructor(options: FakeOpenAIOptions) {
     super((request) => ({ text: `echo: ${lastUserText(request.body.messages)}` }));
     this.models = options.models ?? ['MiniMax-M2', 'gpt-4o-mini'];
+    this.embeddingModels = options.embeddingModels ?? defaultEmbeddingModels;
     this.apiKey = options.apiKey;
   }
 
@@ -57,10 +79,16 @@ export class FakeOpenAI extends FakeUpstream {
     if (req.method === 'GET' && path.endsWith('/models')) {
       return sendJson(res, 200, {
         object: 'list',
-        data: this.models.map((id) => ({ id, object: 'model', created: 1_700_000_000, owned_by: 'fake' })),
+        data: [...this.models, ...Object.keys(this.embeddingModels)].map((id) => ({
+          id,
+          object: 'model',
+          created: 1_700_000_000,
+          owned_by: 'fake',
+        })),
       });
     }
     if (req.method === 'POST' && path.endsWith('/chat/completions')) return this.chat(ctx);
+    if (req.method === 'POST' && path.endsWith('/embeddings')) return this.embeddings(ctx);
     return this.error(res, 404, { message: `Unknown request URL: ${req.method} ${path}.`, code: 'unknown_url' });
   }
 
@@ -79,10 +107,117 @@ export class FakeOpenAI extends FakeUpstream {
         code: 'model_not_found',
       });
     }
+    const invalid = invalidSampling(body);
+    if (invalid) return this.error(res, 400, invalid);
     const info: ChatRequestInfo = { path: ctx.path, body, headers: ctx.req.headers, stream: body.stream === true };
     const step = this.nextStep(info);
     if (isFault(step)) return this.fault(ctx, info, step);
     return this.reply(ctx, info, step);
+  }
+
+  private async embeddings(ctx: HandlerContext): Promise<void> {
+    const { res } = ctx;
+    if (typeof ctx.body !== 'object' || ctx.body === null) {
+      return this.error(res, 400, { message: 'We could not parse the JSON body of your request.' });
+    }
+    const body = ctx.body as Record<string, unknown>;
+    if (typeof body.model !== 'string') {
+      return this.error(res, 400, { message: 'you must provide a model parameter', param: 'model' });
+    }
+    const native = this.embeddingModels[body.model];
+    if (native === undefined) {
+      return this.error(res, 404, {
+        message: `The model \`${body.model}\` does not exist or you do not have access to it.`,
+        code: 'model_not_found',
+      });
+    }
+    const inputs = embeddingInputs(body.input);
+    if (!inputs) return this.error(res, 400, { message: invalidInput, param: 'input' });
+    const format = body.encoding_format ?? 'float';
+    if (format !== 'float' && format !== 'base64') {
+      return this.error(res, 400, {
+        message: `Invalid value for 'encoding_format': expected 'float' or 'base64', got '${String(format)}'.`,
+        param: 'encoding_format',
+      });
+    }
+    let dimensions = native;
+    if (body.dimensions !== undefined && body.dimensions !== null) {
+      if (body.model === 'text-embedding-ada-002') {
+        return this.error(res, 400, {
+          message: 'This model does not support specifying dimensions.',
+          param: 'dimensions',
+        });
+      }
+      if (
+        !Number.isInteger(body.dimensions) ||
+        (body.dimensions as number) < 1 ||
+        (body.dimensions as number) > native
+      ) {
+        return this.error(res, 400, {
+          message: `Invalid value for 'dimensions' = ${String(body.dimensions)}. Must be an integer between 1 and ${native}.`,
+          param: 'dimensions',
+        });
+      }
+      dimensions = body.dimensions as number;
+    }
+    const info: ChatRequestInfo = { path: ctx.path, body, headers: ctx.req.headers, stream: false };
+    const step = this.nextStep(info);
+    let cut = false;
+    if (isFault(step)) {
+      switch (step.fault) {
+        case 'reset':
+          ctx.req.socket.destroy();
+          return;
+        case 'status':
+          return this.error(res, step.status, {
+            message: step.message,
+            code: step.code,
+            headers: step.retryAfter === undefined ? {} : { 'retry-after': String(step.retryAfter) },
+          });
+        case 'hang':
+          await ctx.wait(2 ** 31 - 1);
+          return;
+        case 'slow-first-byte':
+          await ctx.wait(step.ms);
+          break;
+        case 'cut-before-first-token':
+        case 'cut-after-chunks':
+          cut = true;
+          break;
+        case 'malformed-json':
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end('{"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.1,');
+          return;
+        case 'stream-error':
+          return this.error(res, 500, { message: step.message });
+        case 'base-resp':
+          return sendJson(res, 200, {
+            vectors: null,
+            base_resp: {
+              status_code: step.statusCode ?? 1002,
+              status_msg: step.statusMsg ?? 'rate limit exceeded(RPM)',
+            },
+          });
+      }
+    } else if (step.delayMs) {
+      await ctx.wait(step.delayMs);
+    }
+    if (ctx.closed) return;
+    const tokens = inputs.reduce((sum, text) => sum + countTokens(text), 0);
+    const payload = {
+      object: 'list',
+      data: inputs.map((text, index) => {
+        const vector = fakeEmbedding(text, dimensions);
+        return { object: 'embedding', index, embedding: format === 'base64' ? float32Base64(vector) : vector };
+      }),
+      model: body.model,
+      usage: { prompt_tokens: tokens, total_tokens: tokens },
+    };
+    if (!cut) return sendJson(res, 200, payload);
+    const text = JSON.stringify(payload);
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+    res.write(text.slice(0, Math.floor(text.length / 2)));
+    cutConnection(res);
   }
 
   private async fault(ctx: HandlerContext, info: ChatRequestInfo, fault: Fault): Promise<void> {
@@ -176,10 +311,16 @@ export class FakeOpenAI extends FakeUpstream {
           ]
         : undefined;
 
+    const wantLogprobs = body.logprobs === true;
+    const topLogprobs = typeof body.top_logprobs === 'number' ? body.top_logprobs : 0;
+    const logprobsOf = (pieces: string[]) =>
+      wantLogprobs ? { content: fakeLogprobs(pieces, topLogprobs), refusal: null } : null;
+
     if (!info.stream) {
-      const message = {
+      const n = typeof body.n === 'number' ? body.n : 1;
+      const messageFor = (text: string) => ({
         role: 'assistant',
-        content: toolCalls.length > 0 && content === '' ? null : content,
+        content: toolCalls.length > 0 && text === '' ? null : text,
         ...(reasoningDetails ? { reasoning_details: reasoningDetails } : {}),
         ...(toolCalls.length > 0
           ? {
@@ -190,13 +331,21 @@ export class FakeOpenAI extends FakeUpstream {
               })),
             }
           : {}),
-      };
+      });
+      const texts = Array.from({ length: n }, (_, i) => (i === 0 ? content : (reply.choiceTexts?.[i - 1] ?? content)));
+      usage.completion_tokens = texts.reduce((sum, text) => sum + countTokens(text), 0);
+      usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
       const payload = {
         id,
         object: 'chat.completion',
         created,
         model,
-        choices: [{ index: 0, message, logprobs: null, finish_reason: finishReason }],
+        choices: texts.map((text, index) => ({
+          index,
+          message: messageFor(text),
+          logprobs: logprobsOf(chunkText(text, reply.chunkSize)),
+          finish_reason: finishReason,
+        })),
         usage,
       };
       if (interrupt.cutAfterChunks !== undefined) {
@@ -215,7 +364,14 @@ export class FakeOpenAI extends FakeUpstream {
         object: 'chat.completion.chunk',
         created,
         model,
-        choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+        choices: [
+          {
+            index: 0,
+            delta,
+            logprobs: typeof delta.content === 'string' && delta.content !== '' ? logprobsOf([delta.content]) : null,
+            finish_reason: finish,
+          },
+        ],
       })}\n\n`;
     this.startStream(res);
     res.write(frame({ role: 'assistant', content: '' }));
@@ -294,4 +450,42 @@ function normaliseCall(call: ScriptedToolCall, index: number, requestId: number)
     name: call.name,
     args: typeof call.arguments === 'string' ? call.arguments : JSON.stringify(call.arguments),
   };
+}
+
+/** The input of an embeddings request as texts (token arrays as their numbers), or undefined when OpenAI refuses it. */
+function embeddingInputs(input: unknown): string[] | undefined {
+  const items = typeof input === 'string' ? [input] : Array.isArray(input) ? input : undefined;
+  if (!items || items.length === 0 || items.length > 2048) return undefined;
+  // A list of token ids is one input; a list of such lists is several.
+  if (items.every((item) => typeof item === 'number')) return [items.join(' ')];
+  const texts: string[] = [];
+  for (const item of items) {
+    if (typeof item === 'string' && item !== '') texts.push(item);
+    else if (Array.isArray(item) && item.length > 0 && item.every((t) => typeof t === 'number'))
+      texts.push(item.join(' '));
+    else return undefined;
+  }
+  return texts;
+}
+
+/** OpenAI's 400 for an out-of-range `n`, or `top_logprobs` without `logprobs: true` or above 20. */
+function invalidSampling(body: Record<string, unknown>): { message: string; param: string } | undefined {
+  if (
+    body.n !== undefined &&
+    body.n !== null &&
+    (!Number.isInteger(body.n) || (body.n as number) < 1 || (body.n as number) > 128)
+  ) {
+    return { message: `Invalid value for 'n': expected an integer between 1 and 128.`, param: 'n' };
+  }
+  if (body.top_logprobs === undefined || body.top_logprobs === null) return undefined;
+  if (!Number.isInteger(body.top_logprobs) || (body.top_logprobs as number) < 0 || (body.top_logprobs as number) > 20) {
+    return {
+      message: `Invalid value for 'top_logprobs': expected an integer between 0 and 20.`,
+      param: 'top_logprobs',
+    };
+  }
+  if (body.logprobs !== true) {
+    return { message: "Invalid value for 'top_logprobs': 'logprobs' must be set to true.", param: 'top_logprobs' };
+  }
+  return undefined;
 }

@@ -19,6 +19,8 @@ export interface Reply {
   chunkDelayMs?: number;
   /** Characters per streamed chunk (default: one word per chunk). */
   chunkSize?: number;
+  /** OpenAI `n` > 1 (non-streaming): the text of choices 1, 2, … (default: each repeats `text`). */
+  choiceTexts?: string[];
 }
 
 /** A failure the fake produces instead of a reply. */
