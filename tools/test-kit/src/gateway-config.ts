@@ -3,6 +3,8 @@ export interface GatewayConfigOptions {
   cloudBaseUrl: string;
   /** The fake Ollama's address (`FakeOllama.host`). */
   ollamaHost: string;
+  /** `models.embedding`: the embedding chain (default: the config's default). */
+  embeddingModels?: readonly string[];
   /** Further `router:` lines, indented by two spaces. */
   routerLines?: readonly string[];
   /** The `server:` section (default: the health monitor off, so that tests control every request). */
@@ -25,6 +27,7 @@ export function gatewayConfigYaml(options: GatewayConfigOptions): string {
     '  reasoning: ollama_chat/qwen2.5-coder:7b',
     '  coding: ollama_chat/qwen2.5-coder:7b',
     '  fallback: ollama_chat/qwen2.5-coder:7b',
+    ...(options.embeddingModels ? [`  embedding: [${options.embeddingModels.join(', ')}]`] : []),
     'ollama:',
     `  host: ${options.ollamaHost}`,
     'router:',

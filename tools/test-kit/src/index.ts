@@ -1,6 +1,13 @@
+export { cosineSimilarity, fakeEmbedding } from './embedding';
 export { freePort, listening, sharedModelPath } from './environment';
 export { FakeHub, type FakeHubFile, type FakeHubOptions, type FakeHubRequest } from './fake-hub';
-export { defaultOllamaModel, FakeOllama, type FakeOllamaModel, type FakeOllamaOptions } from './fake-ollama';
+export {
+  defaultOllamaModel,
+  FakeOllama,
+  type FakeOllamaModel,
+  type FakeOllamaOptions,
+  nomicEmbedModel,
+} from './fake-ollama';
 export { FakeOpenAI, type FakeOpenAIOptions } from './fake-openai';
 export { FakeUpstream, type RecordedRequest } from './fake-upstream';
 export { type GatewayConfigOptions, gatewayConfigYaml } from './gateway-config';
