@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { embeddingModelsSchema } from './embedding-config';
 import { ConfigError } from './errors';
 import { parseModelString } from './model-string';
 
@@ -50,6 +51,8 @@ const modelsSchema = z
     reasoning: modelString.default(seedLocalModel),
     coding: modelString.default(seedLocalModel),
     fallback: modelString.default(seedLocalModel),
+    /** The embedding chain (`Embedder`): a model string or a list; see embedding-config.ts. */
+    embedding: embeddingModelsSchema,
   })
   .prefault({});
 
@@ -94,6 +97,11 @@ const routerSchema = z
     deadline_seconds: seconds.optional(),
     /** Also fall back when a provider refuses the request itself (400) or the key (401/403). */
     fallback_on_client_errors: z.boolean().default(false),
+    /**
+     * The output cap of requests that set none, for every model but the cloud model (`cloud_llm.max_tokens`): a local
+     * model without one writes until its context is full. A cut answer ends with finish reason `length`.
+     */
+    max_output_tokens: z.number().int().positive().default(4096),
     /** A prompt longer than a model's context: refuse that model, or drop the oldest turns and say so. */
     context_overflow: z.enum(['refuse', 'compact']).default('refuse'),
     /**

@@ -97,7 +97,11 @@ export type RouterErrorCode =
   /** The request's overall deadline passed. */
   | 'DEADLINE_EXCEEDED'
   /** A stream failed after its first token: the text already delivered stays, nothing else is appended. */
-  | 'STREAM_INTERRUPTED';
+  | 'STREAM_INTERRUPTED'
+  /** The request contradicts itself (a `toolChoice` naming a tool it does not offer): no model was tried. */
+  | 'INVALID_REQUEST'
+  /** No model of the chain can honour a request option (`param` names it): none was sent the request. */
+  | 'UNSUPPORTED_PARAMETER';
 
 /** One try of one model, as every answer and every router error reports it. */
 export interface Attempt {
@@ -122,6 +126,8 @@ export interface RouterErrorOptions {
   fix?: string;
   cause?: unknown;
   attempts: Attempt[];
+  /** The request field at fault (`toolChoice`, `logprobs`), for `INVALID_REQUEST` and `UNSUPPORTED_PARAMETER`. */
+  param?: string;
 }
 
 /** The router could not answer: carries every attempt, and its message names each failure and its fix. */
@@ -129,10 +135,12 @@ export class RouterError extends UnityError<RouterErrorCode> {
   protected readonly [routerMarker] = true;
   override readonly name = 'RouterError';
   readonly attempts: Attempt[];
+  readonly param: string | undefined;
 
   constructor(options: RouterErrorOptions) {
     super(options);
     this.attempts = options.attempts;
+    this.param = options.param;
   }
 
   static override isInstance(error: unknown): error is RouterError {

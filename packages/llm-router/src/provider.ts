@@ -1,4 +1,4 @@
-import type { ChatRequest, ChatResponse, FinishReason, ToolCall, Usage } from '@unity/core';
+import type { ChatRequest, ChatResponse, FinishReason, TokenLogprob, ToolCall, Usage } from '@unity/core';
 import type { ProviderKind } from './model-string';
 
 /** A request as a provider receives it: the chat request plus the model to use and a signal it must honour. */
@@ -9,7 +9,7 @@ export interface ProviderRequest extends Omit<ChatRequest, 'signal'> {
 
 /** One event of a normalised stream. Every provider's stream ends with exactly one `finish` or throws. */
 export type StreamEvent =
-  | { type: 'text-delta'; text: string }
+  | { type: 'text-delta'; text: string; logprobs?: TokenLogprob[] }
   | { type: 'reasoning-delta'; text: string }
   | { type: 'tool-call'; toolCall: ToolCall }
   | { type: 'finish'; finishReason: FinishReason; usage: Usage; model: string };
@@ -19,6 +19,21 @@ export interface ModelCapabilities {
   tools: boolean;
   /** Context window in tokens, when known. */
   contextLength?: number;
+}
+
+/**
+ * Which request options a provider honours itself. The router sends a request that uses an option a provider cannot
+ * honour (`logprobs`, `topK`, `penalties`) to another model of the chain, or refuses it naming the option; it enforces
+ * `toolChoice` and `parallelToolCalls` itself for providers that lack them (tools dropped for `none`, the answer
+ * checked and retried for `required` or a named tool, extra calls dropped when parallel calls are off).
+ */
+export interface ProviderFeatures {
+  toolChoice: boolean;
+  parallelToolCalls: boolean;
+  logprobs: boolean;
+  topK: boolean;
+  /** `frequencyPenalty` and `presencePenalty`. */
+  penalties: boolean;
 }
 
 /**
@@ -32,6 +47,8 @@ export interface Provider {
   readonly kind: ProviderKind;
   /** True for providers that send data off the machine (cloud APIs); local-only requests never reach them. */
   readonly remote: boolean;
+  /** What it honours of the optional request fields. Absent: all of them (it passes them on). */
+  readonly features?: ProviderFeatures;
   chat(request: ProviderRequest): Promise<ChatResponse>;
   stream(request: ProviderRequest): AsyncIterable<StreamEvent>;
   /** Capabilities of a model, cached by the provider. Undefined when the provider cannot tell. */

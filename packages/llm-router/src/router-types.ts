@@ -1,4 +1,4 @@
-import type { ChatModel, ChatRequest, ChatResponse, ToolCall } from '@unity/core';
+import type { ChatModel, ChatRequest, ChatResponse, TokenLogprob, ToolCall } from '@unity/core';
 import type { RouterRole } from './config-schema';
 import type { Attempt, RouterError } from './errors';
 
@@ -15,6 +15,8 @@ export interface RouterRequest extends ChatRequest {
    * follow it unless `cloud_llm.fallback_to_local` is false.
    */
   model?: string;
+  /** `false`: neither read nor fill the response cache for this request (e.g. for several samples of one prompt). */
+  cache?: boolean;
 }
 
 /** The answer, and how it was made. */
@@ -35,7 +37,7 @@ export interface RouterResponse extends ChatResponse {
  * (code `STREAM_INTERRUPTED`) — never a silent clean end, never a second model's text.
  */
 export type RouterStreamEvent =
-  | { type: 'text-delta'; text: string }
+  | { type: 'text-delta'; text: string; logprobs?: TokenLogprob[] }
   | { type: 'reasoning-delta'; text: string }
   | { type: 'tool-call'; toolCall: ToolCall }
   | { type: 'finish'; response: RouterResponse }

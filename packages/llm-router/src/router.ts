@@ -7,6 +7,7 @@ import {
   Redactor,
   raceAbort,
   sha256Hex,
+  type TokenLogprob,
   type ToolCall,
 } from '@unity/core';
 import { attemptError, describeAttempts } from './attempt-report';
@@ -24,6 +25,7 @@ import {
 import { compactToFit, estimateTokens, promptBudget } from './prompt-budget';
 import type { Provider, ProviderRequest } from './provider';
 import { ProviderFactory, type ResolvedModel } from './provider-factory';
+import { enforceToolPlan, planTools, requestContradiction, unhonouredParameter } from './request-options';
 import { AbortReason, RequestScope } from './request-scope';
 import { cacheKey, ResponseCache } from './response-cache';
 import { Backoff, breakerVerdict, decideAfterFailure, type RetrySettings } from './retry-policy';
@@ -56,7 +58,7 @@ interface Link extends ResolvedModel {
 
 type AttemptOutcome =
   | { ok: true; response: ChatResponse; compacted?: RouterResponse['compacted'] }
-  | { ok: false; error: unknown; committed: boolean; sent: boolean; stop?: AbortReason };
+  | { ok: false; error: unknown; committed: boolean; sent: boolean; stop?: AbortReason; param?: string };
 
 const defaultRole: RouterRole = 'reasoning';
 
@@ -300,8 +302,15 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
       }
       if (this.audit) this.writeAudit(requestId, kind, role, startedAt, ms, request, attempts, response, error);
     };
-    const fail = (code: RouterErrorCode, message: string, fix: string | undefined, cause?: unknown) => {
-      const error = new RouterError({ code, message, ...(fix ? { fix } : {}), attempts: [...attempts], cause });
+    const fail = (code: RouterErrorCode, message: string, fix: string | undefined, cause?: unknown, param?: string) => {
+      const error = new RouterError({
+        code,
+        message,
+        ...(fix ? { fix } : {}),
+        attempts: [...attempts],
+        cause,
+        ...(param ? { param } : {}),
+      });
       finish(undefined, error);
       return error;
     };
@@ -316,6 +325,10 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
         : fail('ABORTED', 'the request was aborted by the caller', undefined, reason.callerReason);
 
     try {
+      const contradiction = requestContradiction(request);
+      if (contradiction) {
+        throw fail('INVALID_REQUEST', contradiction.message, contradiction.fix, undefined, contradiction.param);
+      }
       // No usable model at all (local-only withholds them all) is an outage the last resort may still answer.
       let noProvider: RouterError | undefined;
       const chain = await this.chain(request, role, localOnly).catch((error: unknown) => {
@@ -328,7 +341,7 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
       });
       if (scope.reason) throw stopped(scope.reason, undefined);
 
-      const key = this.cache ? cacheKey(cacheIdentity(request, role, localOnly)) : undefined;
+      const key = this.cache && request.cache !== false ? cacheKey(cacheIdentity(request, role, localOnly)) : undefined;
       const hit = key ? this.cache?.get(key) : undefined;
       if (hit) {
         const response: RouterResponse = { ...hit, attempts: [], cached: true };
@@ -340,6 +353,8 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
       }
 
       let previous: { target: Target; error: NonNullable<Attempt['error']> } | undefined;
+      /** Options a model was skipped for because it cannot honour them (`logprobs` on the embedded engine). */
+      const unhonoured = new Set<string>();
       const links: Link[] = [...chain];
       let lastResort: LastResortModel | undefined;
       for (let index = 0; ; index++) {
@@ -426,6 +441,7 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
             attempts.push({ ...target, ...mark, ok: false, error: this.describe(outcome.error), ms });
             throw stopped(outcome.stop, outcome.error);
           }
+          if (outcome.param) unhonoured.add(outcome.param);
           const verdict = breakerVerdict(outcome.error);
           if (verdict === 'failure') permit.failure();
           else if (verdict === 'success') permit.success();
@@ -499,6 +515,16 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
         finish(undefined, noProvider);
         throw noProvider;
       }
+      const [param] = unhonoured;
+      if (param && attempts.every((a) => a.error?.code === 'UNSUPPORTED')) {
+        throw fail(
+          'UNSUPPORTED_PARAMETER',
+          `no model of the chain can honour ${param}, so none was sent the request:\n${describeChainAttempts(attempts)}`,
+          `drop ${param} from the request, or add a model that honours it to the chain (an OpenAI-compatible or Ollama model)`,
+          undefined,
+          param,
+        );
+      }
       const { message, fix } = lastResort ? withLastResortFailure(failure, lastResort, attempts) : failure;
       throw fail(failure.code, message, fix);
     } catch (error) {
@@ -538,22 +564,28 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
     const signal = controller.signal;
     try {
       const prepared = await this.prepare(request, link, provider, signal, requestId);
-      if ('refused' in prepared) return { ok: false, error: prepared.refused, committed, sent: false };
+      if ('refused' in prepared) {
+        const param = prepared.param ? { param: prepared.param } : {};
+        return { ok: false, error: prepared.refused, committed, sent: false, ...param };
+      }
+      const plan = planTools(request, prepared.messages, provider.features);
       const providerRequest: ProviderRequest = {
-        messages: prepared.messages,
+        ...passedOptions(request),
+        messages: plan.messages,
         model: link.ref.model,
         signal,
-        ...(request.tools?.length ? { tools: request.tools } : {}),
-        ...(request.responseFormat ? { responseFormat: request.responseFormat } : {}),
-        ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
-        ...(request.stop ? { stop: request.stop } : {}),
-        ...(request.seed !== undefined ? { seed: request.seed } : {}),
-        ...maxOutputTokens(request, link.cloud ? cloud_llm.max_tokens : undefined),
+        ...(plan.tools.length > 0 ? { tools: plan.tools } : {}),
+        ...(plan.toolChoice !== undefined ? { toolChoice: plan.toolChoice } : {}),
+        ...(plan.parallelToolCalls !== undefined ? { parallelToolCalls: plan.parallelToolCalls } : {}),
+        ...maxOutputTokens(request, link.cloud ? cloud_llm.max_tokens : router.max_output_tokens),
       };
       const compacted = prepared.compacted ? { compacted: prepared.compacted } : {};
-      if (kind === 'chat') {
-        const response = await raceAbort(provider.chat(providerRequest), signal);
+      const where = { provider: link.providerId, model: link.modelString };
+      // A forced tool call the router enforces is checked on the whole answer before anything is streamed.
+      if (kind === 'chat' || plan.mustCall !== undefined) {
+        const response = enforceToolPlan(plan, await raceAbort(provider.chat(providerRequest), signal), where);
         done = true;
+        if (kind === 'stream') yield* replay(response);
         return { ok: true, response, ...compacted };
       }
 
@@ -571,6 +603,7 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
       let content = '';
       let reasoning = '';
       const toolCalls: ToolCall[] = [];
+      const logprobs: TokenLogprob[] = [];
       try {
         for (;;) {
           const step = await raceAbort(iterator.next(), signal);
@@ -592,6 +625,7 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
               usage: event.usage,
               finishReason: event.finishReason,
               model: event.model,
+              ...(logprobs.length > 0 ? { logprobs } : {}),
             };
             return { ok: true, response, ...compacted };
           }
@@ -599,8 +633,11 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
             committed = true;
             clearTimeout(firstTokenTimer);
           }
-          if (event.type === 'text-delta') content += event.text;
-          else if (event.type === 'reasoning-delta') reasoning += event.text;
+          if (event.type === 'text-delta') {
+            content += event.text;
+            if (event.logprobs) logprobs.push(...event.logprobs);
+          } else if (event.type === 'reasoning-delta') reasoning += event.text;
+          else if (plan.firstCallOnly && toolCalls.length > 0) continue;
           else toolCalls.push(event.toolCall);
           yield event;
         }
@@ -651,8 +688,22 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
     signal: AbortSignal,
     requestId: number,
   ): Promise<
-    { messages: RouterRequest['messages']; compacted?: RouterResponse['compacted'] } | { refused: ProviderError }
+    | { messages: RouterRequest['messages']; compacted?: RouterResponse['compacted'] }
+    | { refused: ProviderError; param?: string }
   > {
+    const param = unhonouredParameter(request, provider.features);
+    if (param) {
+      return {
+        param,
+        refused: new ProviderError({
+          code: 'UNSUPPORTED',
+          message: `${link.modelString} cannot honour ${param}, so the request was not sent to it`,
+          fix: `drop ${param}, or serve the request with a model that honours it`,
+          provider: link.providerId,
+          model: link.ref.model,
+        }),
+      };
+    }
     if (!provider.capabilities) return { messages: request.messages };
     const capabilities = await raceAbort(provider.capabilities(link.ref.model, signal), signal);
     if (!capabilities) return { messages: request.messages };
@@ -767,6 +818,25 @@ function secondsToMs(seconds: number | undefined): number | undefined {
   return seconds === undefined ? undefined : seconds * 1000;
 }
 
+/** The request's sampling and output options a provider receives as they are. */
+function passedOptions(request: RouterRequest): Partial<ProviderRequest> {
+  const passed: Partial<ProviderRequest> = {};
+  const keys = [
+    'responseFormat',
+    'temperature',
+    'seed',
+    'topP',
+    'topK',
+    'frequencyPenalty',
+    'presencePenalty',
+    'logprobs',
+    'user',
+  ] as const;
+  for (const key of keys) if (request[key] !== undefined) Object.assign(passed, { [key]: request[key] });
+  if (request.stop?.length) passed.stop = request.stop;
+  return passed;
+}
+
 function maxOutputTokens(request: RouterRequest, fallback: number | undefined): { maxOutputTokens?: number } {
   const value = request.maxOutputTokens ?? fallback;
   return value === undefined ? {} : { maxOutputTokens: value };
@@ -785,12 +855,25 @@ function cacheIdentity(request: RouterRequest, role: RouterRole, localOnly: bool
     maxOutputTokens: request.maxOutputTokens,
     stop: request.stop,
     seed: request.seed,
+    toolChoice: request.toolChoice,
+    parallelToolCalls: request.parallelToolCalls,
+    topP: request.topP,
+    topK: request.topK,
+    frequencyPenalty: request.frequencyPenalty,
+    presencePenalty: request.presencePenalty,
+    logprobs: request.logprobs,
   };
 }
 
 /** A cached answer as stream events. */
-function* replay(response: RouterResponse): Generator<RouterStreamEvent> {
+function* replay(response: ChatResponse): Generator<RouterStreamEvent> {
   if (response.reasoning) yield { type: 'reasoning-delta', text: response.reasoning };
-  if (response.content) yield { type: 'text-delta', text: response.content };
+  if (response.content) {
+    yield {
+      type: 'text-delta',
+      text: response.content,
+      ...(response.logprobs ? { logprobs: response.logprobs } : {}),
+    };
+  }
   for (const toolCall of response.toolCalls) yield { type: 'tool-call', toolCall };
 }

@@ -263,6 +263,46 @@ describe.skipIf(!modelPath)('llamacpp provider with the shared model', () => {
     expect(reply.finishReason).toBe(reply.toolCalls.length > 0 ? 'tool_calls' : 'stop');
   });
 
+  it("follows the request's toolChoice: a named tool through the grammar, none as a plain answer", async () => {
+    const time: ToolDefinition = {
+      name: 'get_time',
+      description: 'The time in a city.',
+      parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+    };
+    const tools = [weather, time];
+    const named = await provider.chat(request('Weather in Paris?', { tools, toolChoice: { name: 'get_time' } }));
+    expect(named.toolCalls.map((c) => c.name)).toEqual(['get_time']);
+    const required = await provider.chat(request('Hello there', { tools, toolChoice: 'required' }));
+    expect(required.toolCalls).toHaveLength(1);
+    const none = await toolProvider.chat(request(story, { tools, toolChoice: 'none', maxOutputTokens: 8 }));
+    expect(none.toolCalls).toEqual([]);
+    expect(none.content.length).toBeGreaterThan(0);
+  });
+
+  it('samples with top_p, top_k and penalties, reproducibly for a seed', async () => {
+    const sampled = { temperature: 0.9, seed: 3, topP: 0.5, topK: 4, frequencyPenalty: 0.5, maxOutputTokens: 20 };
+    const a = await provider.chat(request(story, sampled));
+    const b = await provider.chat(request(story, sampled));
+    expect(b.content).toBe(a.content);
+    expect(a.content.length).toBeGreaterThan(0);
+  });
+
+  it('ends with finish reason length when the output cap is larger than what the context has left', async () => {
+    const reply = await provider.chat(request(story, { maxOutputTokens: 4096 }));
+    expect(reply.finishReason).toBe('length');
+    expect(reply.usage.totalTokens).toBeLessThanOrEqual(512);
+  });
+
+  it('declares what it honours: everything but log probabilities', () => {
+    expect(provider.features).toEqual({
+      toolChoice: true,
+      parallelToolCalls: true,
+      logprobs: false,
+      topK: true,
+      penalties: true,
+    });
+  });
+
   it('retries once when the arguments break a constraint the grammar cannot express', async () => {
     events.length = 0;
     const add: ToolDefinition = {

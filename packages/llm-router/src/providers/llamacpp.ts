@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { availableParallelism, freemem } from 'node:os';
 import { basename } from 'node:path';
-import type { ChatResponse, FinishReason, ToolCall, ToolDefinition, Usage } from '@unity/core';
+import type { ChatRequest, ChatResponse, FinishReason, ToolCall, ToolDefinition, Usage } from '@unity/core';
 import { describeError } from '@unity/core';
 import type { ChatHistoryItem, ChatWrapper, LlamaGrammar, LlamaModel, LlamaText, Token } from 'node-llama-cpp';
 import { ProviderError, type ProviderErrorCode } from '../errors';
@@ -259,6 +259,9 @@ export function createLlamaCppProvider(options: LlamaCppProviderOptions): Provid
       maxTokens: request.maxOutputTokens ?? options.maxOutputTokens,
       temperature,
       ...(seed !== undefined ? { seed } : {}),
+      ...(request.topP !== undefined ? { topP: request.topP } : {}),
+      ...(request.topK !== undefined ? { topK: request.topK } : {}),
+      ...repeatPenalty(request),
       ...(extra.grammar ? { grammar: extra.grammar } : {}),
       customStopTriggers: prompt.stop.length > 0 ? prompt.stop : undefined,
       disableContextShift: true,
@@ -385,7 +388,7 @@ export function createLlamaCppProvider(options: LlamaCppProviderOptions): Provid
     if (request.signal.aborted) throw aborted();
     const e = await ready();
     if (request.signal.aborted) throw aborted();
-    const offered = request.tools?.length ? { tools: request.tools, choice: options.toolChoice ?? 'auto' } : undefined;
+    const offered = offerTools(request.tools, request.toolChoice ?? options.toolChoice);
     const prompt = prepare(e, request, offered);
     if (e.pool.available === 0) options.onEvent?.({ type: 'queued', waiting: e.pool.queued + 1 });
     let slot: Slot;
@@ -421,6 +424,8 @@ export function createLlamaCppProvider(options: LlamaCppProviderOptions): Provid
     id,
     kind: 'llamacpp',
     remote: false,
+    // Tool choice through the reply grammar; one call per reply, so parallel calls never happen. No log probabilities.
+    features: { toolChoice: true, parallelToolCalls: true, logprobs: false, topK: true, penalties: true },
     stream,
     async chat(request: ProviderRequest): Promise<ChatResponse> {
       let content = '';
@@ -507,4 +512,27 @@ class TextQueue implements AsyncIterable<string> {
       }
     }
   }
+}
+
+/** The tools a reply may call under a tool choice: none, any (`required`: no plain answer), or only the named one. */
+function offerTools(tools: ChatRequest['tools'], choice: ChatRequest['toolChoice']): OfferedTools | undefined {
+  if (!tools?.length || choice === 'none') return undefined;
+  if (typeof choice === 'object') return { tools: tools.filter((t) => t.name === choice.name), choice: 'required' };
+  return { tools, choice: choice === 'required' ? 'required' : 'auto' };
+}
+
+/**
+ * OpenAI's penalties (-2–2) as node-llama-cpp's repeat penalty, which takes 0–1 and no negative (encouraging)
+ * values: clamped into that range.
+ */
+function repeatPenalty(request: ChatRequest) {
+  const { frequencyPenalty, presencePenalty } = request;
+  if (frequencyPenalty === undefined && presencePenalty === undefined) return {};
+  const clamp = (value: number | undefined) => (value === undefined ? undefined : Math.min(1, Math.max(0, value)));
+  return {
+    repeatPenalty: {
+      ...(frequencyPenalty !== undefined ? { frequencyPenalty: clamp(frequencyPenalty) } : {}),
+      ...(presencePenalty !== undefined ? { presencePenalty: clamp(presencePenalty) } : {}),
+    },
+  };
 }

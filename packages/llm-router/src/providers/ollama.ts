@@ -4,6 +4,7 @@ import {
   type FinishReason,
   raceAbort,
   redactUrl,
+  type TokenLogprob,
   type ToolCall,
   type Usage,
 } from '@unity/core';
@@ -13,7 +14,7 @@ import { z } from 'zod';
 import { ProviderError } from '../errors';
 import type { ModelCapabilities, Provider, ProviderRequest, StreamEvent } from '../provider';
 import { extractTextToolCalls, generateToolCallId, TextToolCallCollector } from '../tool-call-text';
-import { contentEvents } from './content-events';
+import { contentEvents, textDelta } from './content-events';
 import {
   badResponse,
   codeForStatus,
@@ -62,8 +63,18 @@ const toolCallSchema = z.object({
   }),
 });
 
+const logprobSchema = z.object({
+  token: z.string(),
+  logprob: z.number(),
+  bytes: z.array(z.number()).nullish(),
+  top_logprobs: z
+    .array(z.object({ token: z.string(), logprob: z.number(), bytes: z.array(z.number()).nullish() }))
+    .nullish(),
+});
+
 const chatSchema = z.object({
   model: z.string().optional(),
+  logprobs: z.array(logprobSchema).nullish(),
   message: z.object({
     content: z.string().optional(),
     thinking: z.string().optional(),
@@ -184,7 +195,13 @@ export function createOllamaProvider(options: OllamaProviderOptions): Provider {
         ...(request.maxOutputTokens === undefined ? {} : { num_predict: request.maxOutputTokens }),
         ...(request.stop?.length ? { stop: request.stop } : {}),
         ...(request.seed === undefined ? {} : { seed: request.seed }),
+        ...(request.topP === undefined ? {} : { top_p: request.topP }),
+        ...(request.topK === undefined ? {} : { top_k: request.topK }),
+        ...(request.frequencyPenalty === undefined ? {} : { frequency_penalty: request.frequencyPenalty }),
+        ...(request.presencePenalty === undefined ? {} : { presence_penalty: request.presencePenalty }),
       },
+      // Ollama ≥ 0.12.11; the official client passes the fields through.
+      ...(request.logprobs ? { logprobs: true, top_logprobs: request.logprobs.top } : {}),
       ...(request.tools?.length
         ? {
             tools: request.tools.map((t) => ({
@@ -203,6 +220,8 @@ export function createOllamaProvider(options: OllamaProviderOptions): Provider {
     id: options.id,
     kind: 'ollama',
     remote: options.remote ?? !isLoopbackUrl(options.host),
+    // Ollama has no tool_choice or parallel_tool_calls: the router enforces them.
+    features: { toolChoice: false, parallelToolCalls: false, logprobs: true, topK: true, penalties: true },
     capabilities,
 
     async chat(request: ProviderRequest): Promise<ChatResponse> {
@@ -235,6 +254,7 @@ export function createOllamaProvider(options: OllamaProviderOptions): Provider {
         usage: toUsage(part),
         finishReason: toFinishReason(part.done_reason, toolCalls.length > 0),
         model: part.model ?? request.model,
+        ...(part.logprobs?.length ? { logprobs: part.logprobs.map(toTokenLogprob) } : {}),
       };
     },
 
@@ -254,13 +274,15 @@ export function createOllamaProvider(options: OllamaProviderOptions): Provider {
       let last: ChatPart | undefined;
       let nativeCalls = 0;
       let done = false;
+      const logprobs: TokenLogprob[] = [];
       try {
         for await (const raw of parts) {
           const parsed = chatSchema.safeParse(raw);
           if (!parsed.success) throw responseMismatch(ctx, '/api/chat stream line', parsed.error);
           const part = parsed.data;
+          if (part.logprobs) logprobs.push(...part.logprobs.map(toTokenLogprob));
           if (part.message.thinking) yield { type: 'reasoning-delta', text: part.message.thinking };
-          if (part.message.content) yield* contentEvents(think.push(part.message.content), collector);
+          if (part.message.content) yield* contentEvents(think.push(part.message.content), collector, logprobs);
           for (const call of part.message.tool_calls ?? []) {
             nativeCalls++;
             yield { type: 'tool-call', toolCall: toToolCall(ctx, call) };
@@ -278,9 +300,9 @@ export function createOllamaProvider(options: OllamaProviderOptions): Provider {
       }
       if (request.signal.aborted) throw fail(request.signal.reason);
       if (!last) throw streamCut(ctx, 'the stream ended without its done:true line');
-      yield* contentEvents(think.flush(), collector);
+      yield* contentEvents(think.flush(), collector, logprobs);
       const found = nativeCalls > 0 ? { toolCalls: [], text: collector.release() } : collector.finish();
-      if (found.text !== '') yield { type: 'text-delta', text: found.text };
+      if (found.text !== '') yield textDelta(found.text, logprobs);
       for (const toolCall of found.toolCalls) yield { type: 'tool-call', toolCall };
       yield {
         type: 'finish',
@@ -444,6 +466,19 @@ function toUsage(part: ChatPart): Usage {
   const inputTokens = part.prompt_eval_count ?? 0;
   const outputTokens = part.eval_count ?? 0;
   return { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens };
+}
+
+function toTokenLogprob(entry: z.infer<typeof logprobSchema>): TokenLogprob {
+  return {
+    token: entry.token,
+    logprob: entry.logprob,
+    ...(entry.bytes ? { bytes: entry.bytes } : {}),
+    top: (entry.top_logprobs ?? []).map((t) => ({
+      token: t.token,
+      logprob: t.logprob,
+      ...(t.bytes ? { bytes: t.bytes } : {}),
+    })),
+  };
 }
 
 function toFinishReason(reason: string | undefined, toolCalls: boolean): FinishReason {

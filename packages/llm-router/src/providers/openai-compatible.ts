@@ -1,4 +1,4 @@
-import type { ChatMessage, ChatResponse, FinishReason, ToolCall, Usage } from '@unity/core';
+import type { ChatMessage, ChatResponse, FinishReason, TokenLogprob, ToolCall, ToolChoice, Usage } from '@unity/core';
 import { emptyUsage, redactUrl } from '@unity/core';
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
 import { Agent, interceptors } from 'undici';
@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { ProviderError, type ProviderErrorCode } from '../errors';
 import type { Provider, ProviderRequest, StreamEvent } from '../provider';
 import { extractTextToolCalls, generateToolCallId, TextToolCallCollector } from '../tool-call-text';
-import { contentEvents } from './content-events';
+import { contentEvents, textDelta } from './content-events';
 import {
   badResponse,
   type FailureContext,
@@ -109,6 +109,15 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
         : { max_completion_tokens: request.maxOutputTokens }),
     ...(request.stop?.length ? { stop: request.stop } : {}),
     ...(request.seed === undefined ? {} : { seed: request.seed }),
+    ...(request.toolChoice === undefined ? {} : { tool_choice: wireToolChoice(request.toolChoice) }),
+    ...(request.parallelToolCalls === undefined ? {} : { parallel_tool_calls: request.parallelToolCalls }),
+    ...(request.topP === undefined ? {} : { top_p: request.topP }),
+    // Not in OpenAI's API; self-hosted servers (vLLM, llama.cpp server, LM Studio) take it.
+    ...(request.topK === undefined ? {} : { top_k: request.topK }),
+    ...(request.frequencyPenalty === undefined ? {} : { frequency_penalty: request.frequencyPenalty }),
+    ...(request.presencePenalty === undefined ? {} : { presence_penalty: request.presencePenalty }),
+    ...(request.logprobs ? { logprobs: true, top_logprobs: request.logprobs.top } : {}),
+    ...(request.user === undefined ? {} : { user: request.user }),
     ...(request.responseFormat
       ? {
           response_format: request.responseFormat.schema
@@ -144,6 +153,13 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
     id: options.id,
     kind: 'openai-compatible',
     remote: options.remote ?? !isLoopbackUrl(options.baseURL),
+    features: {
+      toolChoice: true,
+      parallelToolCalls: true,
+      logprobs: true,
+      topK: flavor === undefined,
+      penalties: true,
+    },
 
     async close() {
       await agent.close();
@@ -185,6 +201,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
         usage: toUsage(parsed.data.usage),
         finishReason: toolCalls.length > 0 ? 'tool_calls' : toFinishReason(choice.finish_reason),
         model: parsed.data.model ?? request.model,
+        ...(choice.logprobs?.content?.length ? { logprobs: choice.logprobs.content.map(toTokenLogprob) } : {}),
       };
     },
 
@@ -213,6 +230,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
       let finishReason: FinishReason | undefined;
       let usage: Usage = emptyUsage();
       let model = request.model;
+      const logprobs: TokenLogprob[] = [];
 
       try {
         for await (const raw of stream) {
@@ -223,12 +241,14 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
           const choice = chunk.choices?.[0];
           if (!choice) continue;
           const delta = choice.delta ?? {};
+          for (const entry of choice.logprobs?.content ?? []) logprobs.push(toTokenLogprob(entry));
           const reasoning = reasoningOf(delta);
           if (reasoning) yield { type: 'reasoning-delta', text: reasoning };
           if (typeof delta.content === 'string' && delta.content !== '')
             yield* contentEvents(
               think ? think.push(delta.content) : [{ type: 'text', text: delta.content }],
               collector,
+              logprobs,
             );
           for (const call of delta.tool_calls ?? []) {
             const index = call.index ?? 0;
@@ -246,9 +266,9 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
       if (signal.aborted) throw transportError(ctx, signal.reason, signal, { afterHeaders: true });
       if (finishReason === undefined) throw streamCut(ctx, 'the stream ended without a finish_reason');
 
-      yield* contentEvents(think?.flush() ?? [], collector);
+      yield* contentEvents(think?.flush() ?? [], collector, logprobs);
       const found = partialCalls.size === 0 ? collector.finish() : { toolCalls: [], text: collector.release() };
-      if (found.text !== '') yield { type: 'text-delta', text: found.text };
+      if (found.text !== '') yield textDelta(found.text, logprobs);
       const toolCalls = [
         ...[...partialCalls.entries()]
           .sort(([a], [b]) => a - b)
@@ -270,7 +290,32 @@ interface Chunk {
       tool_calls?: Array<{ index?: number; id?: string; function?: { name?: string; arguments?: string } }>;
     };
     finish_reason?: string | null;
+    logprobs?: { content?: WireLogprob[] | null } | null;
   }>;
+}
+
+interface WireLogprob {
+  token: string;
+  logprob: number;
+  bytes?: number[] | null;
+  top_logprobs?: Array<{ token: string; logprob: number; bytes?: number[] | null }> | null;
+}
+
+function toTokenLogprob(entry: WireLogprob): TokenLogprob {
+  return {
+    token: entry.token,
+    logprob: entry.logprob,
+    ...(entry.bytes ? { bytes: entry.bytes } : {}),
+    top: (entry.top_logprobs ?? []).map((t) => ({
+      token: t.token,
+      logprob: t.logprob,
+      ...(t.bytes ? { bytes: t.bytes } : {}),
+    })),
+  };
+}
+
+function wireToolChoice(choice: ToolChoice) {
+  return typeof choice === 'object' ? { type: 'function', function: { name: choice.name } } : choice;
 }
 
 interface ReasoningFields {
@@ -278,6 +323,9 @@ interface ReasoningFields {
   reasoning_content?: string | null;
   reasoning?: string | null;
 }
+
+const topLogprobSchema = z.object({ token: z.string(), logprob: z.number(), bytes: z.array(z.number()).nullish() });
+const wireLogprobSchema = topLogprobSchema.extend({ top_logprobs: z.array(topLogprobSchema).nullish() });
 
 const completionSchema = z.object({
   model: z.string().optional(),
@@ -299,6 +347,7 @@ const completionSchema = z.object({
             .nullish(),
         }),
         finish_reason: z.string().nullish(),
+        logprobs: z.object({ content: z.array(wireLogprobSchema).nullish() }).nullish(),
       }),
     )
     .min(1),
