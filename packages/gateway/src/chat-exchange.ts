@@ -84,7 +84,8 @@ export class ChatExchange {
     deps.metrics.requestStarted();
   }
 
-  async run(chat: ChatRequest, stream: boolean): Promise<void> {
+  /** Serve `chat`; `samples` > 1 (OpenAI's `n`, not streamed) asks the router that many times, concurrently. */
+  async run(chat: ChatRequest, stream: boolean, samples = 1): Promise<void> {
     this.deps.bus.publish('request.start', {
       id: this.id,
       endpoint: this.wire.endpoint,
@@ -94,7 +95,7 @@ export class ChatExchange {
     const request = { ...chat, ...this.model.route, signal: this.controller.signal };
     let outcome: Outcome;
     try {
-      outcome = stream ? await this.stream(request) : await this.complete(request);
+      outcome = stream ? await this.stream(request) : await this.complete(request, samples);
     } catch (error) {
       // A bug on our side: the client still gets an answer rather than a hung connection.
       outcome = this.reply.raw.headersSent ? this.abandon(error) : this.fail(error);
@@ -102,14 +103,16 @@ export class ChatExchange {
     this.finish(stream, outcome);
   }
 
-  private async complete(request: Parameters<GatewayRouter['chat']>[0]): Promise<Outcome> {
+  private async complete(request: Parameters<GatewayRouter['chat']>[0], samples: number): Promise<Outcome> {
     let response: GatewayChatResponse;
+    let others: GatewayChatResponse[] = [];
     try {
-      response = await this.deps.router.chat(request);
+      if (samples === 1) response = await this.deps.router.chat(request);
+      else [response, ...others] = await this.sample(request, samples);
     } catch (error) {
       return this.fail(error);
     }
-    const body = JSON.stringify(this.wire.completion(response));
+    const body = JSON.stringify(this.wire.completion(response, others));
     this.reply.raw.writeHead(200, {
       'content-type': 'application/json; charset=utf-8',
       'content-length': String(Buffer.byteLength(body)),
@@ -117,7 +120,24 @@ export class ChatExchange {
       ...servedHeaders(servedByResponse(response)),
     });
     this.reply.raw.end(body);
-    return { status: 200, response, attempts: response.attempts };
+    return { status: 200, response: withSummedUsage(response, others), attempts: response.attempts };
+  }
+
+  /**
+   * `samples` answers to one prompt, each drawn anew (the response cache would repeat the first). The first failure
+   * fails the request and cancels the other calls.
+   */
+  private async sample(request: Parameters<GatewayRouter['chat']>[0], samples: number) {
+    const siblings = new AbortController();
+    const signal = AbortSignal.any([this.controller.signal, siblings.signal]);
+    const calls = Array.from({ length: samples }, () => this.deps.router.chat({ ...request, cache: false, signal }));
+    try {
+      return (await Promise.all(calls)) as [GatewayChatResponse, ...GatewayChatResponse[]];
+    } catch (error) {
+      siblings.abort(new Error('another sample of the request failed'));
+      await Promise.allSettled(calls);
+      throw error;
+    }
   }
 
   private async stream(request: Parameters<GatewayRouter['stream']>[0]): Promise<Outcome> {
@@ -246,4 +266,12 @@ export class ChatExchange {
       error: outcome.error ? { code: outcome.error.code, message: outcome.error.message } : null,
     });
   }
+}
+
+/** The first answer with the tokens of every sample, for metrics and events. */
+function withSummedUsage(first: GatewayChatResponse, others: readonly GatewayChatResponse[]): GatewayChatResponse {
+  if (others.length === 0) return first;
+  const outputTokens = others.reduce((sum, r) => sum + r.usage.outputTokens, first.usage.outputTokens);
+  const inputTokens = others.reduce((sum, r) => sum + r.usage.inputTokens, first.usage.inputTokens);
+  return { ...first, usage: { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens } };
 }

@@ -6,8 +6,8 @@ export interface ChatWire {
   /** Metric and event label: `openai.chat`, `ollama.chat`, `ollama.generate`. */
   endpoint: string;
   streamContentType: string;
-  /** The body of a non-streamed answer. */
-  completion(response: GatewayChatResponse): unknown;
+  /** The body of a non-streamed answer; `others` are further choices of the same prompt (OpenAI's `n`). */
+  completion(response: GatewayChatResponse, others?: GatewayChatResponse[]): unknown;
   /** Written once before the first event, if the protocol has an opening chunk. */
   streamStart?(): string;
   /** One router stream event as wire text ('' to skip). `finish` yields the protocol's closing chunk(s). */

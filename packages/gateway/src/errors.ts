@@ -7,6 +7,8 @@ export type GatewayErrorCode =
   | 'INVALID_JSON'
   /** The body is JSON but fails the endpoint's schema (the message names the field). */
   | 'INVALID_REQUEST'
+  /** No model the request may go to can honour one of its parameters (`param` names it). */
+  | 'UNSUPPORTED_PARAMETER'
   /** The body is larger than the configured limit. */
   | 'BODY_TOO_LARGE'
   /** The JSON body nests deeper than `server.max_json_depth`. */

@@ -1,4 +1,4 @@
-import type { ChatRequest, ChatResponse, ToolCall } from '@unity/core';
+import type { ChatRequest, ChatResponse, TokenLogprob, ToolCall } from '@unity/core';
 
 /**
  * The part of `@unity/llm-router`'s Router the gateway uses. Declared structurally so the gateway depends on the
@@ -28,6 +28,8 @@ export interface GatewayChatRequest extends ChatRequest {
   role?: string;
   localOnly?: boolean;
   model?: string;
+  /** `false`: bypass the router's response cache (each of `n` samples must be drawn anew). */
+  cache?: boolean;
 }
 
 export interface GatewayAttempt {
@@ -50,7 +52,7 @@ export interface GatewayChatResponse extends ChatResponse {
 
 /** The router's stream events. `finish` carries the whole response; `error` arrives only after the commit point. */
 export type GatewayStreamEvent =
-  | { type: 'text-delta'; text: string }
+  | { type: 'text-delta'; text: string; logprobs?: TokenLogprob[] }
   | { type: 'reasoning-delta'; text: string }
   | { type: 'tool-call'; toolCall: ToolCall }
   | { type: 'finish'; response: GatewayChatResponse }

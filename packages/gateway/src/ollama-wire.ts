@@ -1,4 +1,4 @@
-import type { ChatMessage, ChatRequest, FinishReason, ToolCall } from '@unity/core';
+import type { ChatMessage, ChatRequest, FinishReason, TokenLogprob, ToolCall } from '@unity/core';
 import { formatError } from '@unity/core';
 import { z } from 'zod';
 import type { ChatWire } from './chat-wire';
@@ -11,8 +11,18 @@ const options = z
     num_predict: z.number().int().optional(),
     stop: z.array(z.string()).optional(),
     seed: z.number().int().optional(),
+    top_p: z.number().min(0).max(1).optional(),
+    top_k: z.number().int().min(0).optional(),
+    frequency_penalty: z.number().optional(),
+    presence_penalty: z.number().optional(),
   })
   .optional();
+
+/** Ollama ≥ 0.12.11: per-token log probabilities, with this many alternatives each. */
+const logprobFields = {
+  logprobs: z.boolean().optional(),
+  top_logprobs: z.number().int().min(0).max(20).optional(),
+};
 
 const format = z.union([z.literal('json'), z.literal(''), z.record(z.string(), z.unknown())]).optional();
 
@@ -55,6 +65,7 @@ export const ollamaChatSchema = z.object({
   stream: z.boolean().default(true),
   keep_alive: z.unknown().optional(),
   think: z.unknown().optional(),
+  ...logprobFields,
 });
 
 /** The body of Ollama's POST /api/generate. */
@@ -68,18 +79,29 @@ export const ollamaGenerateSchema = z.object({
   stream: z.boolean().default(true),
   raw: z.boolean().optional(),
   keep_alive: z.unknown().optional(),
+  ...logprobFields,
 });
 
 type OllamaChatBody = z.output<typeof ollamaChatSchema>;
 type OllamaGenerateBody = z.output<typeof ollamaGenerateSchema>;
 
-function commonFields(body: { format?: z.output<typeof format>; options?: z.output<typeof options> }) {
+function commonFields(body: {
+  format?: z.output<typeof format>;
+  options?: z.output<typeof options>;
+  logprobs?: boolean | undefined;
+  top_logprobs?: number | undefined;
+}) {
   const request: Omit<ChatRequest, 'messages'> = {};
   const o = body.options;
   if (o?.temperature !== undefined) request.temperature = o.temperature;
   if (o?.num_predict !== undefined && o.num_predict > 0) request.maxOutputTokens = o.num_predict;
   if (o?.stop !== undefined && o.stop.length > 0) request.stop = o.stop;
   if (o?.seed !== undefined) request.seed = o.seed;
+  if (o?.top_p !== undefined) request.topP = o.top_p;
+  if (o?.top_k !== undefined) request.topK = o.top_k;
+  if (o?.frequency_penalty !== undefined) request.frequencyPenalty = o.frequency_penalty;
+  if (o?.presence_penalty !== undefined) request.presencePenalty = o.presence_penalty;
+  if (body.logprobs) request.logprobs = { top: body.top_logprobs ?? 0 };
   if (body.format === 'json') request.responseFormat = { type: 'json' };
   else if (body.format && typeof body.format === 'object')
     request.responseFormat = { type: 'json', schema: body.format };
@@ -156,6 +178,21 @@ function parseArguments(args: Record<string, unknown> | string): Record<string, 
 }
 
 const doneReason = (reason: FinishReason) => (reason === 'length' ? 'length' : 'stop');
+const wireLogprobs = (logprobs: readonly TokenLogprob[] | undefined) =>
+  logprobs?.length
+    ? {
+        logprobs: logprobs.map((t) => ({
+          token: t.token,
+          logprob: t.logprob,
+          ...(t.bytes ? { bytes: t.bytes } : {}),
+          top_logprobs: t.top.map((a) => ({
+            token: a.token,
+            logprob: a.logprob,
+            ...(a.bytes ? { bytes: a.bytes } : {}),
+          })),
+        })),
+      }
+    : {};
 const wireToolCall = (c: ToolCall, index: number) => ({
   id: c.id,
   function: { index, name: c.name, arguments: c.arguments },
@@ -202,13 +239,20 @@ export function ollamaWire(kind: 'chat' | 'generate', requestedModel: string): C
         ...(kind === 'chat' && r.reasoning ? { thinking: r.reasoning } : {}),
         ...(kind === 'chat' && r.toolCalls.length > 0 ? { tool_calls: r.toolCalls.map(wireToolCall) } : {}),
       }),
+      ...wireLogprobs(r.logprobs),
       ...stats(r),
     }),
     streamEvent: (event: GatewayStreamEvent) => {
       firstTokenAt ??= process.hrtime.bigint();
       switch (event.type) {
         case 'text-delta':
-          return line({ model: requestedModel, created_at: createdAt(), ...body(event.text), done: false });
+          return line({
+            model: requestedModel,
+            created_at: createdAt(),
+            ...body(event.text),
+            ...wireLogprobs(event.logprobs),
+            done: false,
+          });
         case 'reasoning-delta':
           return kind === 'chat'
             ? line({

@@ -12,7 +12,11 @@ export function registerOpenAIRoutes(app: FastifyInstance, deps: ExchangeDeps & 
     const body = validateBody(openaiChatSchema, request.body, 'POST /v1/chat/completions');
     const model = deps.catalog.resolve(body.model);
     reply.hijack();
-    await new ChatExchange(deps, reply, openaiWire(body), model).run(openaiToChatRequest(body), body.stream === true);
+    await new ChatExchange(deps, reply, openaiWire(body), model).run(
+      openaiToChatRequest(body),
+      body.stream === true,
+      body.n ?? 1,
+    );
   });
 
   app.get('/v1/models', async () => ({

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { ChatMessage, ChatRequest, FinishReason, ToolCall } from '@unity/core';
+import type { ChatMessage, ChatRequest, FinishReason, TokenLogprob, ToolCall, ToolChoice } from '@unity/core';
 import { formatError } from '@unity/core';
 import { z } from 'zod';
 import type { ChatWire } from './chat-wire';
@@ -32,41 +32,107 @@ const messageSchema = z.discriminatedUnion('role', [
   z.object({ role: z.literal('tool'), content, tool_call_id: z.string() }),
 ]);
 
-/** The body of POST /v1/chat/completions: the fields the router can honour; others are accepted and ignored. */
-export const openaiChatSchema = z.object({
-  model: z.string().min(1),
-  messages: z.array(messageSchema).min(1),
-  stream: z.boolean().nullish(),
-  stream_options: z.object({ include_usage: z.boolean().optional() }).nullish(),
-  tools: z
-    .array(
-      z.object({
-        type: z.literal('function'),
-        function: z.object({
-          name: z.string().min(1),
-          description: z.string().optional(),
-          parameters: z.record(z.string(), z.unknown()).optional(),
+const toolChoiceSchema = z.union(
+  [
+    z.enum(['auto', 'none', 'required']),
+    z.object({ type: z.literal('function'), function: z.object({ name: z.string().min(1) }) }),
+  ],
+  { error: 'expected "auto", "none", "required" or {"type": "function", "function": {"name": …}}' },
+);
+
+/** Set to anything but their neutral value, these would change the answer and no model here can honour them. */
+const refused = {
+  logit_bias: (v: unknown) => v != null && Object.keys(v as object).length > 0,
+  audio: (v: unknown) => v != null,
+  modalities: (v: unknown) => Array.isArray(v) && v.some((m) => m !== 'text'),
+  prediction: (v: unknown) => v != null,
+  web_search_options: (v: unknown) => v != null,
+  functions: (v: unknown) => v != null,
+  function_call: (v: unknown) => v != null,
+} satisfies Record<string, (value: unknown) => boolean>;
+const refusedFix: Record<keyof typeof refused, string> = {
+  logit_bias: 'drop logit_bias',
+  audio: 'drop audio: the gateway answers in text',
+  modalities: 'ask for ["text"] only',
+  prediction: 'drop prediction (predicted outputs)',
+  web_search_options: 'drop web_search_options, or give the model a web_search tool',
+  functions: 'send tools: [{type: "function", function: {...}}] instead of the deprecated functions',
+  function_call: 'send tool_choice instead of the deprecated function_call',
+};
+
+/**
+ * The body of POST /v1/chat/completions: every field the router honours. Fields that would change the answer and
+ * that nothing here can honour are refused (400 naming them); fields without effect on the answer (`metadata`,
+ * `store`, `service_tier`) are accepted and ignored.
+ */
+export const openaiChatSchema = z
+  .object({
+    model: z.string().min(1),
+    messages: z.array(messageSchema).min(1),
+    stream: z.boolean().nullish(),
+    stream_options: z.object({ include_usage: z.boolean().optional() }).nullish(),
+    tools: z
+      .array(
+        z.object({
+          type: z.literal('function'),
+          function: z.object({
+            name: z.string().min(1),
+            description: z.string().optional(),
+            parameters: z.record(z.string(), z.unknown()).optional(),
+          }),
         }),
-      }),
-    )
-    .nullish(),
-  tool_choice: z.unknown().optional(),
-  temperature: z.number().min(0).max(2).nullish(),
-  max_tokens: z.number().int().positive().nullish(),
-  max_completion_tokens: z.number().int().positive().nullish(),
-  stop: z.union([z.string(), z.array(z.string())]).nullish(),
-  seed: z.number().int().nullish(),
-  response_format: z
-    .union([
-      z.object({ type: z.literal('text') }),
-      z.object({ type: z.literal('json_object') }),
-      z.object({
-        type: z.literal('json_schema'),
-        json_schema: z.object({ name: z.string().optional(), schema: z.record(z.string(), z.unknown()).optional() }),
-      }),
-    ])
-    .nullish(),
-});
+      )
+      .nullish(),
+    tool_choice: toolChoiceSchema.nullish(),
+    parallel_tool_calls: z.boolean().nullish(),
+    temperature: z.number().min(0).max(2).nullish(),
+    top_p: z.number().min(0).max(1).nullish(),
+    /** Not OpenAI's, but vLLM's and llama.cpp server's; honoured by Ollama and the embedded engine too. */
+    top_k: z.number().int().min(0).nullish(),
+    frequency_penalty: z.number().min(-2).max(2).nullish(),
+    presence_penalty: z.number().min(-2).max(2).nullish(),
+    logprobs: z.boolean().nullish(),
+    top_logprobs: z.number().int().min(0).max(20).nullish(),
+    /** Emulated with n calls of the router (not with `stream`). */
+    n: z.number().int().min(1).max(16).nullish(),
+    user: z.string().nullish(),
+    max_tokens: z.number().int().positive().nullish(),
+    max_completion_tokens: z.number().int().positive().nullish(),
+    stop: z.union([z.string(), z.array(z.string())]).nullish(),
+    seed: z.number().int().nullish(),
+    response_format: z
+      .union([
+        z.object({ type: z.literal('text') }),
+        z.object({ type: z.literal('json_object') }),
+        z.object({
+          type: z.literal('json_schema'),
+          json_schema: z.object({ name: z.string().optional(), schema: z.record(z.string(), z.unknown()).optional() }),
+        }),
+      ])
+      .nullish(),
+    ...Object.fromEntries(Object.keys(refused).map((key) => [key, z.unknown().optional()])),
+  })
+  .superRefine((body, ctx) => {
+    for (const [key, isSet] of Object.entries(refused)) {
+      if (isSet((body as Record<string, unknown>)[key])) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: `is not supported by this gateway (${refusedFix[key as keyof typeof refused]})`,
+        });
+      }
+    }
+    if (body.top_logprobs != null && body.logprobs !== true) {
+      ctx.addIssue({ code: 'custom', path: ['top_logprobs'], message: 'needs logprobs: true' });
+    }
+    if ((body.n ?? 1) > 1 && body.stream === true) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['n'],
+        message: 'n > 1 is served only without stream (each choice is a separate call); send stream: false',
+      });
+    }
+  });
 
 type OpenAIChatBody = z.output<typeof openaiChatSchema>;
 
@@ -136,14 +202,22 @@ export function openaiToChatRequest(body: OpenAIChatBody): ChatRequest {
     }
   });
   const request: ChatRequest = { messages };
-  if (body.tools && body.tools.length > 0 && body.tool_choice !== 'none') {
+  if (body.tools && body.tools.length > 0) {
     request.tools = body.tools.map((t) => ({
       name: t.function.name,
       description: t.function.description ?? '',
       parameters: t.function.parameters ?? { type: 'object', properties: {} },
     }));
   }
+  if (body.tool_choice != null) request.toolChoice = toToolChoice(body.tool_choice);
+  if (body.parallel_tool_calls != null) request.parallelToolCalls = body.parallel_tool_calls;
   if (body.temperature != null) request.temperature = body.temperature;
+  if (body.top_p != null) request.topP = body.top_p;
+  if (body.top_k != null) request.topK = body.top_k;
+  if (body.frequency_penalty != null) request.frequencyPenalty = body.frequency_penalty;
+  if (body.presence_penalty != null) request.presencePenalty = body.presence_penalty;
+  if (body.logprobs === true) request.logprobs = { top: body.top_logprobs ?? 0 };
+  if (body.user != null) request.user = body.user;
   const maxOutputTokens = body.max_completion_tokens ?? body.max_tokens;
   if (maxOutputTokens != null) request.maxOutputTokens = maxOutputTokens;
   if (body.stop != null) request.stop = typeof body.stop === 'string' ? [body.stop] : body.stop;
@@ -156,6 +230,21 @@ export function openaiToChatRequest(body: OpenAIChatBody): ChatRequest {
   return request;
 }
 
+function toToolChoice(choice: z.output<typeof toolChoiceSchema>): ToolChoice {
+  return typeof choice === 'string' ? choice : { name: choice.function.name };
+}
+
+/** OpenAI's `logprobs` of a choice or chunk, or null when none were asked for. */
+export function wireLogprobs(logprobs: readonly TokenLogprob[] | undefined) {
+  if (!logprobs) return null;
+  const entry = (t: { token: string; logprob: number; bytes?: number[] }) => ({
+    token: t.token,
+    logprob: t.logprob,
+    bytes: t.bytes ?? [...Buffer.from(t.token, 'utf8')],
+  });
+  return { content: logprobs.map((t) => ({ ...entry(t), top_logprobs: t.top.map(entry) })), refusal: null };
+}
+
 function finishReason(reason: FinishReason): 'stop' | 'length' | 'tool_calls' | 'content_filter' {
   return reason === 'length' || reason === 'tool_calls' || reason === 'content_filter' ? reason : 'stop';
 }
@@ -166,11 +255,13 @@ const wireToolCall = (c: ToolCall) => ({
   function: { name: c.name, arguments: c.rawArguments || JSON.stringify(c.arguments) },
 });
 
-const wireUsage = (r: GatewayChatResponse) => ({
-  prompt_tokens: r.usage.inputTokens,
-  completion_tokens: r.usage.outputTokens,
-  total_tokens: r.usage.totalTokens,
-});
+const wireUsage = (responses: readonly GatewayChatResponse[]) => {
+  const sum = (pick: (r: GatewayChatResponse) => number) => responses.reduce((total, r) => total + pick(r), 0);
+  // n choices of one prompt: the prompt counts once, as OpenAI bills it.
+  const prompt = responses[0]?.usage.inputTokens ?? 0;
+  const completion = sum((r) => r.usage.outputTokens);
+  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+};
 
 /** OpenAI's error body. */
 export function openaiErrorBody(error: GatewayError) {
@@ -186,42 +277,40 @@ export function openaiWire(body: OpenAIChatBody): ChatWire {
   const created = Math.floor(Date.now() / 1000);
   const includeUsage = body.stream_options?.include_usage === true;
   let toolIndex = 0;
-  const chunk = (delta: Record<string, unknown>, finish: string | null = null) =>
+  const chunk = (delta: Record<string, unknown>, finish: string | null = null, logprobs?: TokenLogprob[]) =>
     `data: ${JSON.stringify({
       id,
       object: 'chat.completion.chunk',
       created,
       model: body.model,
-      choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+      choices: [{ index: 0, delta, logprobs: wireLogprobs(logprobs), finish_reason: finish }],
     })}\n\n`;
   return {
     endpoint: 'openai.chat',
     streamContentType: 'text/event-stream; charset=utf-8',
-    completion: (r) => ({
+    completion: (first, others = []) => ({
       id,
       object: 'chat.completion',
       created,
       model: body.model,
-      choices: [
-        {
-          index: 0,
-          message: {
-            role: 'assistant',
-            content: r.toolCalls.length > 0 && r.content === '' ? null : r.content,
-            ...(r.reasoning ? { reasoning_content: r.reasoning } : {}),
-            ...(r.toolCalls.length > 0 ? { tool_calls: r.toolCalls.map(wireToolCall) } : {}),
-          },
-          logprobs: null,
-          finish_reason: finishReason(r.finishReason),
+      choices: [first, ...others].map((r, index) => ({
+        index,
+        message: {
+          role: 'assistant',
+          content: r.toolCalls.length > 0 && r.content === '' ? null : r.content,
+          ...(r.reasoning ? { reasoning_content: r.reasoning } : {}),
+          ...(r.toolCalls.length > 0 ? { tool_calls: r.toolCalls.map(wireToolCall) } : {}),
         },
-      ],
-      usage: wireUsage(r),
+        logprobs: body.logprobs === true ? wireLogprobs(r.logprobs ?? []) : null,
+        finish_reason: finishReason(r.finishReason),
+      })),
+      usage: wireUsage([first, ...others]),
     }),
     streamStart: () => chunk({ role: 'assistant', content: '' }),
     streamEvent: (event: GatewayStreamEvent) => {
       switch (event.type) {
         case 'text-delta':
-          return chunk({ content: event.text });
+          return chunk({ content: event.text }, null, event.logprobs);
         case 'reasoning-delta':
           return chunk({ reasoning_content: event.text });
         case 'tool-call':
@@ -235,7 +324,7 @@ export function openaiWire(body: OpenAIChatBody): ChatWire {
               created,
               model: body.model,
               choices: [],
-              usage: wireUsage(event.response),
+              usage: wireUsage([event.response]),
             })}\n\n`;
           }
           return `${out}data: [DONE]\n\n`;

@@ -41,6 +41,18 @@ export function toGatewayError(error: unknown): GatewayError {
     });
   }
   const attempts = attemptsOf(error);
+  const param = (error as { param?: unknown }).param;
+  if (error.code === 'INVALID_REQUEST' || error.code === 'UNSUPPORTED_PARAMETER') {
+    // The request is at fault, not an upstream: 400 naming the field as clients send it (`top_k`, `tool_choice`).
+    return new GatewayError({
+      code: error.code,
+      status: 400,
+      message: error.message,
+      ...(error.fix ? { fix: error.fix } : {}),
+      ...(typeof param === 'string' ? { param: snakeCase(param) } : {}),
+      cause: error,
+    });
+  }
   const status = statusFor(error, attempts);
   return new GatewayError({
     code: 'UPSTREAM_FAILED',
@@ -49,6 +61,9 @@ export function toGatewayError(error: unknown): GatewayError {
     cause: error,
   });
 }
+
+/** `topK` → `top_k`: the router's field names as the wire protocols spell them. */
+const snakeCase = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
 /**
  * `minimax/MiniMax-M2 SERVER_ERROR, ollama_chat/qwen2.5-coder:7b ok`: the x-unity-attempts header (each attempt's
