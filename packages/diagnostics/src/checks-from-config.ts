@@ -1,6 +1,7 @@
 import type { ChatModel } from '@unity/core';
 import {
   cloudApiKeyEnv,
+  cloudNeedsKey,
   createRouter,
   ollamaHost,
   parseModelString,
@@ -120,7 +121,13 @@ export function checksFromConfig(config: UnityConfig, options: ConfigChecksOptio
   if (cloudOn) {
     const { provider, base_url, fallback_to_local } = config.cloud_llm;
     const keyVariable = cloudApiKeyEnv(config);
-    const cloud = { provider, keyVariable, key: options.env[keyVariable], fallbackToLocal: fallback_to_local };
+    const cloud = {
+      provider,
+      keyVariable,
+      key: options.env[keyVariable],
+      fallbackToLocal: fallback_to_local,
+      keyRequired: cloudNeedsKey(config),
+    };
     checks.push(cloudKeyCheck(cloud));
     checks.push(
       cloudEndpointCheck({

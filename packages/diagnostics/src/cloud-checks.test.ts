@@ -97,6 +97,29 @@ describe('cloudEndpointCheck', () => {
     expect(cloud.requests).toHaveLength(0);
   });
 
+  it('probes a keyless self-hosted server (vLLM, LM Studio) without a key, and finds it up', async () => {
+    const keyless = await FakeOpenAI.start();
+    try {
+      const options = {
+        provider: 'openai',
+        keyVariable: 'OPENAI_API_KEY',
+        key: undefined,
+        fallbackToLocal: true,
+        keyRequired: false,
+      };
+      expect(await cloudKeyCheck(options).run()).toEqual({
+        status: 'ok',
+        message: 'no key needed: openai is a self-hosted server (cloud_llm.base_url)',
+      });
+      const outcome = await cloudEndpointCheck({ ...options, baseURL: keyless.baseURL }).run();
+      expect(outcome).toMatchObject({ status: 'ok', message: expect.stringContaining('answers without a key') });
+      expect(outcome.up).toBeUndefined();
+      expect(keyless.requests[0]?.headers.authorization).toBeUndefined();
+    } finally {
+      await keyless.close();
+    }
+  });
+
   it('reports an unreachable endpoint', async () => {
     const baseURL = `http://127.0.0.1:${await freePort()}/v1`;
     const outcome = await cloudEndpointCheck({ ...base, baseURL, key, fallbackToLocal: true }).run();

@@ -10,6 +10,11 @@ export interface CloudCheckOptions {
   key: string | undefined;
   /** `cloud_llm.fallback_to_local`: with it a cloud problem only warns, since the local model answers. */
   fallbackToLocal: boolean;
+  /**
+   * False for a self-hosted OpenAI-compatible server (vLLM, LM Studio: `provider: openai` with a `base_url`), which
+   * is healthy without a key (`cloudNeedsKey` of `@unity/llm-router`). Default true.
+   */
+  keyRequired?: boolean;
 }
 
 const cloudKeyId = 'cloud-key';
@@ -33,6 +38,12 @@ export function cloudKeyCheck(options: CloudCheckOptions): Check {
     provider: options.provider,
     async run() {
       if (options.key?.trim()) return { status: 'ok', message: `${options.keyVariable} is set` };
+      if (options.keyRequired === false) {
+        return {
+          status: 'ok',
+          message: `no key needed: ${options.provider} is a self-hosted server (cloud_llm.base_url)`,
+        };
+      }
       return {
         status: severity(options.fallbackToLocal),
         up: false,
@@ -61,16 +72,18 @@ export function cloudEndpointCheck(options: CloudEndpointCheckOptions): Check {
     provider: options.provider,
     async run(signal) {
       const key = options.key?.trim();
-      if (!key) return { status: 'skip', message: `not checked: ${options.keyVariable} is not set` };
+      if (!key && options.keyRequired !== false) {
+        return { status: 'skip', message: `not checked: ${options.keyVariable} is not set` };
+      }
       const result = await probeJson(`${base}/models`, {
-        headers: { authorization: `Bearer ${key}` },
+        headers: key ? { authorization: `Bearer ${key}` } : {},
         timeoutMs,
         signal,
       });
       if (result.kind === 'ok') {
         const data = (result.body as { data?: unknown } | undefined)?.data;
         const count = Array.isArray(data) ? ` (${data.length} models)` : '';
-        return { status: 'ok', message: `${base} accepted the key${count}` };
+        return { status: 'ok', message: `${base} ${key ? 'accepted the key' : 'answers without a key'}${count}` };
       }
       if (result.kind === 'http-error' && (result.status === 401 || result.status === 403)) {
         return {

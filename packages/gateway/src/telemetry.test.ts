@@ -239,3 +239,34 @@ describe('health monitoring', () => {
     }
   });
 });
+
+describe('a keyless OpenAI-compatible upstream (vLLM, LM Studio, llama.cpp server)', () => {
+  it('is healthy without a key and serves requests, with nothing sent as a key', async () => {
+    const keyless = await startHarness({
+      server: { health_interval_seconds: 0.2 },
+      env: { TEST_CLOUD_KEY: undefined },
+    });
+    try {
+      const deadline = Date.now() + 10_000;
+      while (keyless.server.health?.isUp('openai') !== true) {
+        if (Date.now() > deadline) throw new Error('the keyless upstream never became healthy');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const ready = (await (await fetch(`${keyless.url}/readyz`)).json()) as {
+        providers: Record<string, { available: boolean }>;
+      };
+      expect(ready.providers.openai?.available).toBe(true);
+      const response = await fetch(`${keyless.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'unity', messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      expect(response.headers.get('x-unity-provider')).toBe('openai');
+      const chats = keyless.cloud.requestsTo('/chat/completions');
+      expect(chats).toHaveLength(1);
+      expect(chats[0]?.headers.authorization).toBeUndefined();
+    } finally {
+      await keyless.close();
+    }
+  });
+});

@@ -91,6 +91,18 @@ export function cloudApiKeyEnv(config: UnityConfig): string {
   );
 }
 
+/**
+ * Whether a cloud provider needs an API key: MiniMax and OpenAI itself do; `provider: openai` with a `base_url` names a
+ * self-hosted OpenAI-compatible server (vLLM, LM Studio, llama.cpp server), which works without one.
+ */
+export function cloudNeedsKey(
+  config: UnityConfig,
+  provider: 'minimax' | 'openai' = config.cloud_llm.provider,
+): boolean {
+  const { cloud_llm } = config;
+  return provider === 'minimax' || !(provider === cloud_llm.provider && cloud_llm.base_url);
+}
+
 export const defaultOllamaHost = 'http://127.0.0.1:11434';
 
 /** `ollama.host`, else `OLLAMA_HOST` (a bare `host:port` gets `http://`), else http://127.0.0.1:11434. */

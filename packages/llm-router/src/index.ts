@@ -16,6 +16,7 @@ export {
   type ConfigSections,
   type ConfigWith,
   cloudApiKeyEnv,
+  cloudNeedsKey,
   defaultConfig,
   defaultConfigPath,
   defaultOllamaHost,

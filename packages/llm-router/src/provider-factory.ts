@@ -1,5 +1,5 @@
 import { redactUrl, urlSecrets } from '@unity/core';
-import { cloudApiKeyEnv, ollamaHost } from './config';
+import { cloudApiKeyEnv, cloudNeedsKey, ollamaHost } from './config';
 import type { CloudProvider, UnityConfig } from './config-schema';
 import { ProviderError } from './errors';
 import { modelStoreDir } from './model-store/store-dir';
@@ -120,10 +120,8 @@ export class ProviderFactory {
     return (prefix === cloud_llm.provider ? cloud_llm.base_url : undefined) ?? defaultBaseUrls[prefix];
   }
 
-  /** Keyless OpenAI-compatible servers (vLLM, LM Studio) are fine when a base_url names one; the clouds need a key. */
   private needsKey(prefix: CloudProvider): boolean {
-    const { cloud_llm } = this.options.config;
-    return prefix === 'minimax' || !(prefix === cloud_llm.provider && cloud_llm.base_url);
+    return cloudNeedsKey(this.options.config, prefix);
   }
 
   private unavailable(ref: ModelRef, providerId: string): ProviderError | undefined {
