@@ -13,7 +13,11 @@ import {
   routerRoles,
   type UnityConfig,
 } from '@unity/llm-router';
+import { lastResortEnabled } from '@unity/llm-router/internal';
+import { findDefaultStoreModel, modelStoreDir } from '@unity/llm-router/model-store';
 import { type Command, Option } from 'commander';
+import { reportCliError } from '../cli-error';
+import { confirmDefaultPull, describeDefaultModel, pullWithProgress, verificationNote } from '../model-pull';
 import { readStdin } from '../terminal-io';
 
 interface AskFlags {
@@ -55,7 +59,8 @@ export function registerAskCommand(program: Command): void {
       '\nThe answer goes to stdout; a note on stderr says when a fallback answered. API keys are read from the\n' +
         'variable the config names (MINIMAX_API_KEY by default), Ollama from ollama.host or OLLAMA_HOST. When no\n' +
         'configured model can answer, the newest model in the store (`unity models pull`) is run in-process, and stderr\n' +
-        'says so (router.last_resort: none, or cloud_llm.fallback_to_local: false, turns that off).\n' +
+        'says so (router.last_resort: none, or cloud_llm.fallback_to_local: false, turns that off). When the store is\n' +
+        'empty too, a terminal is offered the default model (`unity models pull default`); elsewhere the command is named.\n' +
         'Exit status: 0 answered, 1 nothing could answer (each failure and its fix on stderr), 130 interrupted.',
     )
     .action(async (promptArg: string, flags: AskFlags) => {
@@ -86,7 +91,21 @@ export function registerAskCommand(program: Command): void {
         ...(flags.localOnly ? { localOnly: true } : {}),
       };
       try {
-        const response = await answer(config, request, flags);
+        let response: RouterResponse;
+        try {
+          response = await answer(config, request, flags);
+        } catch (error) {
+          // Nothing answered and the store is empty: on a terminal, offer the default model and ask again with it.
+          const storeDir = await emptyLastResortStore(config, error);
+          if (!storeDir || flags.json || !interactive() || controller.signal.aborted) throw error;
+          process.exitCode = reportCliError(error);
+          if (!(await confirmDefaultPull(storeDir))) return;
+          process.exitCode = undefined;
+          const { model } = describeDefaultModel();
+          const pulled = await pullWithProgress(model.source, { dir: storeDir });
+          process.stderr.write(`unity: pulled ${pulled.name} (${verificationNote(pulled)}); asking again\n`);
+          response = await answer(config, request, flags);
+        }
         if (flags.json) process.stdout.write(`${JSON.stringify(response, null, 2)}\n`);
         else if (!flags.stream) process.stdout.write(withNewline(response.content));
         const note = fallbackNote(response);
@@ -103,11 +122,34 @@ export function registerAskCommand(program: Command): void {
           const failure = { code: error.code, message: error.message, fix: error.fix, ...attempts };
           process.stdout.write(`${JSON.stringify({ error: failure }, null, 2)}\n`);
         }
-        throw error;
+        const storeDir = await emptyLastResortStore(config, error);
+        if (!storeDir) throw error;
+        // Off a terminal nothing is asked: the failure, then the one command that gives the embedded engine a model.
+        process.exitCode = reportCliError(error);
+        const { model, size } = describeDefaultModel();
+        process.stderr.write(
+          `unity: the model store (${storeDir}) is empty, so the embedded engine had no model to fall back on.\n` +
+            `unity: to pull the default model ${model.name} (${size}), run:\n  unity models pull default\n`,
+        );
       } finally {
         process.off('SIGINT', onSigint);
       }
     });
+}
+
+/** True when stdin and stderr are a terminal: a person can answer a question. */
+const interactive = () => process.stdin.isTTY === true && process.stderr.isTTY === true;
+
+/**
+ * The store folder, when `error` is the router's "nothing answered", the config allows the store's last resort, and
+ * the store holds no model: the case where pulling the default model would have given an answer.
+ */
+async function emptyLastResortStore(config: UnityConfig, error: unknown): Promise<string | undefined> {
+  if (!RouterError.isInstance(error) || error.code !== 'ALL_PROVIDERS_FAILED' || !lastResortEnabled(config)) {
+    return undefined;
+  }
+  const storeDir = modelStoreDir(config, { env: process.env });
+  return (await findDefaultStoreModel(storeDir).catch(() => undefined)) ? undefined : storeDir;
 }
 
 /** One routed answer: streamed to stdout as it comes, or whole. */

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort, sharedModelPath } from '@unity/test-kit';
+import { FakeHub, freePort, sharedModelPath } from '@unity/test-kit';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 
 const run = promisify(execFile);
@@ -55,7 +55,7 @@ const failure = (...args: string[]) =>
 describe.skipIf(!modelPath)('unity models (built binary)', () => {
   it('pulls a model with its sha256, then lists it with the facts from its header', async () => {
     const pulled = await unity('pull', `${origin}/stories260K.gguf`, '--dir', dir, '--sha256', sha);
-    expect(pulled.stdout).toContain(`pulled stories260K (1.2 MB, sha256 ${sha}) into ${dir}`);
+    expect(pulled.stdout).toContain(`pulled stories260K (1.2 MB, sha256 ${sha} as expected) into ${dir}`);
     expect(pulled.stdout).toContain('use it as llamacpp/stories260K');
 
     const { stdout } = await unity('list', '--json', '--dir', dir);
@@ -98,6 +98,50 @@ describe.skipIf(!modelPath)('unity models (built binary)', () => {
     const error = await failure('pull', `${origin}/missing.gguf`, '--dir', dir);
     expect(error.code).toBe(1);
     expect(error.stderr).toContain(`unity: download of ${origin}/missing.gguf failed: HTTP 404`);
+  });
+
+  const pullDefault = (env: Record<string, string>) =>
+    run(process.execPath, [bin, 'models', 'pull', 'default', '--dir', dir], {
+      env: { PATH: process.env.PATH ?? '', HOME: dir, ...env },
+    });
+
+  it('pulls `default` from the hub in UNITY_DEFAULT_MODEL, checked against the sha256 the hub publishes', async () => {
+    const hub = await FakeHub.start({
+      files: [{ repo: 'me/tiny-GGUF', path: 'tiny.gguf', bytes: readFileSync(modelPath!) }],
+    });
+    try {
+      const url = hub.resolveUrl('me/tiny-GGUF', 'tiny.gguf', hub.commit);
+      const { stdout, stderr } = await pullDefault({ UNITY_DEFAULT_MODEL: url });
+      expect(stderr).toContain(`pulling the default model tiny (size unknown) from ${url} (UNITY_DEFAULT_MODEL)`);
+      expect(stdout).toContain(
+        `pulled tiny (1.2 MB, sha256 ${sha}, as the hub published it at commit ${hub.commit}) into ${dir}`,
+      );
+      expect(await readdir(dir)).toEqual(['tiny.gguf']);
+    } finally {
+      await hub.close();
+    }
+  });
+
+  it('pulls `default` from a local file in UNITY_DEFAULT_MODEL (offline machines, CI)', async () => {
+    const { stdout } = await pullDefault({ UNITY_DEFAULT_MODEL: modelPath! });
+    expect(stdout).toContain(
+      `pulled stories260K (1.2 MB, sha256 ${sha}, not verified: no sha256 was given or published)`,
+    );
+    expect(await readdir(dir)).toEqual(['stories260K.gguf']);
+  });
+
+  it('names the bad UNITY_DEFAULT_MODEL and the fix when it is neither a URL nor a file', async () => {
+    const error = await pullDefault({ UNITY_DEFAULT_MODEL: join(dir, 'absent.gguf') }).then(
+      () => {
+        throw new Error('expected the pull to fail');
+      },
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(error.code).toBe(1);
+    expect(error.stderr).toContain(
+      `cannot pull "${join(dir, 'absent.gguf')}": it is neither a URL nor an hf: reference`,
+    );
+    expect(error.stderr).toContain('Fix: give an http(s) URL of a .gguf file');
   });
 
   it('pulls into the config’s llamacpp.store_dir, where the router then finds the model', async () => {

@@ -1,16 +1,8 @@
 import { resolve } from 'node:path';
 import { loadConfig } from '@unity/llm-router';
-import {
-  listModels,
-  modelStoreDir,
-  type PullProgress,
-  pullModel,
-  removeModel,
-  type StoredModel,
-} from '@unity/llm-router/model-store';
-import { Presets, SingleBar } from 'cli-progress';
+import { listModels, modelStoreDir, removeModel, type StoredModel } from '@unity/llm-router/model-store';
 import type { Command } from 'commander';
-import { onInterrupt } from '../cli-process';
+import { describeDefaultModel, formatBytes, pullWithProgress, verificationNote } from '../model-pull';
 import { formatTable } from '../terminal-io';
 
 interface DirFlags {
@@ -32,17 +24,6 @@ async function modelsDir(flags: DirFlags, env: Record<string, string | undefined
     env,
   });
   return modelStoreDir(config, { env });
-}
-
-function formatBytes(bytes: number): string {
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
 }
 
 function formatCount(count: number | undefined): string {
@@ -67,35 +48,6 @@ function toJson(model: StoredModel) {
   };
 }
 
-/** A progress bar on stderr (drawn only on a terminal), fed by the pull's progress events. */
-function progressBar(name: string): { update: (p: PullProgress) => void; stop: () => void } {
-  const bar = new SingleBar(
-    {
-      stream: process.stderr,
-      format: `${name} {bar} {percentage}% | {done} / {size}`,
-      hideCursor: true,
-      etaBuffer: 50,
-    },
-    Presets.shades_classic,
-  );
-  let started = false;
-  return {
-    update(p) {
-      const payload = { done: formatBytes(p.receivedBytes), size: p.totalBytes ? formatBytes(p.totalBytes) : '?' };
-      if (!started) {
-        started = true;
-        if (p.resumedFromBytes > 0) process.stderr.write(`resuming ${name} from ${formatBytes(p.resumedFromBytes)}\n`);
-        bar.start(p.totalBytes ?? 0, p.receivedBytes, payload);
-      } else {
-        bar.update(p.receivedBytes, payload);
-      }
-    },
-    stop() {
-      if (started) bar.stop();
-    },
-  };
-}
-
 export function registerModelsCommand(program: Command): void {
   const models = program
     .command('models')
@@ -106,36 +58,38 @@ export function registerModelsCommand(program: Command): void {
     .description('download a GGUF model into the store, resuming an interrupted download')
     .argument(
       '<source>',
-      'an http(s) URL of a .gguf file, hf:<owner>/<repo>/<file>.gguf, or a local .gguf file to copy in',
+      '`default` (the default model), an http(s) URL of a .gguf file, hf:<owner>/<repo>/<file>.gguf, or a local .gguf file to copy in',
     )
     .option('--dir <dir>', dirHelp)
     .option('--config <file>', configHelp)
     .option('--sha256 <hex>', 'expected sha256 of the file: a download that differs is deleted')
     .option('--force', 'download again even if the store already holds the model')
-    .action(async (source: string, flags: DirFlags & { sha256?: string; force?: boolean }) => {
+    .addHelpText(
+      'after',
+      '\n`default` is Qwen2.5 0.5B Instruct (Q4_K_M, about 491 MB) from the Hugging Face hub, checked against the sha256\n' +
+        'the hub publishes for it. UNITY_DEFAULT_MODEL replaces it with a URL, hf: reference or local .gguf file (for\n' +
+        'CI and offline machines); HF_ENDPOINT names a hub mirror.',
+    )
+    .action(async (sourceArg: string, flags: DirFlags & { sha256?: string; force?: boolean }) => {
       const dir = await modelsDir(flags);
-      const controller = new AbortController();
-      const stopListening = onInterrupt(() => controller.abort());
-      const bar = progressBar(source.split('/').pop() ?? source);
-      try {
-        const result = await pullModel(source, {
-          dir,
-          signal: controller.signal,
-          onProgress: bar.update,
-          ...(flags.sha256 ? { sha256: flags.sha256 } : {}),
-          ...(flags.force ? { force: true } : {}),
-        });
-        bar.stop();
-        process.stdout.write(
-          result.alreadyPresent
-            ? `${result.name} is already in ${dir} (${formatBytes(result.bytes)}); use --force to download it again\n`
-            : `pulled ${result.name} (${formatBytes(result.bytes)}, sha256 ${result.sha256}) into ${dir}\n`,
-        );
-        process.stdout.write(`use it as llamacpp/${result.name}\n`);
-      } finally {
-        bar.stop();
-        stopListening();
+      let source = sourceArg;
+      if (sourceArg === 'default') {
+        const { model, size } = describeDefaultModel();
+        source = model.source;
+        const from = model.overridden ? ' (UNITY_DEFAULT_MODEL)' : '';
+        process.stderr.write(`pulling the default model ${model.name} (${size}) from ${source}${from}\n`);
       }
+      const result = await pullWithProgress(source, {
+        dir,
+        ...(flags.sha256 ? { sha256: flags.sha256 } : {}),
+        ...(flags.force ? { force: true } : {}),
+      });
+      process.stdout.write(
+        result.alreadyPresent
+          ? `${result.name} is already in ${dir} (${formatBytes(result.bytes)}); use --force to download it again\n`
+          : `pulled ${result.name} (${formatBytes(result.bytes)}, ${verificationNote(result)}) into ${dir}\n`,
+      );
+      process.stdout.write(`use it as llamacpp/${result.name}\n`);
     });
 
   models
@@ -154,7 +108,7 @@ export function registerModelsCommand(program: Command): void {
       }
       if (found.length === 0) {
         process.stdout.write(
-          `no models in ${dir}; pull one with: unity models pull <URL | hf:owner/repo/file.gguf | path/to/file.gguf>\n`,
+          `no models in ${dir}; pull the default one with: unity models pull default (or a URL, hf:owner/repo/file.gguf, path/to/file.gguf)\n`,
         );
         return;
       }
