@@ -54,7 +54,9 @@ describe('cloudEndpointCheck', () => {
   it('is ok when the endpoint accepts the key, with one GET /models carrying it', async () => {
     cloud.reset();
     const outcome = await cloudEndpointCheck({ ...base, baseURL: cloud.baseURL, key, fallbackToLocal: true }).run();
-    expect(outcome).toEqual({ status: 'ok', message: `${cloud.baseURL} accepted the key (2 models)` });
+    // Chat and embedding models, as OpenAI's GET /models lists them.
+    const listed = cloud.models.length + Object.keys(cloud.embeddingModels).length;
+    expect(outcome).toEqual({ status: 'ok', message: `${cloud.baseURL} accepted the key (${listed} models)` });
     expect(cloud.requests.map((r) => [r.method, r.path, r.headers.authorization])).toEqual([
       ['GET', '/v1/models', `Bearer ${key}`],
     ]);
