@@ -35,6 +35,16 @@ export {
   type UnityConfigInput,
   unityConfigSchema,
 } from './config-schema';
+export { defaultEmbeddingModel, embeddingChainOf } from './embedding-config';
+export type { EmbeddingProvider, EmbeddingProviderRequest, EmbeddingProviderResult } from './embedding-provider';
+export {
+  createEmbedder,
+  Embedder,
+  type EmbedderEventMap,
+  type EmbedderOptions,
+  type EmbedRequest,
+  type EmbedResponse,
+} from './embeddings';
 export {
   type Attempt,
   ConfigError,
