@@ -17,6 +17,7 @@ import { ollamaErrorBody } from './ollama-wire';
 import { registerOpenAIRoutes } from './openai-routes';
 import { openaiErrorBody } from './openai-wire';
 import { registerRequestLimits } from './request-limits';
+import { registerResponsesRoutes } from './responses-routes';
 import { ServingContext } from './serving-context';
 import { type Readiness, registerTelemetryRoutes } from './telemetry-routes';
 
@@ -201,6 +202,7 @@ const errorBodyFor = (url: string, error: GatewayError) =>
 /** The endpoints whose requests go to the router (by their metrics label), counted whatever their outcome. */
 const chatEndpoints = new Map([
   ['/v1/chat/completions', 'openai.chat'],
+  ['/v1/responses', 'openai.responses'],
   ['/api/chat', 'ollama.chat'],
   ['/api/generate', 'ollama.generate'],
 ]);
@@ -327,6 +329,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       readiness: options.readiness ?? (() => ({ ready: catalog.list().length > 0, providers: {} })),
     });
     registerOpenAIRoutes(scope, deps);
+    registerResponsesRoutes(scope, deps);
     registerOllamaRoutes(scope, deps);
     registerDashboardRoute(scope);
   });
