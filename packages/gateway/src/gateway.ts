@@ -5,6 +5,7 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, ty
 import { ApiKeyCheck } from './api-key';
 import type { ExchangeDeps } from './chat-exchange';
 import { registerDashboardRoute } from './dashboard-route';
+import { type GatewayEmbedder, registerEmbeddingsRoutes } from './embeddings-routes';
 import { GatewayError, redactGatewayError } from './errors';
 import { EventBus } from './event-bus';
 import type { GatewayRouter } from './gateway-router';
@@ -17,13 +18,14 @@ import { ollamaErrorBody } from './ollama-wire';
 import { registerOpenAIRoutes } from './openai-routes';
 import { openaiErrorBody } from './openai-wire';
 import { registerRequestLimits } from './request-limits';
-import { registerResponsesRoutes } from './responses-routes';
 import { ServingContext } from './serving-context';
 import { type Readiness, registerTelemetryRoutes } from './telemetry-routes';
 
 export interface GatewayOptions {
   /** The router every chat request goes through. */
   router: GatewayRouter;
+  /** Serves /v1/embeddings, /api/embed and /api/embeddings (`createEmbedder`); without it they answer 404. */
+  embedder?: GatewayEmbedder;
   /** The model names served (see `catalogFromConfig`). */
   models: readonly CatalogModel[];
   /** When set, every endpoint but /healthz requires it. Required to listen on a non-loopback address. */
@@ -202,7 +204,6 @@ const errorBodyFor = (url: string, error: GatewayError) =>
 /** The endpoints whose requests go to the router (by their metrics label), counted whatever their outcome. */
 const chatEndpoints = new Map([
   ['/v1/chat/completions', 'openai.chat'],
-  ['/v1/responses', 'openai.responses'],
   ['/api/chat', 'ollama.chat'],
   ['/api/generate', 'ollama.generate'],
 ]);
@@ -329,8 +330,8 @@ export function createGateway(options: GatewayOptions): Gateway {
       readiness: options.readiness ?? (() => ({ ready: catalog.list().length > 0, providers: {} })),
     });
     registerOpenAIRoutes(scope, deps);
-    registerResponsesRoutes(scope, deps);
     registerOllamaRoutes(scope, deps);
+    registerEmbeddingsRoutes(scope, { ...deps, embedder: options.embedder });
     registerDashboardRoute(scope);
   });
 

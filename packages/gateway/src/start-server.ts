@@ -10,6 +10,7 @@ import {
 } from '@unity/diagnostics';
 import {
   cloudApiKeyEnv,
+  createEmbedder,
   createRouter,
   loadConfig,
   modelPrefixes,
@@ -17,6 +18,7 @@ import {
   parseModelString,
   providerIdFor,
   type Router,
+  routerRoles,
   type UnityConfig,
 } from '@unity/llm-router';
 import { EventBus } from './event-bus';
@@ -83,9 +85,7 @@ function withLocalModel<C extends UnityConfig>(config: C, localModel: string | u
 function providerIds(config: UnityConfig): string[] {
   const ids = new Set<string>();
   if (config.cloud_llm.enabled && !config.privacy.local_only) ids.add(config.cloud_llm.provider);
-  for (const modelString of Object.values(config.models)) {
-    ids.add(providerIdFor(parseModelString(modelString)));
-  }
+  for (const role of routerRoles) ids.add(providerIdFor(parseModelString(config.models[role])));
   return [...ids];
 }
 
@@ -171,8 +171,15 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     health.on('error', (error) => bus.publish('health.error', { message: String(error) }));
   }
   const router = createRouter({ config, env: options.env, ...(health ? { health } : {}) });
+  const embedder = createEmbedder({
+    config,
+    env: options.env,
+    ...(options.cwd ? { cwd: options.cwd } : {}),
+    ...(health ? { health } : {}),
+  });
   const models = catalogFromConfig(config);
   const gateway = createGateway({
+    embedder,
     router,
     models,
     bus,
@@ -197,6 +204,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     health?.stop();
     await plan?.close();
     await router.close();
+    await embedder.close();
   };
   let address: string;
   try {

@@ -35,7 +35,6 @@ export {
   type UnityConfigInput,
   unityConfigSchema,
 } from './config-schema';
-export { type Deployment, type LoadBalancingStrategy, loadBalancingStrategies } from './deployments';
 export { defaultEmbeddingModel, embeddingChainOf } from './embedding-config';
 export type { EmbeddingProvider, EmbeddingProviderRequest, EmbeddingProviderResult } from './embedding-provider';
 export {
