@@ -2,10 +2,11 @@ import { readFileSync } from 'node:fs';
 import websocket from '@fastify/websocket';
 import { describeError, isLoopbackHost, Redactor } from '@unity/core';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { registerAnthropicRoutes } from './anthropic-routes';
+import { anthropicErrorBody } from './anthropic-wire';
 import { ApiKeyCheck } from './api-key';
 import type { ExchangeDeps } from './chat-exchange';
 import { registerDashboardRoute } from './dashboard-route';
-import { type GatewayEmbedder, registerEmbeddingsRoutes } from './embeddings-routes';
 import { GatewayError, redactGatewayError } from './errors';
 import { EventBus } from './event-bus';
 import type { GatewayRouter } from './gateway-router';
@@ -18,14 +19,13 @@ import { ollamaErrorBody } from './ollama-wire';
 import { registerOpenAIRoutes } from './openai-routes';
 import { openaiErrorBody } from './openai-wire';
 import { registerRequestLimits } from './request-limits';
+import { registerResponsesRoutes } from './responses-routes';
 import { ServingContext } from './serving-context';
 import { type Readiness, registerTelemetryRoutes } from './telemetry-routes';
 
 export interface GatewayOptions {
   /** The router every chat request goes through. */
   router: GatewayRouter;
-  /** Serves /v1/embeddings, /api/embed and /api/embeddings (`createEmbedder`); without it they answer 404. */
-  embedder?: GatewayEmbedder;
   /** The model names served (see `catalogFromConfig`). */
   models: readonly CatalogModel[];
   /** When set, every endpoint but /healthz requires it. Required to listen on a non-loopback address. */
@@ -195,7 +195,11 @@ function closeRefusedUpgrade(request: FastifyRequest, reply: FastifyReply): void
 }
 
 const errorBodyFor = (url: string, error: GatewayError) =>
-  url.startsWith('/api/') ? ollamaErrorBody(error) : openaiErrorBody(error);
+  url.startsWith('/api/')
+    ? ollamaErrorBody(error)
+    : /^\/v1\/messages(\/|\?|$)/.test(url)
+      ? anthropicErrorBody(error)
+      : openaiErrorBody(error);
 
 /**
  * The gateway: OpenAI- and Ollama-compatible endpoints over the router, health, Prometheus metrics, the live event
@@ -204,6 +208,8 @@ const errorBodyFor = (url: string, error: GatewayError) =>
 /** The endpoints whose requests go to the router (by their metrics label), counted whatever their outcome. */
 const chatEndpoints = new Map([
   ['/v1/chat/completions', 'openai.chat'],
+  ['/v1/responses', 'openai.responses'],
+  ['/v1/messages', 'anthropic.messages'],
   ['/api/chat', 'ollama.chat'],
   ['/api/generate', 'ollama.generate'],
 ]);
@@ -330,8 +336,9 @@ export function createGateway(options: GatewayOptions): Gateway {
       readiness: options.readiness ?? (() => ({ ready: catalog.list().length > 0, providers: {} })),
     });
     registerOpenAIRoutes(scope, deps);
+    registerResponsesRoutes(scope, deps);
+    registerAnthropicRoutes(scope, deps);
     registerOllamaRoutes(scope, deps);
-    registerEmbeddingsRoutes(scope, { ...deps, embedder: options.embedder });
     registerDashboardRoute(scope);
   });
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { deploymentSchema, loadBalancingSchema } from './deployments';
 import { embeddingModelsSchema } from './embedding-config';
 import { ConfigError } from './errors';
 import { parseModelString } from './model-string';
@@ -102,6 +103,8 @@ const routerSchema = z
      * model without one writes until its context is full. A cut answer ends with finish reason `length`.
      */
     max_output_tokens: z.number().int().positive().default(4096),
+    /** How the `deployments` of one model share its requests. */
+    load_balancing: loadBalancingSchema,
     /** A prompt longer than a model's context: refuse that model, or drop the oldest turns and say so. */
     context_overflow: z.enum(['refuse', 'compact']).default('refuse'),
     /**
@@ -171,6 +174,45 @@ export const unityConfigSchema = z
     llamacpp: llamacppSchema,
     privacy: privacySchema,
     router: routerSchema,
+    /** Several upstreams behind one model string (two keys, a second region, a vLLM box), balanced per request. */
+    deployments: z.array(deploymentSchema).default([]),
+  })
+  .superRefine((config, ctx) => {
+    const ids = new Set<string>(['minimax', 'openai', 'ollama', 'llamacpp']);
+    config.deployments.forEach((deployment, index) => {
+      for (const field of ['model', 'use'] as const) {
+        const value = deployment[field];
+        if (value === undefined) continue;
+        try {
+          const ref = parseModelString(value);
+          if (ref.kind === 'llamacpp') {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['deployments', index, field],
+              message: `"${value}" is the embedded engine, which has no upstream to deploy`,
+              params: { fix: 'deploy OpenAI-compatible (minimax/…, openai/…) or Ollama (ollama_chat/…) models' },
+            });
+          }
+        } catch (error) {
+          if (!ConfigError.isInstance(error)) throw error;
+          ctx.addIssue({
+            code: 'custom',
+            path: ['deployments', index, field],
+            message: error.message.replace(/^model: /, ''),
+            params: { fix: error.fix },
+          });
+        }
+      }
+      if (ids.has(deployment.id)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['deployments', index, 'id'],
+          message: `"${deployment.id}" is already ${['minimax', 'openai', 'ollama', 'llamacpp'].includes(deployment.id) ? 'a provider id' : 'the id of another deployment'}`,
+          params: { fix: 'give each deployment its own id (e.g. minimax-eu, minimax-us)' },
+        });
+      }
+      ids.add(deployment.id);
+    });
   })
   .superRefine((config, ctx) => {
     const top = config.max_iterations;

@@ -35,6 +35,7 @@ export {
   type UnityConfigInput,
   unityConfigSchema,
 } from './config-schema';
+export { type Deployment, type LoadBalancingStrategy, loadBalancingStrategies } from './deployments';
 export { defaultEmbeddingModel, embeddingChainOf } from './embedding-config';
 export type { EmbeddingProvider, EmbeddingProviderRequest, EmbeddingProviderResult } from './embedding-provider';
 export {

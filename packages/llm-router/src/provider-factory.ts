@@ -1,9 +1,10 @@
 import { redactUrl, urlSecrets } from '@unity/core';
 import { cloudApiKeyEnv, cloudNeedsKey, ollamaHost } from './config';
 import type { CloudProvider, UnityConfig } from './config-schema';
+import type { Deployment } from './deployments';
 import { ProviderError } from './errors';
 import { modelStoreDir } from './model-store/store-dir';
-import { type ModelRef, type ProviderKind, parseModelString } from './model-string';
+import { type ModelRef, parseModelString } from './model-string';
 import type { Provider } from './provider';
 import { createOllamaProvider } from './providers/ollama';
 import { createOpenAICompatibleProvider } from './providers/openai-compatible';
@@ -24,6 +25,17 @@ export interface ResolvedModel {
   cloud: boolean;
   /** Why it cannot be used at all (a missing key, an engine not installed), as a skip with its fix. */
   unavailable?: ProviderError;
+  /** Set when it is one of several deployments of its model string (`deployments:`). */
+  deployment?: Deployment;
+}
+
+/** Where an OpenAI-compatible provider sends requests, with which key, and whether it must have one. */
+interface Upstream {
+  baseUrl: string;
+  key: { name: string; value: string | undefined };
+  needsKey: boolean;
+  /** Unset for a self-hosted server (vLLM, LM Studio): see `createOpenAICompatibleProvider`. */
+  flavor?: CloudProvider;
 }
 
 interface ProviderFactoryOptions {
@@ -47,9 +59,11 @@ export function providerIdFor(ref: ModelRef): string {
 export class ProviderFactory {
   private readonly created = new Map<string, Promise<Provider>>();
   private readonly injected: Record<string, Provider>;
+  private readonly deployments: ReadonlyMap<string, Deployment>;
 
   constructor(private readonly options: ProviderFactoryOptions) {
     this.injected = options.providers ?? {};
+    this.deployments = new Map(options.config.deployments.map((d) => [d.id, d]));
   }
 
   /** The model store folder: where `llamacpp/<name>` finds `<name>.gguf`, and where the last resort is looked for. */
@@ -71,8 +85,28 @@ export class ProviderFactory {
   get secrets(): string[] {
     const { config, env } = this.options;
     const names = new Set([cloudApiKeyEnv(config), 'MINIMAX_API_KEY', 'OPENAI_API_KEY']);
+    for (const d of config.deployments) if (d.api_key_env) names.add(d.api_key_env);
     const keys = [...names].map((name) => env[name]).filter((v): v is string => !!v);
-    return [...keys, ...urlSecrets(config.cloud_llm.base_url), ...urlSecrets(ollamaHost(config, env))];
+    return [
+      ...keys,
+      ...urlSecrets(config.cloud_llm.base_url),
+      ...urlSecrets(ollamaHost(config, env)),
+      ...config.deployments.flatMap((d) => urlSecrets(d.base_url)),
+    ];
+  }
+
+  /** The deployments of a model string, as written, each resolved to its own provider (none: not deployed). */
+  deploymentsOf(modelString: string): ResolvedModel[] {
+    return this.options.config.deployments
+      .filter((d) => d.model === modelString)
+      .map((deployment) => {
+        const ref = parseModelString(deployment.use ?? deployment.model, `deployments[${deployment.id}].use`);
+        const cloud = modelString === this.cloudModel && this.options.config.cloud_llm.enabled;
+        const resolved: ResolvedModel = { modelString, ref, providerId: deployment.id, cloud, deployment };
+        if (this.injected[deployment.id]) return resolved;
+        const unavailable = this.unavailable(ref, deployment.id);
+        return unavailable ? { ...resolved, unavailable } : resolved;
+      });
   }
 
   resolve(modelString: string, where = 'model'): ResolvedModel {
@@ -93,7 +127,7 @@ export class ProviderFactory {
     const key = model.ref.kind === 'llamacpp' ? `${model.providerId}:${model.ref.model}` : model.providerId;
     let provider = this.created.get(key);
     if (!provider) {
-      provider = this.create(model.ref.kind, model.providerId, model.ref.model);
+      provider = this.create(model);
       this.created.set(key, provider);
       provider.catch(() => this.created.delete(key));
     }
@@ -124,45 +158,66 @@ export class ProviderFactory {
     return cloudNeedsKey(this.options.config, prefix);
   }
 
+  /** The upstream of an OpenAI-compatible provider: the deployment's own, else the config's for the prefix. */
+  private upstream(prefix: CloudProvider, deployment: Deployment | undefined): Upstream {
+    if (deployment) {
+      const name = deployment.api_key_env ?? this.keyFor(prefix).name;
+      const selfHosted = prefix === 'openai' && deployment.base_url !== undefined;
+      return {
+        baseUrl: deployment.base_url ?? defaultBaseUrls[prefix],
+        key: { name, value: this.options.env[name] || undefined },
+        needsKey: !selfHosted,
+        ...(selfHosted ? {} : { flavor: prefix }),
+      };
+    }
+    const needsKey = this.needsKey(prefix);
+    const generic = prefix === 'openai' && !needsKey;
+    return {
+      baseUrl: this.baseUrlFor(prefix),
+      key: this.keyFor(prefix),
+      needsKey,
+      ...(generic ? {} : { flavor: prefix }),
+    };
+  }
+
   private unavailable(ref: ModelRef, providerId: string): ProviderError | undefined {
     if (ref.kind !== 'openai-compatible') return undefined;
     const prefix = ref.prefix as CloudProvider;
-    const key = this.keyFor(prefix);
-    if (key.value || !this.needsKey(prefix)) return undefined;
+    const { key, needsKey, baseUrl } = this.upstream(prefix, this.deployments.get(providerId));
+    if (key.value || !needsKey) return undefined;
     return new ProviderError({
       code: 'AUTH_FAILED',
-      message: `${key.name} is not set, so ${providerId} (${redactUrl(this.baseUrlFor(prefix))}) cannot be used`,
+      message: `${key.name} is not set, so ${providerId} (${redactUrl(baseUrl)}) cannot be used`,
       fix: `export ${key.name}=<your key>${this.cloudModel.startsWith(`${prefix}/`) ? ', or set cloud_llm.enabled: false to go local only' : ''}`,
       provider: providerId,
       model: ref.model,
     });
   }
 
-  private async create(kind: ProviderKind, id: string, model: string): Promise<Provider> {
+  private async create(model: ResolvedModel): Promise<Provider> {
     const { config, env } = this.options;
-    switch (kind) {
+    const id = model.providerId;
+    switch (model.ref.kind) {
       case 'openai-compatible': {
-        const prefix = id as CloudProvider;
-        const key = this.keyFor(prefix);
-        const generic = prefix === 'openai' && !this.needsKey(prefix);
+        const { baseUrl, key, flavor } = this.upstream(model.ref.prefix as CloudProvider, model.deployment);
         return createOpenAICompatibleProvider({
           id,
-          baseURL: this.baseUrlFor(prefix),
+          baseURL: baseUrl,
           apiKeyVariable: key.name,
           ...(key.value ? { apiKey: key.value } : {}),
-          ...(generic ? {} : { flavor: prefix }),
+          ...(flavor ? { flavor } : {}),
         });
       }
       case 'ollama':
         return createOllamaProvider({
           id,
-          host: ollamaHost(config, env),
+          host: model.deployment?.base_url ?? ollamaHost(config, env),
           headersTimeoutMs: config.router.local_timeout_seconds * 1000,
           maxContext: config.ollama.max_context,
           ...(config.ollama.keep_alive !== undefined ? { keepAlive: config.ollama.keep_alive } : {}),
         });
       case 'llamacpp':
-        return this.createLlamaCpp(id, model);
+        return this.createLlamaCpp(id, model.ref.model);
     }
   }
 

@@ -110,7 +110,7 @@ describe('tool choice on a provider without it (Ollama): enforced by the router'
   });
 
   it('falls back when the model keeps answering with text, and the failure says what toolChoice required', async () => {
-    fakes.ollama.setDefault({ text: 'no tools today' });
+    fakes.ollama.enqueue({ text: 'no tools today' });
     const r = use(localOnly);
     const error = await r.chat({ ...ask('x'), tools: [weather], toolChoice: 'required' }).catch((e: unknown) => e);
     expect(RouterError.isInstance(error) && error.code).toBe('ALL_PROVIDERS_FAILED');

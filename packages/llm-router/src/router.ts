@@ -14,6 +14,7 @@ import { attemptError, describeAttempts } from './attempt-report';
 import { type AuditEntry, AuditLog } from './audit-log';
 import { CircuitBreaker } from './circuit-breaker';
 import type { RouterRole, UnityConfig } from './config-schema';
+import { type Deployment, DeploymentLoad, orderDeployments } from './deployments';
 import { type Attempt, ConfigError, ProviderError, RouterError, type RouterErrorCode } from './errors';
 import {
   describeChainAttempts,
@@ -54,10 +55,14 @@ interface Link extends ResolvedModel {
   remote: boolean;
   /** The model store's model, tried after the chain failed (`router.last_resort: store`). */
   lastResort?: boolean;
+  /** A model string with `deployments`: these links, ordered per request by `router.load_balancing`. */
+  group?: Link[];
 }
 
+type Deployed = Link & { deployment: Deployment };
+
 type AttemptOutcome =
-  | { ok: true; response: ChatResponse; compacted?: RouterResponse['compacted'] }
+  | { ok: true; response: ChatResponse; compacted?: RouterResponse['compacted']; firstTokenMs: number }
   | { ok: false; error: unknown; committed: boolean; sent: boolean; stop?: AbortReason; param?: string };
 
 const defaultRole: RouterRole = 'reasoning';
@@ -77,6 +82,8 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
   private readonly now: () => number;
   /** API keys and URL passwords in use: never repeated in a message, an event or the audit trail. */
   private readonly redactor: Redactor;
+  /** Requests in flight, per-minute usage and latency of each deployment, for balancing and rpm/tpm limits. */
+  private readonly load: DeploymentLoad;
   private counter = 0;
 
   constructor(private readonly options: RouterOptions) {
@@ -84,6 +91,7 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
     const { config } = options;
     this.config = config;
     this.now = options.now ?? Date.now;
+    this.load = new DeploymentLoad(this.now);
     this.factory = new ProviderFactory({
       config,
       env: options.env ?? {},
@@ -217,9 +225,19 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
     return links;
   }
 
-  /** One model string as a link of a chain: its provider, or why it cannot be used (a skip with its fix). */
+  /**
+   * One model string as a link of a chain: its provider, or why it cannot be used (a skip with its fix); for a model
+   * string with deployments, a group of one link per deployment.
+   */
   private async link(modelString: string, where: string): Promise<Link> {
     const model = this.factory.resolve(modelString, where);
+    const deployments = this.factory.deploymentsOf(modelString);
+    if (deployments.length === 0) return this.providerLink(model);
+    const group = await Promise.all(deployments.map((d) => this.providerLink(d)));
+    return { ...model, remote: group.some((l) => l.remote), group };
+  }
+
+  private async providerLink(model: ResolvedModel): Promise<Link> {
     if (model.unavailable) return { ...model, remote: model.cloud || model.ref.kind === 'openai-compatible' };
     try {
       const provider = await this.factory.provider(model);
@@ -355,7 +373,10 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
       let previous: { target: Target; error: NonNullable<Attempt['error']> } | undefined;
       /** Options a model was skipped for because it cannot honour them (`logprobs` on the embedded engine). */
       const unhonoured = new Set<string>();
-      const links: Link[] = [...chain];
+      const { strategy } = this.config.router.load_balancing;
+      const links: Link[] = chain.flatMap((l) =>
+        l.group ? orderDeployments(l.group as Deployed[], strategy, this.load) : [l],
+      );
       let lastResort: LastResortModel | undefined;
       for (let index = 0; ; index++) {
         if (index === links.length) {
@@ -396,6 +417,15 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
           });
           continue;
         }
+        const overLimit = link.deployment ? this.load.overLimit(link.deployment) : undefined;
+        if (overLimit) {
+          skip({
+            code: 'RATE_LIMITED',
+            message: `${overLimit}, so it was not sent this request`,
+            fix: `raise its rpm/tpm under deployments:, or add another deployment of ${link.modelString}`,
+          });
+          continue;
+        }
         const breaker = this.breaker(link.providerId);
         const backoff = new Backoff(this.retry);
         for (let tryNo = 1; ; tryNo++) {
@@ -416,8 +446,16 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
             this.emit('attempt-start', { requestId, ...target, try: tryNo, probe: permit.probe });
           }
           const attemptStarted = performance.now();
+          if (link.deployment) this.load.started(link.providerId);
           const outcome: AttemptOutcome = yield* this.attempt(request, link, link.provider, scope, kind, requestId);
           const ms = performance.now() - attemptStarted;
+          if (link.deployment) {
+            const { firstTokenMs, response } = outcome.ok ? outcome : { firstTokenMs: 0, response: undefined };
+            this.load.finished(
+              link.providerId,
+              response ? { firstTokenMs, tokens: response.usage.totalTokens } : undefined,
+            );
+          }
 
           if (outcome.ok) {
             permit.success();
@@ -469,6 +507,19 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
             return;
           }
 
+          const cooldownMs = this.config.router.load_balancing.cooldown_seconds * 1000;
+          const rejectedKey = ProviderError.isInstance(outcome.error) && outcome.error.code === 'AUTH_FAILED';
+          if (
+            link.deployment &&
+            cooldownMs > 0 &&
+            (verdict === 'failure' || rejectedKey) &&
+            this.alternativeAfter(links, index)
+          ) {
+            // Another deployment can serve: this one rests for the cooldown, the next takes the request now.
+            breaker.coolDown(cooldownMs);
+            previous = { target, error };
+            break;
+          }
           const decision = decideAfterFailure(outcome.error, {
             retriesMade: tryNo - 1,
             alternativeAvailable: this.alternativeAfter(links, index),
@@ -562,6 +613,8 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
     let committed = false;
     let done = false;
     const signal = controller.signal;
+    const began = performance.now();
+    let firstTokenMs: number | undefined;
     try {
       const prepared = await this.prepare(request, link, provider, signal, requestId);
       if ('refused' in prepared) {
@@ -586,7 +639,7 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
         const response = enforceToolPlan(plan, await raceAbort(provider.chat(providerRequest), signal), where);
         done = true;
         if (kind === 'stream') yield* replay(response);
-        return { ok: true, response, ...compacted };
+        return { ok: true, response, ...compacted, firstTokenMs: performance.now() - began };
       }
 
       firstTokenTimer = setTimeout(
@@ -627,10 +680,11 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
               model: event.model,
               ...(logprobs.length > 0 ? { logprobs } : {}),
             };
-            return { ok: true, response, ...compacted };
+            return { ok: true, response, ...compacted, firstTokenMs: firstTokenMs ?? performance.now() - began };
           }
           if (!committed) {
             committed = true;
+            firstTokenMs = performance.now() - began;
             clearTimeout(firstTokenTimer);
           }
           if (event.type === 'text-delta') {
