@@ -7,6 +7,7 @@ import { anthropicErrorBody } from './anthropic-wire';
 import { ApiKeyCheck } from './api-key';
 import type { ExchangeDeps } from './chat-exchange';
 import { registerDashboardRoute } from './dashboard-route';
+import { type GatewayEmbedder, registerEmbeddingsRoutes } from './embeddings-routes';
 import { GatewayError, redactGatewayError } from './errors';
 import { EventBus } from './event-bus';
 import type { GatewayRouter } from './gateway-router';
@@ -26,6 +27,8 @@ import { type Readiness, registerTelemetryRoutes } from './telemetry-routes';
 export interface GatewayOptions {
   /** The router every chat request goes through. */
   router: GatewayRouter;
+  /** Serves /v1/embeddings, /api/embed and /api/embeddings (`createEmbedder`); without it they answer 404. */
+  embedder?: GatewayEmbedder;
   /** The model names served (see `catalogFromConfig`). */
   models: readonly CatalogModel[];
   /** When set, every endpoint but /healthz requires it. Required to listen on a non-loopback address. */
@@ -339,6 +342,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     registerResponsesRoutes(scope, deps);
     registerAnthropicRoutes(scope, deps);
     registerOllamaRoutes(scope, deps);
+    registerEmbeddingsRoutes(scope, { ...deps, embedder: options.embedder });
     registerDashboardRoute(scope);
   });
 
