@@ -57,6 +57,7 @@ export {
   type RouterErrorCode,
   type RouterErrorOptions,
 } from './errors';
+export type { ModelInfo, ModelPullProgress, RunningModel } from './model-inventory';
 export { type ModelRef, modelPrefixes, type ProviderKind, parseModelString } from './model-string';
 export { providerIdFor } from './provider-factory';
 export { createRouter, Router, type RouterOptions } from './router';

@@ -147,6 +147,49 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
     return Object.fromEntries([...this.breakers].map(([id, breaker]) => [id, breaker.state]));
   }
 
+  // What the local engines have and hold, for the gateway's /api/show, /api/tags, /api/ps and /api/pull. The inventory
+  // (./model-inventory) is loaded on first use only.
+  private inventoryLoad: Promise<import('./model-inventory').ModelInventory> | undefined;
+  private inventory(): Promise<import('./model-inventory').ModelInventory> {
+    this.inventoryLoad ??= import('./model-inventory').then(
+      ({ ModelInventory }) =>
+        new ModelInventory({ config: this.config, env: this.options.env ?? {}, storeDir: this.factory.storeDir }),
+    );
+    return this.inventoryLoad;
+  }
+
+  /**
+   * What is known of a model string: the context window the router serves it with, its capabilities (only what is
+   * true), family, size and digest. Undefined when its provider does not have it (not pulled, no such file).
+   */
+  async modelInfo(
+    modelString: string,
+    signal?: AbortSignal,
+  ): Promise<import('./model-inventory').ModelInfo | undefined> {
+    return (await this.inventory()).info(modelString, signal);
+  }
+
+  /** The models the local engines have: Ollama's pulled models (`ollama_chat/…`) and the model store's (`llamacpp/…`). */
+  async availableModels(signal?: AbortSignal): Promise<import('./model-inventory').ModelInfo[]> {
+    return (await this.inventory()).available(signal);
+  }
+
+  /** The models the engines hold loaded now: Ollama's `/api/ps` and the GGUF files the embedded engine has loaded. */
+  async runningModels(signal?: AbortSignal): Promise<import('./model-inventory').RunningModel[]> {
+    return (await this.inventory()).running(signal);
+  }
+
+  /**
+   * Pull `ollama_chat/<tag>` on the Ollama host, or `llamacpp/<https://…|hf:…>` into the model store, with progress in
+   * Ollama's shape (`{status}`, `{status, digest, total, completed}`, `{status: 'success'}`). Throws a ProviderError.
+   */
+  async *pullModel(
+    modelString: string,
+    signal?: AbortSignal,
+  ): AsyncGenerator<import('./model-inventory').ModelPullProgress> {
+    yield* (await this.inventory()).pull(modelString, signal);
+  }
+
   /** Close the providers the router created, and finish writing the audit trail. */
   async close(): Promise<void> {
     await this.factory.close();

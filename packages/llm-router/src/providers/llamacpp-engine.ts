@@ -52,6 +52,12 @@ export function acquireModel(llama: Llama, settings: EngineSettings, path: strin
   return entry.model;
 }
 
+/** The GGUF files loaded (or loading) in this process now, by any provider: what the embedded engine holds. */
+export function loadedModelPaths(): string[] {
+  // Keys are `<gpu>|<threads>|<path>`: the path is what follows the second bar.
+  return [...new Set([...models.keys()].map((key) => key.slice(key.indexOf('|', key.indexOf('|') + 1) + 1)))];
+}
+
 export async function releaseModel(settings: EngineSettings, path: string): Promise<void> {
   const key = `${llamaKey(settings)}|${path}`;
   const entry = models.get(key);
