@@ -26,6 +26,8 @@ export interface FakeOllamaOptions {
   models?: FakeOllamaModel[];
   version?: string;
   port?: number;
+  /** Models `/api/pull` can fetch (default: llama3.2:1b); pulling one adds it to the pulled models. */
+  registry?: FakeOllamaModel[];
 }
 
 export const defaultOllamaModel: Required<FakeOllamaModel> = {
@@ -78,6 +80,7 @@ export class FakeOllama extends FakeUpstream {
   readonly models: Required<FakeOllamaModel>[];
   private readonly version: string;
   private readonly loaded = new Map<string, number>();
+  private readonly registry: FakeOllamaModel[];
   private callCounter = 0;
 
   private constructor(options: FakeOllamaOptions) {
@@ -90,6 +93,9 @@ export class FakeOllama extends FakeUpstream {
       name: withTag(m.name),
     }));
     this.version = options.version ?? '0.12.6';
+    this.registry = options.registry ?? [
+      { name: 'llama3.2:1b', family: 'llama', parameterSize: '1.2B', contextLength: 131_072, size: 1_321_098_329 },
+    ];
   }
 
   static async start(options: FakeOllamaOptions = {}): Promise<FakeOllama> {
@@ -126,6 +132,8 @@ export class FakeOllama extends FakeUpstream {
         });
       case 'POST /api/show':
         return this.show(ctx);
+      case 'POST /api/pull':
+        return this.pull(ctx);
       case 'POST /api/chat':
       case 'POST /api/generate':
         return this.generate(ctx, path === '/api/chat' ? 'chat' : 'generate');
@@ -163,6 +171,45 @@ export class FakeOllama extends FakeUpstream {
         quantization_level: m.quantization,
       },
     };
+  }
+
+  /**
+   * Ollama's pull: NDJSON progress (`pulling manifest`, `pulling <digest>` with total/completed, `verifying sha256
+   * digest`, `writing manifest`, `success`) by default; with `stream: false` only the last line. A name not in the
+   * registry fails as Ollama does: an error line under 200 when streaming, else 500.
+   */
+  private async pull(ctx: HandlerContext): Promise<void> {
+    const body = (ctx.body ?? {}) as Record<string, unknown>;
+    const name = String(body.model ?? body.name ?? '');
+    const known = this.registry.find((m) => withTag(m.name) === withTag(name));
+    const stream = body.stream !== false;
+    if (!known) {
+      const error = { error: 'pull model manifest: file does not exist' };
+      if (!stream) return sendJson(ctx.res, 500, error);
+      ctx.res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+      ctx.res.end(`${JSON.stringify({ status: 'pulling manifest' })}\n${JSON.stringify(error)}\n`);
+      return;
+    }
+    const model = { ...defaultOllamaModel, family: guessFamily(known.name), ...known, name: withTag(known.name) };
+    const digest = this.describe(model).digest;
+    const total = model.size;
+    const lines = [
+      { status: 'pulling manifest' },
+      ...[0, 0.5, 1].map((f) => ({
+        status: `pulling ${digest.slice(7, 19)}`,
+        digest,
+        total,
+        completed: Math.floor(total * f),
+      })),
+      { status: 'verifying sha256 digest' },
+      { status: 'writing manifest' },
+      { status: 'success' },
+    ];
+    if (!this.models.some((m) => m.name === model.name)) this.models.push(model);
+    if (!stream) return sendJson(ctx.res, 200, { status: 'success' });
+    ctx.res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+    for (const line of lines) ctx.res.write(`${JSON.stringify(line)}\n`);
+    ctx.res.end();
   }
 
   private show(ctx: HandlerContext): void {
