@@ -30,7 +30,9 @@ export type GatewayErrorCode =
   /** The gateway is draining for shutdown. */
   | 'SHUTTING_DOWN'
   /** No such route. */
-  | 'NOT_FOUND';
+  | 'NOT_FOUND'
+  /** The endpoint exists but this gateway cannot do it (its router lacks the capability, e.g. pulling models). */
+  | 'NOT_IMPLEMENTED';
 
 export interface GatewayErrorOptions {
   code: GatewayErrorCode;

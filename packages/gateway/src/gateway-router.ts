@@ -15,6 +15,46 @@ export interface GatewayRouter {
   on?(event: string, listener: (...args: any[]) => void): unknown;
   // biome-ignore lint/suspicious/noExplicitAny: matches EventEmitter's listener signature
   off?(event: string, listener: (...args: any[]) => void): unknown;
+  /**
+   * What is known of a model string (context window, capabilities, family, size, digest); undefined when its provider
+   * does not have it. Optional: without it, /api/show and /api/tags report only what the catalog knows.
+   */
+  modelInfo?(modelString: string, signal?: AbortSignal): Promise<GatewayModelInfo | undefined>;
+  /** The models the local engines have (Ollama's pulled models, the model store's files). Optional. */
+  availableModels?(signal?: AbortSignal): Promise<GatewayModelInfo[]>;
+  /** The models the engines hold loaded now (Ollama's /api/ps, the embedded engine's). Optional: /api/ps is empty. */
+  runningModels?(signal?: AbortSignal): Promise<GatewayRunningModel[]>;
+  /** Pull a model (Ollama's or into the model store), with progress in Ollama's shape. Optional: /api/pull is 501. */
+  pullModel?(modelString: string, signal?: AbortSignal): AsyncIterable<GatewayPullProgress>;
+}
+
+/** What the router knows of one model (see `@unity/llm-router`'s `ModelInfo`). */
+export interface GatewayModelInfo {
+  modelString: string;
+  contextLength?: number;
+  /** Only what is true: `completion`, `tools`, `embedding`, … */
+  capabilities: string[];
+  format?: string;
+  family?: string;
+  families?: string[];
+  parameterSize?: string;
+  quantization?: string;
+  sizeBytes?: number;
+  digest?: string;
+  modifiedAt?: string;
+}
+
+export interface GatewayRunningModel extends GatewayModelInfo {
+  expiresAt?: string;
+  sizeVram?: number;
+}
+
+/** One progress line of a pull, in Ollama's shape. */
+export interface GatewayPullProgress {
+  status: string;
+  digest?: string;
+  total?: number;
+  completed?: number;
 }
 
 /** Which provider and model an attempt is for (router events). */

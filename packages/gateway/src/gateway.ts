@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import cors from '@fastify/cors';
 import websocket from '@fastify/websocket';
 import { describeError, isLoopbackHost, Redactor } from '@unity/core';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -6,6 +7,7 @@ import { registerAnthropicRoutes } from './anthropic-routes';
 import { anthropicErrorBody } from './anthropic-wire';
 import { ApiKeyCheck } from './api-key';
 import type { ExchangeDeps } from './chat-exchange';
+import { type CorsSettings, corsOptions, isPreflight, mirrorCorsHeaders } from './cors';
 import { registerDashboardRoute } from './dashboard-route';
 import { type GatewayEmbedder, registerEmbeddingsRoutes } from './embeddings-routes';
 import { GatewayError, redactGatewayError } from './errors';
@@ -31,11 +33,15 @@ export interface GatewayOptions {
   embedder?: GatewayEmbedder;
   /** The model names served (see `catalogFromConfig`). */
   models: readonly CatalogModel[];
+  /** Model-string patterns served on request beyond `models` (`server.serve_models`: `minimax/*`, `ollama_chat/*`). */
+  servePatterns?: readonly string[];
+  /** Cross-origin requests from browsers (`server.cors`); off when absent or without origins. */
+  cors?: CorsSettings;
   /** When set, every endpoint but /healthz requires it. Required to listen on a non-loopback address. */
   apiKey?: string;
   /** Largest accepted request body, in bytes (default 8 MiB): larger ones get 413. */
   bodyLimit?: number;
-  /** Reported by /api/version (default: the server's version). */
+  /** Unity's version, reported by /api/version as `unity_version` and `x-unity-version` (default: this package's). */
   version?: string;
   /** The event bus to stream on /ws (default: a new one). Publish to it to put anything on the live feed. */
   bus?: EventBus;
@@ -211,6 +217,7 @@ const errorBodyFor = (url: string, error: GatewayError) =>
 /** The endpoints whose requests go to the router (by their metrics label), counted whatever their outcome. */
 const chatEndpoints = new Map([
   ['/v1/chat/completions', 'openai.chat'],
+  ['/v1/completions', 'openai.completions'],
   ['/v1/responses', 'openai.responses'],
   ['/v1/messages', 'anthropic.messages'],
   ['/api/chat', 'ollama.chat'],
@@ -249,7 +256,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     new EventBus({ clientBacklog: limits.clientEventBacklog, transform: (event) => redactor.value(event) });
   const metrics = new GatewayMetrics({ processMetrics: options.processMetrics ?? true });
   const inflight = new InflightRequests();
-  const catalog = new ModelCatalog(options.models);
+  const catalog = new ModelCatalog(options.models, { patterns: options.servePatterns ?? [] });
   const keyCheck = options.apiKey ? new ApiKeyCheck(options.apiKey) : undefined;
   const version = options.version ?? serverVersion;
   const deps: ExchangeDeps & { catalog: ModelCatalog; version: string } = {
@@ -295,16 +302,27 @@ export function createGateway(options: GatewayOptions): Gateway {
     typeof payload === 'string' ? redactor.text(payload) : payload,
   );
 
+  // CORS first, so that a refusal (401, 404, 503) carries its headers too and the browser app can read it.
+  const corsEnabled = (options.cors?.origins.length ?? 0) > 0;
+  if (options.cors && corsEnabled) {
+    app.register(cors, corsOptions(options.cors));
+    app.after(() => app.addHook('onRequest', async (_request, reply) => mirrorCorsHeaders(reply)));
+  }
+  // After the CORS plugin has loaded: hooks run in the order they are added.
   if (keyCheck) {
-    app.addHook('onRequest', async (request) => {
-      if (request.url === '/healthz' || keyCheck.accepts(request.headers, request.url)) return;
-      throw new GatewayError({
-        code: 'UNAUTHORIZED',
-        status: 401,
-        message: 'this gateway requires an API key',
-        fix: 'send Authorization: Bearer <key> (or x-api-key, or ?api_key= for the dashboard)',
-      });
-    });
+    app.after(() =>
+      app.addHook('onRequest', async (request) => {
+        // A browser's preflight never carries credentials: the CORS plugin answers it.
+        if (corsEnabled && isPreflight(request)) return;
+        if (request.url === '/healthz' || keyCheck.accepts(request.headers, request.url)) return;
+        throw new GatewayError({
+          code: 'UNAUTHORIZED',
+          status: 401,
+          message: 'this gateway requires an API key',
+          fix: 'send Authorization: Bearer <key> (or x-api-key, or ?api_key= for the dashboard)',
+        });
+      }),
+    );
   }
 
   app.setErrorHandler((error: FastifyError, request, reply) => {

@@ -1,4 +1,5 @@
 export type { ChatWire } from './chat-wire';
+export type { CorsSettings } from './cors';
 export { GatewayError, type GatewayErrorCode, type GatewayErrorOptions } from './errors';
 export { type BusEvent, type BusListener, EventBus, type EventBusOptions } from './event-bus';
 export {
@@ -14,11 +15,14 @@ export type {
   GatewayAttempt,
   GatewayChatRequest,
   GatewayChatResponse,
+  GatewayModelInfo,
+  GatewayPullProgress,
   GatewayRouter,
+  GatewayRunningModel,
   GatewayStreamEvent,
 } from './gateway-router';
 export { GatewayMetrics } from './metrics';
-export { type CatalogModel, ModelCatalog, type ModelRoute } from './model-catalog';
+export { type CatalogModel, ModelCatalog, type ModelCatalogOptions, type ModelRoute } from './model-catalog';
 export { catalogFromConfig, type ServerConfig, serverConfigSchema } from './server-config';
 export { type RunningServer, type StartServerOptions, startServer } from './start-server';
 export type { Readiness } from './telemetry-routes';

@@ -117,7 +117,7 @@ describe('Ollama endpoints, with the official ollama client over real HTTP', () 
     expect(tags.models.map((m) => m.name)).toContain('unity');
     const show = await client.show({ model: 'coding' });
     expect(show.capabilities).toContain('completion');
-    expect(await client.version()).toEqual({ version: '0.1.0' });
+    expect(await client.version()).toEqual({ version: '0.12.6', unity_version: '0.1.0' });
   });
 
   it('streams the local model’s answer when the cloud refuses connections', async () => {

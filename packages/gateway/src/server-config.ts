@@ -1,6 +1,83 @@
-import { parseModelString } from '@unity/llm-router';
+import { modelPrefixes, parseModelString, type RouterRole, routerRoles } from '@unity/llm-router';
 import { z } from 'zod';
 import type { CatalogModel } from './model-catalog';
+
+const reservedNames = ['unity', 'local', ...routerRoles];
+
+/** Alias names: printable, no spaces or "/", none of the served names. */
+function checkAliasNames(aliases: Record<string, string>, ctx: z.RefinementCtx): void {
+  for (const name of Object.keys(aliases)) {
+    if (reservedNames.includes(name)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [name],
+        message: `"${name}" is already a served name (${reservedNames.join(', ')}): choose another alias`,
+      });
+    } else if (!/^[^\s/]+$/.test(name)) {
+      ctx.addIssue({ code: 'custom', path: [name], message: `"${name}": an alias has no spaces and no "/"` });
+    }
+  }
+}
+
+/** Where an alias points: a served name, or a model string the router can parse. */
+const aliasTarget = z.string().superRefine((target, ctx) => {
+  if (reservedNames.includes(target)) return;
+  try {
+    parseModelString(target, 'target');
+  } catch (error) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `"${target}" is neither a served name (${reservedNames.join(', ')}) nor a model string: ${(error as Error).message}`,
+    });
+  }
+});
+
+/** `<provider>/<model or pattern>`, `*` matching any part of the model. */
+const servePattern = z.string().superRefine((pattern, ctx) => {
+  const slash = pattern.indexOf('/');
+  const prefix = slash > 0 ? pattern.slice(0, slash) : '';
+  if (!(prefix in modelPrefixes) || slash === pattern.length - 1) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected <provider>/<model or pattern> with a provider of ${Object.keys(modelPrefixes).join(', ')} (e.g. minimax/*, ollama_chat/*), got "${pattern}"`,
+    });
+  }
+});
+
+/** A browser origin (`https://app.example.com`, `http://localhost:3000`) or `*` for any. */
+const corsOrigin = z.string().refine(
+  (origin) => {
+    if (origin === '*') return true;
+    try {
+      return new URL(origin).origin === origin;
+    } catch {
+      return false;
+    }
+  },
+  {
+    error: (issue) =>
+      `expected an origin such as http://localhost:3000 (scheme, host, optional port; no path) or "*", got "${String(issue.input)}"`,
+  },
+);
+
+const corsSchema = z
+  .strictObject({
+    /** Origins whose browser requests are allowed (`*`: any). Empty: CORS off, no CORS header is sent. */
+    origins: z.array(corsOrigin).default([]),
+    /** Request headers allowed beyond authorization, x-api-key, anthropic-version, content-type and the OpenAI SDKs'. */
+    allow_headers: z
+      .array(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'expected an HTTP header name'))
+      .default([]),
+    /** How long a browser may cache a preflight answer. */
+    max_age_seconds: z.number().int().min(0).default(600),
+    /** Allow cookies and HTTP auth on cross-origin requests (not with origins: ["*"]). */
+    credentials: z.boolean().default(false),
+  })
+  .refine((c) => !(c.credentials && c.origins.includes('*')), {
+    path: ['credentials'],
+    error: 'cannot be true with origins: ["*"]: name the origins that may send credentials',
+  })
+  .prefault({});
 
 /**
  * The `server:` section of the Unity config (every field optional), validated by `loadConfig({ sections: { server:
@@ -55,6 +132,19 @@ export const serverConfigSchema = z
     ws_backlog_events: z.number().int().min(0).default(200),
     /** How many client-published events are kept, in a ring of their own that never evicts the server's events. */
     client_event_backlog: z.number().int().min(0).default(100),
+    /**
+     * More names for served models, so that apps keep the model name they hard-code: `gpt-4o-mini: unity`,
+     * `claude-sonnet-4: coding`, `fast: ollama_chat/llama3.2:1b`. A target is a served name (`unity`, `local`, a role)
+     * or a model string. Listed by /v1/models and /api/tags.
+     */
+    model_aliases: z.record(z.string(), aliasTarget).superRefine(checkAliasNames).default({}),
+    /**
+     * Model strings clients may name beyond the configured ones, per provider, `*` matching any part:
+     * `minimax/*`, `openai/gpt-4o*`, `ollama_chat/*`, `llamacpp/*` (store names only). Empty: only the configured ones.
+     */
+    serve_models: z.array(servePattern).default([]),
+    /** Cross-origin requests from browser apps: off until `origins` names some. */
+    cors: corsSchema,
   })
   .refine((s) => s.body_timeout_seconds >= s.headers_timeout_seconds, {
     path: ['body_timeout_seconds'],
@@ -65,29 +155,82 @@ export const serverConfigSchema = z
 export type ServerConfig = z.output<typeof serverConfigSchema>;
 
 interface ModelsConfig {
-  cloud_llm: { enabled: boolean; provider: string; model: string };
-  models: Record<string, string>;
+  cloud_llm: { enabled: boolean; provider: string; model: string; fallback_to_local?: boolean };
+  /** The roles' model strings (other keys, such as the embedding chain, are not chat models). */
+  models: { readonly [key: string]: unknown };
+  privacy?: { local_only: boolean };
 }
+
+/** `qwen2.5-coder:7b` → `ollama_chat/qwen2.5-coder:7b`; a model string as it is. */
+const fullModelString = (value: string) => {
+  const ref = parseModelString(value);
+  return `${ref.prefix}/${ref.model}`;
+};
 
 /**
  * The model names the gateway answers to, from the config: `unity` (the default chain), `local` (the same, never
  * leaving the machine), each role (`reasoning`, `coding`, `fallback`), the cloud model and each local model string
- * (tried first, then the role's local models as the router does).
+ * (tried first, then the role's local models as the router does), and each of `aliases` (`server.model_aliases`).
+ * Each carries its chain: the model strings the router tries for it, in order.
  */
-export function catalogFromConfig(config: ModelsConfig): CatalogModel[] {
+export function catalogFromConfig(
+  config: ModelsConfig,
+  aliases: Readonly<Record<string, string>> = {},
+): CatalogModel[] {
+  const { cloud_llm } = config;
+  const roleModels = new Map(
+    routerRoles.flatMap((role) => {
+      const value = config.models[role];
+      return typeof value === 'string' ? [[role, value] as const] : [];
+    }),
+  );
+  const cloud =
+    cloud_llm.enabled && !config.privacy?.local_only ? `${cloud_llm.provider}/${cloud_llm.model}` : undefined;
+  const chainOf = (first: string | undefined, role: RouterRole, localOnly: boolean): string[] => {
+    const wanted: string[] = [];
+    if (first) wanted.push(first);
+    else if (cloud) wanted.push(cloud);
+    if (wanted.length === 0 || !cloud || cloud_llm.fallback_to_local !== false) {
+      wanted.push(...[roleModels.get(role), roleModels.get('fallback')].filter((m): m is string => !!m));
+    }
+    const chain = [...new Set(wanted)];
+    return localOnly ? chain.filter((m) => parseModelString(m).kind !== 'openai-compatible') : chain;
+  };
   const models: CatalogModel[] = [
-    { id: 'unity', route: {}, local: false },
-    { id: 'local', route: { localOnly: true }, local: true },
+    { id: 'unity', route: {}, local: false, chain: chainOf(undefined, 'reasoning', false) },
+    { id: 'local', route: { localOnly: true }, local: true, chain: chainOf(undefined, 'reasoning', true) },
   ];
-  for (const role of Object.keys(config.models)) models.push({ id: role, route: { role }, local: false });
+  for (const role of roleModels.keys()) {
+    models.push({ id: role, route: { role }, local: false, chain: chainOf(undefined, role, false) });
+  }
   const seen = new Set(models.map((m) => m.id));
+  const entry = (id: string, modelString: string, local: boolean): CatalogModel => ({
+    id,
+    route: { model: modelString },
+    local,
+    family: parseModelString(modelString).kind,
+    chain: chainOf(modelString, 'reasoning', false),
+  });
   const add = (modelString: string, local: boolean) => {
     if (seen.has(modelString)) return;
     seen.add(modelString);
-    const ref = parseModelString(modelString);
-    models.push({ id: modelString, route: { model: modelString }, local, family: ref.kind });
+    models.push(entry(modelString, modelString, local));
   };
-  if (config.cloud_llm.enabled) add(`${config.cloud_llm.provider}/${config.cloud_llm.model}`, false);
-  for (const modelString of Object.values(config.models)) add(modelString, true);
+  if (cloud_llm.enabled) add(`${cloud_llm.provider}/${cloud_llm.model}`, false);
+  for (const modelString of roleModels.values()) add(modelString, true);
+  for (const [alias, target] of Object.entries(aliases)) {
+    if (seen.has(alias)) continue;
+    seen.add(alias);
+    const served = models.find((m) => m.id === target) ?? models.find((m) => m.id === fullModelString(target));
+    if (served) {
+      models.push({ ...served, id: alias, aliasOf: served.id });
+    } else {
+      const modelString = fullModelString(target);
+      models.push({
+        ...entry(alias, modelString, parseModelString(modelString).kind !== 'openai-compatible'),
+        aliasOf: modelString,
+      });
+    }
+  }
   return models;
 }

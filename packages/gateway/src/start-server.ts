@@ -177,11 +177,13 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     ...(options.cwd ? { cwd: options.cwd } : {}),
     ...(health ? { health } : {}),
   });
-  const models = catalogFromConfig(config);
+  const models = catalogFromConfig(config, settings.model_aliases);
   const gateway = createGateway({
     embedder,
     router,
     models,
+    servePatterns: settings.serve_models,
+    cors: settings.cors,
     bus,
     bodyLimit: settings.body_limit_bytes,
     secrets,

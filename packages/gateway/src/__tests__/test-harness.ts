@@ -4,7 +4,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FakeOllama, FakeOpenAI, gatewayConfigYaml } from '@unity/test-kit';
+import { FakeOllama, type FakeOllamaOptions, FakeOpenAI, gatewayConfigYaml } from '@unity/test-kit';
 import { type RunningServer, type StartServerOptions, startServer } from '../start-server';
 
 export interface Harness {
@@ -22,24 +22,30 @@ interface HarnessOptions extends Partial<StartServerOptions> {
   server?: Record<string, string | number>;
   /** Router settings YAML under `router:` (indented by the caller). */
   routerYaml?: string;
+  /** YAML appended to the config as is: more `server:` lines (indented by two), then other sections. */
+  extraYaml?: string;
+  /** The fake Ollama's models and registry. */
+  ollama?: FakeOllamaOptions;
 }
 
 export function harnessConfig(cloud: FakeOpenAI, local: FakeOllama, options: HarnessOptions = {}): string {
-  return gatewayConfigYaml({
-    cloudBaseUrl: cloud.baseURL,
-    ollamaHost: local.host,
-    ...(options.routerYaml ? { routerLines: [options.routerYaml] } : {}),
-    ...(options.server ? { server: options.server } : {}),
-  });
+  return (
+    gatewayConfigYaml({
+      cloudBaseUrl: cloud.baseURL,
+      ollamaHost: local.host,
+      ...(options.routerYaml ? { routerLines: [options.routerYaml] } : {}),
+      ...(options.server ? { server: options.server } : {}),
+    }) + (options.extraYaml ?? '')
+  );
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const cloud = await FakeOpenAI.start();
-  const local = await FakeOllama.start();
+  const local = await FakeOllama.start(options.ollama);
   const dir = await mkdtemp(join(tmpdir(), 'unity-server-test-'));
   const configPath = join(dir, 'system.yaml');
   await writeFile(configPath, harnessConfig(cloud, local, options));
-  const { server: _server, routerYaml: _router, ...rest } = options;
+  const { server: _server, routerYaml: _router, extraYaml: _extra, ollama: _ollama, ...rest } = options;
   let server: RunningServer;
   try {
     server = await startServer({ configPath, port: 0, ...rest, env: { TEST_CLOUD_KEY: 'sk-test', ...rest.env } });
