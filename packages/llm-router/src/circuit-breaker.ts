@@ -8,7 +8,9 @@ export type BreakerChangeReason =
   /** The cooldown passed and one probe request was let through. */
   | 'probe'
   | 'probe-succeeded'
-  | 'probe-failed';
+  | 'probe-failed'
+  /** Another router (a replica) opened its circuit for this provider. */
+  | 'shared';
 
 export interface BreakerChange {
   provider: string;
@@ -94,11 +96,11 @@ export class CircuitBreaker {
   }
 
   /** Open for at least `ms` (a Retry-After), without waiting for the failure threshold. */
-  coolDown(ms: number): void {
+  coolDown(ms: number, reason: 'retry-after' | 'shared' = 'retry-after'): void {
     const until = this.now() + ms;
     if (this.current === 'open' && this.openUntil >= until) return;
     this.openUntil = until;
-    this.transition('open', 'retry-after');
+    this.transition('open', reason);
   }
 
   private permit(probe: boolean): BreakerPermit {

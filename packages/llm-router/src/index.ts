@@ -63,3 +63,9 @@ export { providerIdFor } from './provider-factory';
 export { createRouter, Router, type RouterOptions } from './router';
 export type { RouterEventMap, RouterEventName, Target } from './router-events';
 export type { RoleModel, RouterRequest, RouterResponse, RouterStreamEvent } from './router-types';
+export type {
+  BreakerAnnouncement,
+  BreakerChannel,
+  SharedResponseCache,
+  SharedRouterState,
+} from './shared-state';

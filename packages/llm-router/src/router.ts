@@ -32,6 +32,7 @@ import { cacheKey, ResponseCache } from './response-cache';
 import { Backoff, breakerVerdict, decideAfterFailure, type RetrySettings } from './retry-policy';
 import type { RouterEventMap, Target } from './router-events';
 import type { RoleModel, RouterRequest, RouterResponse, RouterStreamEvent } from './router-types';
+import type { SharedRouterState } from './shared-state';
 
 export interface RouterOptions {
   config: UnityConfig;
@@ -47,6 +48,11 @@ export interface RouterOptions {
   cwd?: string;
   /** Clock for breaker cooldowns (default `Date.now`). */
   now?: () => number;
+  /**
+   * State shared with other routers (the replicas of a gateway): a response cache they all read and fill, and a
+   * channel on which a circuit one of them opens is announced, so that the others skip that provider too.
+   */
+  shared?: SharedRouterState;
 }
 
 /** One model of a request's chain, with its provider (absent when it cannot be used at all). */
@@ -76,7 +82,14 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
   private readonly factory: ProviderFactory;
   private readonly breakers = new Map<string, CircuitBreaker>();
   private readonly chains = new Map<string, Promise<Link[]>>();
-  private readonly cache: ResponseCache<RouterResponse> | undefined;
+  private readonly cache:
+    | {
+        get(key: string): RouterResponse | undefined | Promise<RouterResponse | undefined>;
+        set(key: string, value: RouterResponse): unknown;
+      }
+    | undefined;
+  /** Stops listening to other routers' circuits. */
+  private readonly unlisten: (() => void) | undefined;
   private readonly audit: AuditLog | undefined;
   private readonly retry: RetrySettings;
   private readonly now: () => number;
@@ -106,8 +119,18 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
       maxDelayMs: retries.max_delay_ms,
       retryAfterCapMs: retries.retry_after_cap_seconds * 1000,
     };
-    if (cache.enabled)
+    const shared = options.shared;
+    if (cache.enabled && shared?.cache) {
+      const store = shared.cache;
+      const ttlMs = cache.ttl_seconds * 1000;
+      this.cache = { get: (key) => store.get(key), set: (key, value) => store.set(key, value, ttlMs) };
+    } else if (cache.enabled) {
       this.cache = new ResponseCache({ maxEntries: cache.max_entries, ttlMs: cache.ttl_seconds * 1000 });
+    }
+    this.unlisten = shared?.breakers?.listen(({ provider, until }) => {
+      const ms = until - this.now();
+      if (ms > 0) this.breaker(provider).coolDown(ms, 'shared');
+    });
     const auditPath = options.auditPath ?? (audit.enabled ? audit.path : undefined);
     if (auditPath) {
       const path = isAbsolute(auditPath) ? auditPath : resolve(options.cwd ?? process.cwd(), auditPath);
@@ -192,9 +215,10 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
 
   /** Close the providers the router created, and finish writing the audit trail. */
   async close(): Promise<void> {
+    this.unlisten?.();
     await this.factory.close();
     await this.audit?.flush();
-    this.cache?.clear();
+    if (this.cache instanceof ResponseCache) this.cache.clear();
   }
 
   /**
@@ -216,7 +240,13 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
         failureThreshold: this.config.router.breaker.failure_threshold,
         cooldownMs: this.config.router.breaker.cooldown_seconds * 1000,
         now: this.now,
-        onChange: (change) => this.emit('breaker', change),
+        onChange: (change) => {
+          // Tell the other routers, unless they told us (which would echo between replicas for ever).
+          if (change.to === 'open' && change.reason !== 'shared' && change.until !== undefined) {
+            this.options.shared?.breakers?.announce({ provider: change.provider, until: change.until });
+          }
+          this.emit('breaker', change);
+        },
       });
       this.breakers.set(providerId, breaker);
     }
@@ -403,7 +433,7 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
       if (scope.reason) throw stopped(scope.reason, undefined);
 
       const key = this.cache && request.cache !== false ? cacheKey(cacheIdentity(request, role, localOnly)) : undefined;
-      const hit = key ? this.cache?.get(key) : undefined;
+      const hit = key ? await this.cache?.get(key) : undefined;
       if (hit) {
         const response: RouterResponse = { ...hit, attempts: [], cached: true };
         this.emit('cache-hit', { requestId, provider: hit.provider, model: hit.model });
