@@ -15,6 +15,7 @@ import { type AuditEntry, AuditLog } from './audit-log';
 import { CircuitBreaker } from './circuit-breaker';
 import type { RouterRole, UnityConfig } from './config-schema';
 import { type Deployment, DeploymentLoad, orderDeployments } from './deployments';
+import type { Embedder, EmbedRequest, EmbedResponse } from './embeddings';
 import { type Attempt, ConfigError, ProviderError, RouterError, type RouterErrorCode } from './errors';
 import {
   describeChainAttempts,
@@ -88,6 +89,8 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
         set(key: string, value: RouterResponse): unknown;
       }
     | undefined;
+  /** The embeddings chain (`models.embedding`), created on the first `embed`. */
+  private embedder: Promise<Embedder> | undefined;
   /** Stops listening to other routers' circuits. */
   private readonly unlisten: (() => void) | undefined;
   private readonly audit: AuditLog | undefined;
@@ -157,6 +160,24 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
     return { [Symbol.asyncIterator]: () => this.run(request, 'stream') };
   }
 
+  /**
+   * Embed text with the first model of `models.embedding` that can (OpenAI-compatible `/embeddings`, Ollama
+   * `/api/embed`, the embedded engine), with fallback, retries and breakers of its own. See `Embedder`.
+   */
+  async embed(request: EmbedRequest): Promise<EmbedResponse> {
+    const { options } = this;
+    this.embedder ??= import('./embeddings').then(({ createEmbedder }) =>
+      createEmbedder({
+        config: this.config,
+        ...(options.env ? { env: options.env } : {}),
+        ...(options.cwd ? { cwd: options.cwd } : {}),
+        ...(options.health ? { health: options.health } : {}),
+        now: this.now,
+      }),
+    );
+    return (await this.embedder).embed(request);
+  }
+
   /** A ChatModel bound to one role (`models.<role>` after the cloud). */
   forRole(role: RouterRole): RoleModel {
     return {
@@ -216,6 +237,7 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
   /** Close the providers the router created, and finish writing the audit trail. */
   async close(): Promise<void> {
     this.unlisten?.();
+    await (await this.embedder)?.close();
     await this.factory.close();
     await this.audit?.flush();
     if (this.cache instanceof ResponseCache) this.cache.clear();
