@@ -21,6 +21,19 @@ export type {
   GatewayRunningModel,
   GatewayStreamEvent,
 } from './gateway-router';
+export type {
+  Admission,
+  AdmissionLimits,
+  AdmissionRequest,
+  BudgetPeriod,
+  KeyRecord,
+  KeyStore,
+  Reservation,
+  Settlement,
+  SpendQuery,
+  SpendRow,
+  UsageStore,
+} from './keys/store';
 export { GatewayMetrics } from './metrics';
 export { type CatalogModel, ModelCatalog, type ModelCatalogOptions, type ModelRoute } from './model-catalog';
 export { catalogFromConfig, type ServerConfig, serverConfigSchema } from './server-config';
