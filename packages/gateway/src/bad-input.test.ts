@@ -98,9 +98,9 @@ describe('bad input', () => {
   });
 
   it('answers an unknown route with 404', async () => {
-    const r = await fetch(`${h.url}/v1/embeddings`, { method: 'POST', body: '{}' });
+    const r = await fetch(`${h.url}/v1/audio/speech`, { method: 'POST', body: '{}' });
     expect(r.status).toBe(404);
-    expect((await openaiError(r)).message).toContain('POST /v1/embeddings');
+    expect((await openaiError(r)).message).toContain('POST /v1/audio/speech');
   });
 
   it('counts refused chat requests in the request metrics, with their status', async () => {
