@@ -32,7 +32,7 @@ export interface GatewayEmbedResponse {
   attempts: GatewayAttempt[];
 }
 
-export interface EmbeddingsDeps {
+interface EmbeddingsDeps {
   /** Absent: the embeddings endpoints answer 404 with the fix. */
   embedder: GatewayEmbedder | undefined;
   metrics: GatewayMetrics;
@@ -42,7 +42,7 @@ export interface EmbeddingsDeps {
 }
 
 /** The name that stands for the whole embedding chain, with fallback. */
-export const embeddingChainName = 'embedding';
+const embeddingChainName = 'embedding';
 
 const text = z.string().min(1, 'an empty string cannot be embedded');
 

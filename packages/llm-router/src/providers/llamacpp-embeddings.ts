@@ -11,7 +11,7 @@ import {
 import { ProviderError, type ProviderErrorCode } from '../errors';
 import { acquireModel, getLlamaFor, type NodeLlamaCpp, releaseModel } from './llamacpp-engine';
 
-export interface LlamaCppEmbeddingProviderOptions {
+interface LlamaCppEmbeddingProviderOptions {
   /** Provider id in attempts and events. Default `llamacpp`. */
   id?: string;
   /** The GGUF file. */

@@ -13,7 +13,7 @@ import { codeForStatus, type FailureContext, httpStatusError, responseMismatch, 
 import { isLoopbackUrl } from './loopback';
 import { createUndiciFetch } from './undici-fetch';
 
-export interface OllamaEmbeddingProviderOptions {
+interface OllamaEmbeddingProviderOptions {
   /** The provider's name in attempts, events and errors (e.g. `ollama`). */
   id: string;
   /** Ollama's address, e.g. `http://127.0.0.1:11434`. */

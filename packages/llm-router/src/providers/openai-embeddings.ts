@@ -8,7 +8,7 @@ import { type FailureContext, httpStatusError, responseMismatch, transportError,
 import { isLoopbackUrl } from './loopback';
 import { createUndiciFetch } from './undici-fetch';
 
-export interface OpenAIEmbeddingProviderOptions {
+interface OpenAIEmbeddingProviderOptions {
   /** The provider's name in attempts, events and errors (e.g. `openai`). */
   id: string;
   /** The API root, up to and including `/v1`. */
