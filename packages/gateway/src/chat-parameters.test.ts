@@ -160,13 +160,16 @@ describe('Chat Completions parameters, with the official openai client', () => {
 describe('Ollama parameters, with the official ollama client', () => {
   it('maps options.top_p, top_k and the penalties, and returns logprobs', async () => {
     const ollama = new Ollama({ host: h.url });
-    const r = await ollama.chat({
+    // The client's types lack logprobs (added in Ollama 0.12.11), but it sends the body as given.
+    const request = {
       model: 'ollama_chat/qwen2.5-coder:7b',
       messages: ask('hi'),
+      stream: false as const,
       options: { top_p: 0.6, top_k: 9, frequency_penalty: 0.2, presence_penalty: 0.1 },
       logprobs: true,
       top_logprobs: 1,
-    } as never);
+    };
+    const r = await ollama.chat(request);
     expect(ollamaBodies()[0]).toMatchObject({
       options: { top_p: 0.6, top_k: 9, frequency_penalty: 0.2, presence_penalty: 0.1 },
       logprobs: true,

@@ -235,7 +235,7 @@ function toToolChoice(choice: z.output<typeof toolChoiceSchema>): ToolChoice {
 }
 
 /** OpenAI's `logprobs` of a choice or chunk, or null when none were asked for. */
-export function wireLogprobs(logprobs: readonly TokenLogprob[] | undefined) {
+function wireLogprobs(logprobs: readonly TokenLogprob[] | undefined) {
   if (!logprobs) return null;
   const entry = (t: { token: string; logprob: number; bytes?: number[] }) => ({
     token: t.token,
@@ -266,9 +266,11 @@ const wireUsage = (responses: readonly GatewayChatResponse[]) => {
 /** OpenAI's error body. */
 export function openaiErrorBody(error: GatewayError) {
   const type =
-    error.status === 401 ? 'authentication_error' : error.status < 500 ? 'invalid_request_error' : 'server_error';
+    error.openai?.type ??
+    (error.status === 401 ? 'authentication_error' : error.status < 500 ? 'invalid_request_error' : 'server_error');
+  const code = error.openai?.code ?? error.code.toLowerCase();
   // The client's user reads the fix too: it goes with the message, on a line of its own.
-  return { error: { message: formatError(error), type, param: error.param ?? null, code: error.code.toLowerCase() } };
+  return { error: { message: formatError(error), type, param: error.param ?? null, code } };
 }
 
 /** OpenAI Chat Completions: JSON answers, SSE streams ending in `data: [DONE]`, errors in OpenAI's shape. */

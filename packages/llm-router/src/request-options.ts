@@ -3,7 +3,7 @@ import { ProviderError } from './errors';
 import type { ProviderFeatures } from './provider';
 
 /** The request fields a provider may be unable to honour, by the name the router's errors use. */
-export type OptionalParameter = 'logprobs' | 'topK' | 'frequencyPenalty' | 'presencePenalty';
+type OptionalParameter = 'logprobs' | 'topK' | 'frequencyPenalty' | 'presencePenalty';
 
 /** The first option of the request that a provider with these features cannot honour, if any. */
 export function unhonouredParameter(
@@ -49,7 +49,7 @@ export function requestContradiction(
  * without them — tools withheld for `none`, only the named tool offered and an instruction added for a forced call,
  * and the answer checked afterwards (`check`).
  */
-export interface ToolPlan {
+interface ToolPlan {
   tools: ToolDefinition[];
   messages: ChatMessage[];
   /** Forwarded to the provider when it honours tool choice itself. */
