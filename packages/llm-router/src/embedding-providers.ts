@@ -1,10 +1,10 @@
-import { cloudApiKeyEnv, ollamaHost } from './config';
+import { ollamaHost } from './config';
 import type { UnityConfig } from './config-schema';
 import type { EmbeddingProvider } from './embedding-provider';
 import { ProviderError } from './errors';
 import { modelStoreDir } from './model-store/store-dir';
 import { type ModelRef, parseModelString } from './model-string';
-import { defaultBaseUrls, providerIdFor } from './provider-factory';
+import { cloudUpstream, providerIdFor } from './provider-factory';
 import { createOllamaEmbeddingProvider } from './providers/ollama-embeddings';
 import { createOpenAIEmbeddingProvider } from './providers/openai-embeddings';
 
@@ -73,17 +73,10 @@ export class EmbeddingProviders {
     await Promise.allSettled(providers.map((p) => (p.status === 'fulfilled' ? p.value.close?.() : undefined)));
   }
 
-  private cloudSettings(prefix: string) {
-    const { cloud_llm } = this.options.config;
-    const isCloud = prefix === cloud_llm.provider;
-    const keyName = isCloud ? cloudApiKeyEnv(this.options.config) : `${prefix.toUpperCase()}_API_KEY`;
-    return {
-      baseURL: (isCloud ? cloud_llm.base_url : undefined) ?? defaultBaseUrls.openai,
-      keyName,
-      key: this.options.env[keyName] || undefined,
-      // A base_url of the user's own (vLLM, LM Studio, llama.cpp server) may need no key; api.openai.com does.
-      needsKey: !(isCloud && cloud_llm.base_url),
-    };
+  /** MiniMax is refused before this (no embeddings API): only `openai/…` reaches here. */
+  private cloudSettings() {
+    const { baseUrl, key, needsKey } = cloudUpstream(this.options.config, this.options.env, 'openai');
+    return { baseURL: baseUrl, keyName: key.name, key: key.value, needsKey };
   }
 
   private unavailable(ref: ModelRef, providerId: string): ProviderError | undefined {
@@ -97,7 +90,7 @@ export class EmbeddingProviders {
       });
     }
     if (ref.kind !== 'openai-compatible') return undefined;
-    const cloud = this.cloudSettings(ref.prefix);
+    const cloud = this.cloudSettings();
     if (cloud.key || !cloud.needsKey) return undefined;
     return new ProviderError({
       code: 'AUTH_FAILED',
@@ -112,7 +105,7 @@ export class EmbeddingProviders {
     const { config, env } = this.options;
     switch (ref.kind) {
       case 'openai-compatible': {
-        const cloud = this.cloudSettings(ref.prefix);
+        const cloud = this.cloudSettings();
         return createOpenAIEmbeddingProvider({
           id: providerId,
           baseURL: cloud.baseURL,

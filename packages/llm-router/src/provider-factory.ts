@@ -30,12 +30,39 @@ export interface ResolvedModel {
 }
 
 /** Where an OpenAI-compatible provider sends requests, with which key, and whether it must have one. */
-interface Upstream {
+export interface Upstream {
   baseUrl: string;
   key: { name: string; value: string | undefined };
   needsKey: boolean;
   /** Unset for a self-hosted server (vLLM, LM Studio): see `createOpenAICompatibleProvider`. */
   flavor?: CloudProvider;
+}
+
+/**
+ * The upstream of an OpenAI-compatible model string's prefix: a deployment's own base URL and key variable, else
+ * `cloud_llm`'s for its provider, else the provider's defaults (`<PREFIX>_API_KEY`). A self-hosted `openai` server (a
+ * `base_url` of the user's) needs no key; MiniMax and api.openai.com do.
+ */
+export function cloudUpstream(
+  config: UnityConfig,
+  env: Record<string, string | undefined>,
+  prefix: CloudProvider,
+  deployment?: Deployment,
+): Upstream {
+  const isCloud = prefix === config.cloud_llm.provider;
+  const usualKey = isCloud ? cloudApiKeyEnv(config) : `${prefix.toUpperCase()}_API_KEY`;
+  const keyName = deployment ? (deployment.api_key_env ?? usualKey) : usualKey;
+  const baseUrl = deployment
+    ? (deployment.base_url ?? defaultBaseUrls[prefix])
+    : ((isCloud ? config.cloud_llm.base_url : undefined) ?? defaultBaseUrls[prefix]);
+  const selfHosted =
+    prefix === 'openai' && (deployment ? deployment.base_url !== undefined : !cloudNeedsKey(config, prefix));
+  return {
+    baseUrl,
+    key: { name: keyName, value: env[keyName] || undefined },
+    needsKey: !selfHosted,
+    ...(selfHosted ? {} : { flavor: prefix }),
+  };
 }
 
 interface ProviderFactoryOptions {
@@ -143,41 +170,8 @@ export class ProviderFactory {
     );
   }
 
-  private keyFor(prefix: string): { name: string; value: string | undefined } {
-    const { config, env } = this.options;
-    const name = prefix === config.cloud_llm.provider ? cloudApiKeyEnv(config) : `${prefix.toUpperCase()}_API_KEY`;
-    return { name, value: env[name] || undefined };
-  }
-
-  private baseUrlFor(prefix: CloudProvider): string {
-    const { cloud_llm } = this.options.config;
-    return (prefix === cloud_llm.provider ? cloud_llm.base_url : undefined) ?? defaultBaseUrls[prefix];
-  }
-
-  private needsKey(prefix: CloudProvider): boolean {
-    return cloudNeedsKey(this.options.config, prefix);
-  }
-
-  /** The upstream of an OpenAI-compatible provider: the deployment's own, else the config's for the prefix. */
   private upstream(prefix: CloudProvider, deployment: Deployment | undefined): Upstream {
-    if (deployment) {
-      const name = deployment.api_key_env ?? this.keyFor(prefix).name;
-      const selfHosted = prefix === 'openai' && deployment.base_url !== undefined;
-      return {
-        baseUrl: deployment.base_url ?? defaultBaseUrls[prefix],
-        key: { name, value: this.options.env[name] || undefined },
-        needsKey: !selfHosted,
-        ...(selfHosted ? {} : { flavor: prefix }),
-      };
-    }
-    const needsKey = this.needsKey(prefix);
-    const generic = prefix === 'openai' && !needsKey;
-    return {
-      baseUrl: this.baseUrlFor(prefix),
-      key: this.keyFor(prefix),
-      needsKey,
-      ...(generic ? {} : { flavor: prefix }),
-    };
+    return cloudUpstream(this.options.config, this.options.env, prefix, deployment);
   }
 
   private unavailable(ref: ModelRef, providerId: string): ProviderError | undefined {
