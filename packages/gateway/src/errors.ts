@@ -27,6 +27,11 @@ export type GatewayErrorCode =
   | 'UPSTREAM_FAILED'
   /** A bug in the gateway (not an upstream's or the client's failure). */
   | 'INTERNAL_ERROR'
+  /**
+   * The gateway's shared state (Redis) cannot be reached to check this request, and `server.redis_failure` is
+   * closed (or the request's key was never seen by this replica): retry after `Retry-After`.
+   */
+  | 'STORE_UNAVAILABLE'
   /** The gateway is draining for shutdown. */
   | 'SHUTTING_DOWN'
   /** No such route. */

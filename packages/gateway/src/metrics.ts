@@ -122,6 +122,53 @@ export class GatewayMetrics {
     if (value !== undefined) this.breaker.set({ provider }, value);
   }
 
+  private redisMetrics:
+    | { up: Gauge<never>; errors: Counter<'op'>; failOpen: Counter<'op'>; dropped: Counter<never> }
+    | undefined;
+
+  /**
+   * Export the replica's Redis metrics (only a gateway with `server.redis_url` has them): `unity_redis_up`,
+   * `unity_redis_errors_total{op}`, `unity_redis_fail_open_total{op}`, `unity_redis_settlements_dropped_total`.
+   */
+  trackRedis(): void {
+    if (this.redisMetrics) return;
+    const registers = [this.registry];
+    this.redisMetrics = {
+      up: new Gauge({ name: 'unity_redis_up', help: 'Whether this replica reaches Redis (1) or not (0)', registers }),
+      errors: new Counter({
+        name: 'unity_redis_errors_total',
+        help: 'Redis operations that failed (connection lost, timeout), by operation',
+        labelNames: ['op'],
+        registers,
+      }),
+      failOpen: new Counter({
+        name: 'unity_redis_fail_open_total',
+        help: 'Requests admitted without their Redis check (server.redis_failure: open), by operation',
+        labelNames: ['op'],
+        registers,
+      }),
+      dropped: new Counter({
+        name: 'unity_redis_settlements_dropped_total',
+        help: 'Spend records dropped because Redis stayed away longer than the pending queue holds',
+        registers,
+      }),
+    };
+    this.redisMetrics.up.set(0);
+  }
+
+  redisState(up: boolean): void {
+    this.redisMetrics?.up.set(up ? 1 : 0);
+  }
+
+  redisFailure(op: string, failedOpen: boolean): void {
+    this.redisMetrics?.errors.inc({ op });
+    if (failedOpen) this.redisMetrics?.failOpen.inc({ op });
+  }
+
+  redisSettlementDropped(): void {
+    this.redisMetrics?.dropped.inc();
+  }
+
   get contentType(): string {
     return this.registry.contentType;
   }

@@ -143,6 +143,25 @@ export const serverConfigSchema = z
      * `minimax/*`, `openai/gpt-4o*`, `ollama_chat/*`, `llamacpp/*` (store names only). Empty: only the configured ones.
      */
     serve_models: z.array(servePattern).default([]),
+    /**
+     * Redis shared by the replicas of one gateway (`redis://[user:password@]host:6379[/db]`, `rediss://…`): with it, N
+     * gateway processes behind any load balancer act as one — the response cache, opened circuits, keys, rate limits,
+     * budgets and spend live there. Without it, all of them stay in this process (keys in the embedded database).
+     */
+    redis_url: z
+      .string()
+      .regex(/^rediss?:\/\/\S+$/, 'expected a Redis URL such as redis://127.0.0.1:6379')
+      .optional(),
+    /**
+     * What a replica does when Redis does not answer: `open` admits requests without their limit and budget checks
+     * (counted in unity_redis_fail_open_total, a redis.down event on /ws) and keeps serving; `closed` refuses them
+     * with 503 and Retry-After. Either way it reconnects by itself and recovers when Redis returns.
+     */
+    redis_failure: z.enum(['open', 'closed']).default('open'),
+    /** How long one Redis command may take before it counts as a failure (commands never queue while Redis is away). */
+    redis_timeout_ms: z.number().int().positive().default(500),
+    /** Prefix of every Redis key and channel, so that several gateways (or tests) can share one Redis. */
+    redis_key_prefix: z.string().default('unity:'),
     /** Cross-origin requests from browser apps: off until `origins` names some. */
     cors: corsSchema,
   })

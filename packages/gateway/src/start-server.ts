@@ -24,6 +24,7 @@ import {
 import { EventBus } from './event-bus';
 import { createGateway, type Gateway, type ShutdownOptions, type ShutdownResult } from './gateway';
 import type { CatalogModel } from './model-catalog';
+import { ReplicaState } from './redis/replica-state';
 import { catalogFromConfig, type ServerConfig, serverConfigSchema } from './server-config';
 import type { Readiness } from './telemetry-routes';
 
@@ -118,13 +119,18 @@ function readinessOf(ids: string[], router: Router, health: HealthMonitor | unde
  * The secrets the gateway must never repeat: the gateway's own key, the provider keys the environment holds, and the
  * passwords written into the provider URLs.
  */
-function secretsOf(config: UnityConfig, env: Record<string, string | undefined>, apiKey: string | undefined): string[] {
+function secretsOf(
+  config: UnityConfig & { server: ServerConfig },
+  env: Record<string, string | undefined>,
+  apiKey: string | undefined,
+): string[] {
   const keyNames = new Set([cloudApiKeyEnv(config), 'MINIMAX_API_KEY', 'OPENAI_API_KEY']);
   return [
     ...(apiKey ? [apiKey] : []),
     ...[...keyNames].map((name) => env[name]).filter((value): value is string => !!value),
     ...urlSecrets(config.cloud_llm.base_url),
     ...urlSecrets(ollamaHost(config, env)),
+    ...(config.server.redis_url ? urlSecrets(config.server.redis_url) : []),
   ];
 }
 
@@ -170,7 +176,24 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     );
     health.on('error', (error) => bus.publish('health.error', { message: String(error) }));
   }
-  const router = createRouter({ config, env: options.env, ...(health ? { health } : {}) });
+  // With server.redis_url, the state replicas share lives in Redis (wait briefly for it: requests then find it there).
+  const replicas = settings.redis_url
+    ? new ReplicaState({
+        url: settings.redis_url,
+        failure: settings.redis_failure,
+        timeoutMs: settings.redis_timeout_ms,
+        keyPrefix: settings.redis_key_prefix,
+        cacheMaxEntries: config.router.cache.max_entries,
+        bus,
+      })
+    : undefined;
+  await replicas?.ready();
+  const router = createRouter({
+    config,
+    env: options.env,
+    ...(health ? { health } : {}),
+    ...(replicas ? { shared: replicas.shared } : {}),
+  });
   const embedder = createEmbedder({
     config,
     env: options.env,
@@ -202,11 +225,13 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     ...(options.version ? { version: options.version } : {}),
   });
   gateway.metrics.trackProviders(providerIds(config));
+  replicas?.attach(gateway.metrics);
   const closeAll = async () => {
     health?.stop();
     await plan?.close();
     await router.close();
     await embedder.close();
+    await replicas?.close();
   };
   let address: string;
   try {
