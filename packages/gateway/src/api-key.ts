@@ -20,7 +20,7 @@ export class ApiKeyCheck {
   }
 }
 
-function keyFrom(headers: IncomingHttpHeaders, url: string): string | undefined {
+export function keyFrom(headers: IncomingHttpHeaders, url: string): string | undefined {
   const auth = headers.authorization;
   if (auth?.startsWith('Bearer ')) return auth.slice(7).trim();
   const header = headers['x-api-key'];

@@ -6,6 +6,7 @@ import { GatewayError, redactGatewayError } from './errors';
 import type { EventBus } from './event-bus';
 import type { GatewayAttempt, GatewayChatResponse, GatewayRouter, GatewayStreamEvent } from './gateway-router';
 import type { InflightRequests } from './inflight';
+import { recordServedUsage } from './keys/served-usage';
 import type { GatewayMetrics } from './metrics';
 import type { CatalogModel } from './model-catalog';
 import { ResponseStream } from './response-stream';
@@ -236,6 +237,11 @@ export class ChatExchange {
     const ms = performance.now() - this.startedAt;
     const response = outcome.response;
     const attempts = outcome.attempts;
+    recordServedUsage(this.reply.raw, {
+      model: attempts.find((a) => a.ok)?.model ?? response?.model,
+      inputTokens: response?.usage.inputTokens ?? 0,
+      outputTokens: response?.usage.outputTokens ?? 0,
+    });
     const provider = response?.provider ?? 'none';
     const fallback = response !== undefined && attempts.length > 0 && attempts[0]?.provider !== response.provider;
     this.deps.metrics.requestFinished({

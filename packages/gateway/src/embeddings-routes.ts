@@ -6,6 +6,7 @@ import { GatewayError, redactGatewayError } from './errors';
 import type { EventBus } from './event-bus';
 import type { GatewayAttempt } from './gateway-router';
 import type { InflightRequests } from './inflight';
+import { recordServedUsage } from './keys/served-usage';
 import type { GatewayMetrics } from './metrics';
 import { attemptsHeader, toGatewayError } from './upstream-error';
 import { validateBody } from './validate-body';
@@ -147,6 +148,11 @@ async function serve(
     const attempts =
       response?.attempts ?? (failure?.cause as { attempts?: GatewayAttempt[] } | undefined)?.attempts ?? [];
     const provider = response?.provider ?? 'none';
+    recordServedUsage(reply.raw, {
+      model: response ? `${response.provider}/${response.model}` : undefined,
+      inputTokens: response?.usage.inputTokens ?? 0,
+      outputTokens: 0,
+    });
     deps.metrics.requestFinished({
       endpoint,
       status,

@@ -19,6 +19,16 @@ export type GatewayErrorCode =
   | 'UNKNOWN_MODEL'
   /** No or a wrong API key. */
   | 'UNAUTHORIZED'
+  /** A virtual key that is unknown, expired or revoked (the message says which). */
+  | 'INVALID_API_KEY'
+  /** A valid key that may not do this: a virtual key on the admin API, a model outside the key's list. */
+  | 'FORBIDDEN'
+  /** The admin API without a master key configured (`server.api_key`). */
+  | 'ADMIN_DISABLED'
+  /** The key's requests or tokens per minute are used up: retry after `Retry-After`. */
+  | 'RATE_LIMITED'
+  /** The key's budget for the period is spent: no retry helps before the period ends or the budget is raised. */
+  | 'BUDGET_EXCEEDED'
   /** Bound to a non-loopback address without an API key: refused at start. */
   | 'API_KEY_REQUIRED'
   /** The address cannot be listened on (in use, not permitted). */
@@ -50,6 +60,10 @@ export interface GatewayErrorOptions {
   param?: string;
   /** Sent as `Retry-After` (seconds) with the error. */
   retryAfterSeconds?: number;
+  /** OpenAI's `type` and `code` when they are not derived from the status and code (`insufficient_quota`). */
+  openai?: { type: string; code: string };
+  /** More response headers (`x-should-retry: false`, `x-ratelimit-*`). */
+  headers?: Record<string, string>;
 }
 
 /** A failure the gateway reports to an HTTP client (in the protocol's error shape) or to the user at start. */
@@ -59,12 +73,16 @@ export class GatewayError extends UnityError<GatewayErrorCode> {
   readonly status: number;
   readonly param: string | undefined;
   readonly retryAfterSeconds: number | undefined;
+  readonly openai: { type: string; code: string } | undefined;
+  readonly headers: Record<string, string> | undefined;
 
   constructor(options: GatewayErrorOptions) {
     super(options);
     this.status = options.status;
     this.param = options.param;
     this.retryAfterSeconds = options.retryAfterSeconds;
+    this.openai = options.openai;
+    this.headers = options.headers;
   }
 
   static override isInstance(error: unknown): error is GatewayError {
@@ -84,6 +102,8 @@ export function redactGatewayError(error: GatewayError, redactor: Redactor): Gat
     ...(fix === undefined ? {} : { fix }),
     ...(error.param === undefined ? {} : { param: error.param }),
     ...(error.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: error.retryAfterSeconds }),
+    ...(error.openai === undefined ? {} : { openai: error.openai }),
+    ...(error.headers === undefined ? {} : { headers: error.headers }),
     cause: error.cause,
   });
 }

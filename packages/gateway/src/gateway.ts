@@ -15,6 +15,9 @@ import { EventBus } from './event-bus';
 import type { GatewayRouter } from './gateway-router';
 import { InflightRequests } from './inflight';
 import { jsonNestsDeeperThan } from './json-depth';
+import { registerAdminRoutes } from './keys/admin-routes';
+import { registerKeyAuth } from './keys/key-auth';
+import type { VirtualKeys } from './keys/virtual-keys';
 import { GatewayMetrics } from './metrics';
 import { type CatalogModel, ModelCatalog } from './model-catalog';
 import { registerOllamaRoutes } from './ollama-routes';
@@ -37,8 +40,18 @@ export interface GatewayOptions {
   servePatterns?: readonly string[];
   /** Cross-origin requests from browsers (`server.cors`); off when absent or without origins. */
   cors?: CorsSettings;
-  /** When set, every endpoint but /healthz requires it. Required to listen on a non-loopback address. */
+  /**
+   * The master key: when set, every endpoint but /healthz requires it or a virtual key (which reaches the model
+   * endpoints only). Required to listen on a non-loopback address, and for the admin API (/admin/*).
+   */
   apiKey?: string;
+  /**
+   * Keys issued by the gateway (`openVirtualKeys`), each with its models, rpm, tpm and budget; once any exists, the
+   * model endpoints require one (or the master key). Absent: only the master key.
+   */
+  virtualKeys?: VirtualKeys;
+  /** Output tokens a keyed request without a maximum is reserved for (`server.estimate_output_tokens`, default 4096). */
+  estimateOutputTokens?: number;
   /** Largest accepted request body, in bytes (default 8 MiB): larger ones get 413. */
   bodyLimit?: number;
   /** Unity's version, reported by /api/version as `unity_version` and `x-unity-version` (default: this package's). */
@@ -309,26 +322,24 @@ export function createGateway(options: GatewayOptions): Gateway {
     app.after(() => app.addHook('onRequest', async (_request, reply) => mirrorCorsHeaders(reply)));
   }
   // After the CORS plugin has loaded: hooks run in the order they are added.
-  if (keyCheck) {
-    app.after(() =>
-      app.addHook('onRequest', async (request) => {
-        // A browser's preflight never carries credentials: the CORS plugin answers it.
-        if (corsEnabled && isPreflight(request)) return;
-        if (request.url === '/healthz' || keyCheck.accepts(request.headers, request.url)) return;
-        throw new GatewayError({
-          code: 'UNAUTHORIZED',
-          status: 401,
-          message: 'this gateway requires an API key',
-          fix: 'send Authorization: Bearer <key> (or x-api-key, or ?api_key= for the dashboard)',
-        });
-      }),
-    );
-  }
+  app.after(() =>
+    registerKeyAuth(app, {
+      master: keyCheck,
+      keys: options.virtualKeys,
+      catalog,
+      estimateOutputTokens: options.estimateOutputTokens ?? 4096,
+      // A browser's preflight never carries credentials: the CORS plugin answers it.
+      skip: (request) => corsEnabled && isPreflight(request),
+      onSettled: (event) => bus.publish('keys.settled', event),
+    }),
+  );
+  registerAdminRoutes(app, { master: keyCheck, keys: options.virtualKeys });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const gatewayError = redactGatewayError(asGatewayError(error), redactor);
     if (gatewayError.retryAfterSeconds !== undefined)
       reply.header('retry-after', String(gatewayError.retryAfterSeconds));
+    if (gatewayError.headers) reply.headers(gatewayError.headers);
     const endpoint = chatEndpoints.get(request.url.split('?')[0] ?? '');
     if (endpoint) metrics.requestRejected(endpoint, gatewayError.status);
     closeRefusedUpgrade(request, reply);

@@ -21,6 +21,9 @@ export type {
   GatewayRunningModel,
   GatewayStreamEvent,
 } from './gateway-router';
+export { parseDuration } from './keys/admin-routes';
+export { gatewayDataDir, type OpenVirtualKeysOptions, openVirtualKeys } from './keys/open-virtual-keys';
+export { defaultPrices, type ModelPrice, type PriceTable } from './keys/prices';
 export type {
   Admission,
   AdmissionLimits,
@@ -34,6 +37,14 @@ export type {
   SpendRow,
   UsageStore,
 } from './keys/store';
+export {
+  type CreateKeyInput,
+  type KeyedRequest,
+  type KeyView,
+  type SpendReport,
+  VirtualKeys,
+  type VirtualKeysOptions,
+} from './keys/virtual-keys';
 export { GatewayMetrics } from './metrics';
 export { type CatalogModel, ModelCatalog, type ModelCatalogOptions, type ModelRoute } from './model-catalog';
 export { catalogFromConfig, type ServerConfig, serverConfigSchema } from './server-config';

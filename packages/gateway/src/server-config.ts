@@ -133,6 +133,24 @@ export const serverConfigSchema = z
     /** How many client-published events are kept, in a ring of their own that never evicts the server's events. */
     client_event_backlog: z.number().int().min(0).default(100),
     /**
+     * The gateway's data folder: the virtual keys (`keys.sqlite`, hashed) and their spend (`spend.sqlite`). Default
+     * `~/.unity/gateway`, beside the model store; a relative path is from the working folder.
+     */
+    data_dir: z.string().min(1).optional(),
+    /**
+     * Prices in US dollars per million tokens by model string (`minimax/MiniMax-M2: {input_per_mtok: 0.3,
+     * output_per_mtok: 1.2}`), over the built-in list prices; `*` prices any other cloud model. Local models
+     * (Ollama, the embedded engine) cost 0.
+     */
+    prices: z
+      .record(
+        z.string(),
+        z.strictObject({ input_per_mtok: z.number().nonnegative(), output_per_mtok: z.number().nonnegative() }),
+      )
+      .default({}),
+    /** Output tokens reserved against a virtual key's tpm and budget for a request that sets no maximum. */
+    estimate_output_tokens: z.number().int().positive().default(4096),
+    /**
      * More names for served models, so that apps keep the model name they hard-code: `gpt-4o-mini: unity`,
      * `claude-sonnet-4: coding`, `fast: ollama_chat/llama3.2:1b`. A target is a served name (`unity`, `local`, a role)
      * or a model string. Listed by /v1/models and /api/tags.

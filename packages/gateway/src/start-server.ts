@@ -23,6 +23,7 @@ import {
 } from '@unity/llm-router';
 import { EventBus } from './event-bus';
 import { createGateway, type Gateway, type ShutdownOptions, type ShutdownResult } from './gateway';
+import { gatewayDataDir, openVirtualKeys } from './keys/open-virtual-keys';
 import type { CatalogModel } from './model-catalog';
 import { ReplicaState } from './redis/replica-state';
 import { catalogFromConfig, type ServerConfig, serverConfigSchema } from './server-config';
@@ -48,6 +49,8 @@ export interface StartServerOptions {
   drainTimeoutMs?: number;
   /** Override the server's version shown by /api/version. */
   version?: string;
+  /** The clock of virtual keys' expiry, rate windows and budget periods (default Date.now): tests move it. */
+  clock?: () => number;
 }
 
 export interface RunningServer {
@@ -201,6 +204,12 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     ...(health ? { health } : {}),
   });
   const models = catalogFromConfig(config, settings.model_aliases);
+  // Virtual keys live in the embedded database of the data folder (created on first use).
+  const virtualKeys = openVirtualKeys({
+    dataDir: gatewayDataDir(settings.data_dir, options.cwd),
+    prices: settings.prices,
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
   const gateway = createGateway({
     embedder,
     router,
@@ -221,6 +230,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     wsMessagesPerSecond: settings.ws_messages_per_second,
     wsBacklogEvents: settings.ws_backlog_events,
     readiness: readinessOf(providerIds(config), router, health),
+    virtualKeys,
+    estimateOutputTokens: settings.estimate_output_tokens,
     ...(apiKey ? { apiKey } : {}),
     ...(options.version ? { version: options.version } : {}),
   });
@@ -231,6 +242,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     await plan?.close();
     await router.close();
     await embedder.close();
+    await virtualKeys.close();
     await replicas?.close();
   };
   let address: string;

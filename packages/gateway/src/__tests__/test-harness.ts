@@ -44,7 +44,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const local = await FakeOllama.start(options.ollama);
   const dir = await mkdtemp(join(tmpdir(), 'unity-server-test-'));
   const configPath = join(dir, 'system.yaml');
-  await writeFile(configPath, harnessConfig(cloud, local, options));
+  // The virtual keys of each test in its own folder, never the user's ~/.unity/gateway.
+  const withDataDir = { ...options, server: { data_dir: join(dir, 'data'), ...options.server } };
+  await writeFile(configPath, harnessConfig(cloud, local, withDataDir));
   const { server: _server, routerYaml: _router, extraYaml: _extra, ollama: _ollama, ...rest } = options;
   let server: RunningServer;
   try {
