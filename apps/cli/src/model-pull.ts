@@ -74,20 +74,30 @@ export function verificationNote(result: PullResult): string {
   return `sha256 ${result.sha256}, not verified: no sha256 was given or published`;
 }
 
-/** The default model (`UNITY_DEFAULT_MODEL`, `HF_ENDPOINT`, else the pinned Hugging Face file), with its size. */
-export function describeDefaultModel(env: Record<string, string | undefined> = process.env): {
+/**
+ * The default model (`llamacpp.default_model`, filled from `UNITY_DEFAULT_MODEL` by the settings layer; `HF_ENDPOINT`;
+ * else the pinned Hugging Face file), with its size.
+ */
+export function describeDefaultModel(
+  configured: string | undefined,
+  env: Record<string, string | undefined> = process.env,
+): {
   model: DefaultModel;
   size: string;
 } {
-  const model = defaultModel({ env });
+  const model = defaultModel({ configured, env });
   return { model, size: model.approxBytes ? `about ${Math.round(model.approxBytes / 1e6)} MB` : 'size unknown' };
 }
 
 /**
  * Ask on the terminal whether to pull the default model into `dir`; true when the user said yes (Enter is yes).
  */
-export async function confirmDefaultPull(dir: string, env: Record<string, string | undefined> = process.env) {
-  const { model, size } = describeDefaultModel(env);
+export async function confirmDefaultPull(
+  dir: string,
+  configured: string | undefined,
+  env: Record<string, string | undefined> = process.env,
+) {
+  const { model, size } = describeDefaultModel(configured, env);
   // readline redraws its prompt line: the explanation goes before it, the question alone on the prompt line.
   process.stderr.write(
     `unity: the model store (${dir}) is empty. The default model is ${model.name} (${size}), from\n  ${model.source}\n`,

@@ -78,6 +78,11 @@ const llamacppSchema = z
     sequences: z.number().int().positive().optional(),
     /** Where `llamacpp/<name>` finds `<name>.gguf` (default: env UNITY_MODELS_DIR, else ~/.unity/models). */
     store_dir: z.string().min(1).optional(),
+    /**
+     * What `unity models pull default` pulls: a URL, `hf:owner/repo/file.gguf` or a local .gguf file (default: env
+     * UNITY_DEFAULT_MODEL, else Qwen2.5 0.5B Instruct Q4_K_M from the Hugging Face hub).
+     */
+    default_model: z.string().min(1).optional(),
   })
   .prefault({});
 

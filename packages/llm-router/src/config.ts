@@ -48,6 +48,7 @@ const routerEnvBindings: readonly EnvBinding[] = [
     map: (host) => (/^[a-z]+:\/\//i.test(host) ? host : `http://${host}`),
   },
   { path: ['llamacpp', 'store_dir'], env: 'UNITY_MODELS_DIR' },
+  { path: ['llamacpp', 'default_model'], env: 'UNITY_DEFAULT_MODEL' },
 ];
 
 function schemaWith(sections: ConfigSections | undefined) {

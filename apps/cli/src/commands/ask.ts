@@ -99,9 +99,9 @@ export function registerAskCommand(program: Command): void {
           const storeDir = await emptyLastResortStore(config, error);
           if (!storeDir || flags.json || !interactive() || controller.signal.aborted) throw error;
           process.exitCode = reportCliError(error);
-          if (!(await confirmDefaultPull(storeDir))) return;
+          if (!(await confirmDefaultPull(storeDir, config.llamacpp.default_model))) return;
           process.exitCode = undefined;
-          const { model } = describeDefaultModel();
+          const { model } = describeDefaultModel(config.llamacpp.default_model);
           const pulled = await pullWithProgress(model.source, { dir: storeDir });
           process.stderr.write(`unity: pulled ${pulled.name} (${verificationNote(pulled)}); asking again\n`);
           response = await answer(config, request, flags);
@@ -126,7 +126,7 @@ export function registerAskCommand(program: Command): void {
         if (!storeDir) throw error;
         // Off a terminal nothing is asked: the failure, then the one command that gives the embedded engine a model.
         process.exitCode = reportCliError(error);
-        const { model, size } = describeDefaultModel();
+        const { model, size } = describeDefaultModel(config.llamacpp.default_model);
         process.stderr.write(
           `unity: the model store (${storeDir}) is empty, so the embedded engine had no model to fall back on.\n` +
             `unity: to pull the default model ${model.name} (${size}), run:\n  unity models pull default\n`,

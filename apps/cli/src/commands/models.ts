@@ -15,15 +15,20 @@ const dirHelp =
 const configHelp =
   'config file whose llamacpp.store_dir names the store (default: $UNITY_CONFIG, ./configs/system.yaml)';
 
-/** The model store: `--dir`, else the folder the router uses (`llamacpp.store_dir`, `$UNITY_MODELS_DIR`, default). */
-async function modelsDir(flags: DirFlags, env: Record<string, string | undefined> = process.env): Promise<string> {
-  if (flags.dir) return resolve(flags.dir);
+/** The config `--config` (or the usual search) finds, with the environment's settings applied. */
+async function storeConfig(flags: DirFlags, env: Record<string, string | undefined> = process.env) {
   const { config } = await loadConfig({
     ...(flags.config === undefined ? {} : { path: flags.config }),
     cwd: process.cwd(),
     env,
   });
-  return modelStoreDir(config, { env });
+  return config;
+}
+
+/** The model store: `--dir`, else the folder the router uses (`llamacpp.store_dir`, `$UNITY_MODELS_DIR`, default). */
+async function modelsDir(flags: DirFlags, env: Record<string, string | undefined> = process.env): Promise<string> {
+  if (flags.dir) return resolve(flags.dir);
+  return modelStoreDir(await storeConfig(flags, env), { env });
 }
 
 function formatCount(count: number | undefined): string {
@@ -67,16 +72,16 @@ export function registerModelsCommand(program: Command): void {
     .addHelpText(
       'after',
       '\n`default` is Qwen2.5 0.5B Instruct (Q4_K_M, about 491 MB) from the Hugging Face hub, checked against the sha256\n' +
-        'the hub publishes for it. UNITY_DEFAULT_MODEL replaces it with a URL, hf: reference or local .gguf file (for\n' +
-        'CI and offline machines); HF_ENDPOINT names a hub mirror.',
+        'the hub publishes for it. llamacpp.default_model in the config (or UNITY_DEFAULT_MODEL) replaces it with a URL,\n' +
+        'hf: reference or local .gguf file (for CI and offline machines); HF_ENDPOINT names a hub mirror.',
     )
     .action(async (sourceArg: string, flags: DirFlags & { sha256?: string; force?: boolean }) => {
       const dir = await modelsDir(flags);
       let source = sourceArg;
       if (sourceArg === 'default') {
-        const { model, size } = describeDefaultModel();
+        const { model, size } = describeDefaultModel((await storeConfig(flags)).llamacpp.default_model);
         source = model.source;
-        const from = model.overridden ? ' (UNITY_DEFAULT_MODEL)' : '';
+        const from = model.overridden ? ' (llamacpp.default_model or UNITY_DEFAULT_MODEL)' : '';
         process.stderr.write(`pulling the default model ${model.name} (${size}) from ${source}${from}\n`);
       }
       const result = await pullWithProgress(source, {

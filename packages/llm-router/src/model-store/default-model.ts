@@ -27,11 +27,13 @@ export interface DefaultModel {
   name: string;
   /** An approximate size for messages, when known (not for an override). */
   approxBytes?: number;
-  /** True when `UNITY_DEFAULT_MODEL` replaced the built-in default. */
+  /** True when `llamacpp.default_model` (or `UNITY_DEFAULT_MODEL`) replaced the built-in default. */
   overridden: boolean;
 }
 
 export interface DefaultModelOptions {
+  /** `llamacpp.default_model` of the loaded config (which the settings layer fills from `UNITY_DEFAULT_MODEL`). */
+  configured?: string | undefined;
   /**
    * The environment the caller read: `UNITY_DEFAULT_MODEL`, and `HF_ENDPOINT` (the hub's address, as huggingface_hub
    * reads it: a mirror; default `https://huggingface.co`). The function never reads process.env.
@@ -45,7 +47,7 @@ export interface DefaultModelOptions {
  * `INVALID_SOURCE` for an override that is none of those.
  */
 export function defaultModel(options: DefaultModelOptions = {}): DefaultModel {
-  const override = options.env?.UNITY_DEFAULT_MODEL?.trim();
+  const override = (options.configured ?? options.env?.UNITY_DEFAULT_MODEL)?.trim();
   if (override) {
     const { fileName } = resolvePullSource(override);
     return { source: override, name: fileName.replace(/\.gguf$/i, ''), overridden: true };

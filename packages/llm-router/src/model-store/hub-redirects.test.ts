@@ -159,6 +159,15 @@ describe('defaultModel', () => {
     }
   });
 
+  it('is llamacpp.default_model when the config sets it (the settings layer fills it from UNITY_DEFAULT_MODEL)', async () => {
+    const url = hub.resolveUrl(repo, file);
+    const configured = defaultModel({ configured: url, env: { UNITY_DEFAULT_MODEL: 'https://elsewhere/x.gguf' } });
+    expect(configured).toMatchObject({ source: url, name: 'tiny-q8_0', overridden: true });
+    const { loadConfig } = await import('../config');
+    const { config } = await loadConfig({ env: { UNITY_DEFAULT_MODEL: url }, cwd: tmpdir() });
+    expect(config.llamacpp.default_model).toBe(url);
+  });
+
   it('refuses a UNITY_DEFAULT_MODEL that is neither a URL nor an existing file', () => {
     expect(() => defaultModel({ env: { UNITY_DEFAULT_MODEL: '/no/such/model.gguf' } })).toThrow(
       'cannot pull "/no/such/model.gguf": it is neither a URL nor an hf: reference, and no such file exists',

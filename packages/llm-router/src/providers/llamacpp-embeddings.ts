@@ -9,7 +9,7 @@ import {
   normalizeVector,
 } from '../embedding-provider';
 import { ProviderError, type ProviderErrorCode } from '../errors';
-import { acquireModel, getLlamaFor, type NodeLlamaCpp, releaseModel } from './llamacpp-engine';
+import { acquireModel, getLlamaFor, installEngineFix, type NodeLlamaCpp, releaseModel } from './llamacpp-engine';
 
 interface LlamaCppEmbeddingProviderOptions {
   /** Provider id in attempts and events. Default `llamacpp`. */
@@ -67,7 +67,7 @@ export function createLlamaCppEmbeddingProvider(options: LlamaCppEmbeddingProvid
       throw error(
         'NOT_INSTALLED',
         `the embedded engine needs node-llama-cpp: ${describeError(cause)}`,
-        'npm install node-llama-cpp@3.21.1',
+        installEngineFix,
         cause,
       );
     }

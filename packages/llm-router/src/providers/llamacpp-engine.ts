@@ -162,3 +162,11 @@ export class SequencePool {
     await this.context.dispose();
   }
 }
+
+/** The node-llama-cpp version the embedded engine is built and tested against. */
+export const nodeLlamaCppVersion = '3.21.1';
+
+/** How to install the embedded engine: all of node-llama-cpp's builds, or the CPU build alone. */
+export const installEngineFix =
+  `npm install node-llama-cpp@${nodeLlamaCppVersion} (every GPU build, about 770 MB; the CPU build alone on Linux x64, ` +
+  `about 120 MB: npm install node-llama-cpp@${nodeLlamaCppVersion} @node-llama-cpp/linux-x64@${nodeLlamaCppVersion} --omit=optional)`;

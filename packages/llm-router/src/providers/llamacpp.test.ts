@@ -387,7 +387,7 @@ describe('llamacpp provider errors', () => {
     const provider = createLlamaCppProvider({ modelPath: path, importLibrary: () => import(missing) });
     const error = await providerError(provider.chat(request('hi')));
     expect(error.code).toBe('NOT_INSTALLED');
-    expect(error.fix).toBe('npm install node-llama-cpp@3.21.1');
+    expect(error.fix).toMatch(/^npm install node-llama-cpp@3\.21\.1 \(every GPU build.*--omit=optional\)$/);
   });
 
   it('is a local provider of kind llamacpp', () => {

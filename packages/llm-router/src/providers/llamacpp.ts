@@ -9,7 +9,16 @@ import { readGgufHeader, summarizeGguf } from '../model-store/gguf-header';
 import { ModelStoreError } from '../model-store/model-store-error';
 import type { ModelCapabilities, Provider, ProviderRequest, StreamEvent } from '../provider';
 import { generateToolCallId, validateToolArguments } from '../tool-call-text';
-import { acquireModel, getLlamaFor, type NodeLlamaCpp, releaseModel, SequencePool, type Slot } from './llamacpp-engine';
+import {
+  acquireModel,
+  getLlamaFor,
+  installEngineFix,
+  type NodeLlamaCpp,
+  nodeLlamaCppVersion,
+  releaseModel,
+  SequencePool,
+  type Slot,
+} from './llamacpp-engine';
 import {
   buildPlainPrompt,
   buildWrapperHistory,
@@ -21,8 +30,6 @@ import {
 } from './llamacpp-prompt';
 
 export type { PromptFormat, ToolChoice } from './llamacpp-prompt';
-
-const NODE_LLAMA_CPP_VERSION = '3.21.1';
 
 /** What the embedded engine reports as it works, for apps to log. */
 export type LlamaCppEvent =
@@ -105,7 +112,7 @@ export function createLlamaCppProvider(options: LlamaCppProviderOptions): Provid
         throw error(
           'NOT_INSTALLED',
           'the embedded engine needs node-llama-cpp, which is not installed',
-          `npm install node-llama-cpp@${NODE_LLAMA_CPP_VERSION}`,
+          installEngineFix,
           cause,
         );
       }
@@ -156,7 +163,7 @@ export function createLlamaCppProvider(options: LlamaCppProviderOptions): Provid
     if (!known.has(file.architecture)) {
       throw error(
         'UNSUPPORTED',
-        `${modelPath}: architecture "${file.architecture}" is not supported by node-llama-cpp ${NODE_LLAMA_CPP_VERSION}`,
+        `${modelPath}: architecture "${file.architecture}" is not supported by node-llama-cpp ${nodeLlamaCppVersion}`,
         'use a model of a supported architecture (llama, qwen2, mistral, gemma, phi3, …)',
       );
     }
