@@ -333,8 +333,11 @@ export class FakeOpenAI extends FakeUpstream {
           : {}),
       });
       const texts = Array.from({ length: n }, (_, i) => (i === 0 ? content : (reply.choiceTexts?.[i - 1] ?? content)));
-      usage.completion_tokens = texts.reduce((sum, text) => sum + countTokens(text), 0);
-      usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
+      // Scripted usage stands as given; otherwise every choice's text counts, as OpenAI bills n choices.
+      if (!reply.usage) {
+        usage.completion_tokens = texts.reduce((sum, text) => sum + countTokens(text), 0);
+        usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
+      }
       const payload = {
         id,
         object: 'chat.completion',
