@@ -5,6 +5,7 @@ import { registerDoctorCommand } from './commands/doctor';
 import { registerDomainsCommand } from './commands/domains';
 import { registerEvolveCommand } from './commands/evolve';
 import { registerEvolveWorkerCommand } from './commands/evolve-worker';
+import { registerKeysCommand } from './commands/keys';
 import { registerMcpCommand } from './commands/mcp';
 import { registerModelsCommand } from './commands/models';
 import { registerRunCommand } from './commands/run';
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerDomainsCommand(program);
   registerEvolveCommand(program);
   registerEvolveWorkerCommand(program);
+  registerKeysCommand(program);
   registerMcpCommand(program);
   registerModelsCommand(program);
   registerRunCommand(program);

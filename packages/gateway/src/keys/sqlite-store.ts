@@ -1,6 +1,6 @@
 import { mkdirSync, rmdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Database } from 'node-sqlite3-wasm';
+import * as sqlite from 'node-sqlite3-wasm';
 import { MemoryKeyStore, MemoryUsageStore } from './memory-store';
 import type { BudgetPeriod, KeyRecord, KeyStore, Settlement, SpendRow, UsageStore } from './store';
 
@@ -31,6 +31,10 @@ CREATE TABLE IF NOT EXISTS spend (
 /** A lock folder left by a process killed inside a transaction (transactions last milliseconds). */
 const staleLockMs = 30_000;
 const busyWaitMs = 5_000;
+
+// A CommonJS module whose exports Node's ESM loader cannot name: take them from its default export when there is one.
+const { Database } = (sqlite as typeof sqlite & { default?: typeof sqlite }).default ?? sqlite;
+type Database = InstanceType<typeof Database>;
 
 type Row = Record<string, number | bigint | string | Uint8Array | null>;
 
