@@ -47,6 +47,7 @@ export {
 } from './keys/virtual-keys';
 export { GatewayMetrics } from './metrics';
 export { type CatalogModel, ModelCatalog, type ModelCatalogOptions, type ModelRoute } from './model-catalog';
+export { type OpenRedisVirtualKeysOptions, openRedisVirtualKeys } from './redis/redis-virtual-keys';
 export { catalogFromConfig, type ServerConfig, serverConfigSchema } from './server-config';
 export { type RunningServer, type StartServerOptions, startServer } from './start-server';
 export type { Readiness } from './telemetry-routes';

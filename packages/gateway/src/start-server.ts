@@ -24,6 +24,7 @@ import {
 import { EventBus } from './event-bus';
 import { createGateway, type Gateway, type ShutdownOptions, type ShutdownResult } from './gateway';
 import { gatewayDataDir, openVirtualKeys } from './keys/open-virtual-keys';
+import { VirtualKeys } from './keys/virtual-keys';
 import type { CatalogModel } from './model-catalog';
 import { ReplicaState } from './redis/replica-state';
 import { catalogFromConfig, type ServerConfig, serverConfigSchema } from './server-config';
@@ -204,12 +205,20 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     ...(health ? { health } : {}),
   });
   const models = catalogFromConfig(config, settings.model_aliases);
-  // Virtual keys live in the embedded database of the data folder (created on first use).
-  const virtualKeys = openVirtualKeys({
-    dataDir: gatewayDataDir(settings.data_dir, options.cwd),
-    prices: settings.prices,
-    ...(options.clock ? { clock: options.clock } : {}),
-  });
+  // Virtual keys live in the embedded database of the data folder (created on first use), or, with
+  // server.redis_url, in Redis, shared by every replica.
+  const virtualKeys = replicas
+    ? new VirtualKeys({
+        keys: replicas.keyStore,
+        usage: replicas.usageStore,
+        prices: settings.prices,
+        ...(options.clock ? { clock: options.clock } : {}),
+      })
+    : openVirtualKeys({
+        dataDir: gatewayDataDir(settings.data_dir, options.cwd),
+        prices: settings.prices,
+        ...(options.clock ? { clock: options.clock } : {}),
+      });
   const gateway = createGateway({
     embedder,
     router,

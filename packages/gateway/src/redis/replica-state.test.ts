@@ -12,6 +12,7 @@ import { GatewayError } from '../errors';
 import { EventBus } from '../event-bus';
 import type { KeyRecord } from '../keys/store';
 import { GatewayMetrics } from '../metrics';
+import { openRedisVirtualKeys } from './redis-virtual-keys';
 import { ReplicaState } from './replica-state';
 
 const missing = await redisMissing();
@@ -195,6 +196,27 @@ describe.skipIf(!!missing)('replicas sharing Redis', () => {
       await a!.keyStore.create(record({ id: 'key_old', hash: 'f'.repeat(64), createdAt: 1_000 }));
       expect((await a!.keyStore.list()).map((r) => r.id)).toEqual(['key_old', 'key_new']);
       expect(await a!.keyStore.get('key_old')).toMatchObject({ createdAt: 1_000 });
+    });
+  });
+
+  describe('openRedisVirtualKeys (unity keys with server.redis_url)', () => {
+    it('manages the keys every replica sees, and closes its connection with them', async () => {
+      const prefix = uniquePrefix('cli');
+      const [replica] = await replicas(1, { prefix });
+      const keys = await openRedisVirtualKeys({ url: sharedRedisUrl, keyPrefix: prefix });
+      const created = await keys.create({ name: 'from the cli', rpm: 5 });
+      const stored = await keys.keys.get(created.record.id);
+      expect(await replica!.keyStore.findByHash(stored?.hash ?? '')).toMatchObject({ name: 'from the cli', rpm: 5 });
+      expect((await keys.list()).map((k) => k.name)).toEqual(['from the cli']);
+      await keys.close();
+      await expect(keys.list()).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    });
+
+    it('fails with STORE_UNAVAILABLE when Redis cannot be reached', async () => {
+      await expect(openRedisVirtualKeys({ url: 'redis://127.0.0.1:1', timeoutMs: 100 })).rejects.toMatchObject({
+        code: 'STORE_UNAVAILABLE',
+        status: 503,
+      });
     });
   });
 
