@@ -1,6 +1,7 @@
 import {
   type CreateKeyInput,
   gatewayDataDir,
+  openRedisVirtualKeys,
   openVirtualKeys,
   parseDuration,
   serverConfigSchema,
@@ -17,7 +18,10 @@ interface CommonFlags {
   json?: boolean;
 }
 
-/** The keys in the gateway's data folder: `--data-dir`, else `server.data_dir` of the config, else ~/.unity/gateway. */
+/**
+ * The keys in Redis with `server.redis_url` (those every replica shares), else in the gateway's data folder:
+ * `--data-dir`, else `server.data_dir` of the config, else ~/.unity/gateway.
+ */
 async function open(flags: CommonFlags): Promise<VirtualKeys> {
   const { config } = await loadConfig({
     ...(flags.config === undefined ? {} : { path: flags.config }),
@@ -25,6 +29,10 @@ async function open(flags: CommonFlags): Promise<VirtualKeys> {
     env: process.env,
     sections: { server: serverConfigSchema },
   });
+  // With server.redis_url, the keys every replica of the gateway shares (unless --data-dir names a folder).
+  const { redis_url: url, redis_key_prefix: keyPrefix, redis_timeout_ms: timeoutMs, prices } = config.server;
+  if (url !== undefined && flags.dataDir === undefined)
+    return openRedisVirtualKeys({ url, keyPrefix, timeoutMs, prices });
   return openVirtualKeys({
     dataDir: gatewayDataDir(flags.dataDir ?? config.server.data_dir, process.cwd()),
     prices: config.server.prices,
