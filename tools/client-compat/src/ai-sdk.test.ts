@@ -1,6 +1,6 @@
 import { createOpenAI } from '@ai-sdk/openai';
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
-import { embed, embedMany, generateObject, generateText, stepCountIs, streamText, tool } from 'ai';
+import { embed, embedMany, generateObject, generateText, stepCountIs, streamObject, streamText, tool } from 'ai';
 import { afterAll, beforeAll, beforeEach, describe, expect } from 'vitest';
 import { z } from 'zod';
 import { cloudChatBodies, type Gateway, startGateway } from './__tests__/gateway';
@@ -273,4 +273,52 @@ describe('the Vercel AI SDK (ai + @ai-sdk/openai) against the gateway', () => {
     });
     expect(many.embeddings.map((e) => e.length)).toEqual([768, 768]);
   });
+
+  works(
+    'ai-sdk',
+    'structured output',
+    'streamObject with openai.chat() streams the object the schema parses',
+    async () => {
+      g.cloud.enqueue({ text: '{"city":"Paris","celsius":21}' });
+      const r = streamObject({ model: openai.chat('unity'), schema: weatherSchema, prompt: 'JSON', maxRetries: 0 });
+      const partials: unknown[] = [];
+      for await (const partial of r.partialObjectStream) partials.push(partial);
+      expect(partials.at(-1)).toEqual({ city: 'Paris', celsius: 21 });
+      expect(await r.object).toEqual({ city: 'Paris', celsius: 21 });
+    },
+  );
+
+  works(
+    'ai-sdk',
+    'Responses API: tools',
+    'generateText with openai(…) runs the tool and sends its result back',
+    async () => {
+      g.cloud.enqueue(
+        { toolCalls: [{ id: 'call_w', name: 'get_weather', arguments: { city: 'Paris' } }] },
+        { text: 'Sunny in Paris.' },
+      );
+      const r = await generateText({
+        model: openai('unity'),
+        prompt: 'weather in Paris?',
+        tools: { get_weather: tool({ ...weather, execute: async ({ city }) => `${city}: sunny` }) },
+        stopWhen: stepCountIs(2),
+        maxRetries: 0,
+      });
+      expect(r.text).toBe('Sunny in Paris.');
+      const second = cloudChatBodies(g)[1]?.messages as { role: string; tool_call_id?: string; content?: string }[];
+      expect(second.at(-1)).toMatchObject({ role: 'tool', tool_call_id: 'call_w' });
+      expect(second.at(-1)?.content).toContain('Paris: sunny');
+    },
+  );
+
+  works(
+    'ai-sdk',
+    'legacy completions',
+    'generateText with openai.completion() answers through /v1/completions',
+    async () => {
+      g.cloud.enqueue({ text: 'once upon a time' });
+      const r = await generateText({ model: openai.completion('unity'), prompt: 'story', maxRetries: 0 });
+      expect(r.text).toBe('once upon a time');
+    },
+  );
 });

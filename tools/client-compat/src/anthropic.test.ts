@@ -209,4 +209,30 @@ describe('the official @anthropic-ai/sdk client against the gateway', () => {
     expect(r.parsed_output).toEqual({ city: 'Paris', celsius: 21 });
     expect(cloudChatBodies(g)[0]).toMatchObject({ response_format: { type: 'json_schema' } });
   });
+
+  refused(
+    'anthropic',
+    'tools (auto)',
+    'a server tool (web_search) is a 400 saying only client tools are served',
+    /server tool "web_search_20250305" is not supported/,
+    () =>
+      client.messages.create({
+        model: 'unity',
+        max_tokens: 64,
+        messages: ask('search'),
+        tools: [{ type: 'web_search_20250305', name: 'web_search' }],
+      }),
+  );
+
+  works('anthropic', 'token count', 'messages.countTokens gives an estimate without asking any model', async () => {
+    const r = await client.messages.countTokens({ model: 'unity', messages: ask('hello there') });
+    expect(r.input_tokens).toBeGreaterThan(0);
+    expect(cloudChatBodies(g)).toHaveLength(0);
+  });
+
+  works('anthropic', 'list models', 'models.list lists the served names', async () => {
+    const ids: string[] = [];
+    for await (const model of client.models.list()) ids.push(model.id);
+    expect(ids).toEqual(expect.arrayContaining(['unity', 'local', 'claude-sonnet-4-5']));
+  });
 });

@@ -1,6 +1,6 @@
 import { AIMessage, HumanMessage, ToolMessage } from '@langchain/core/messages';
 import { tool } from '@langchain/core/tools';
-import { ChatOpenAI, OpenAIEmbeddings } from '@langchain/openai';
+import { ChatOpenAI, OpenAI, OpenAIEmbeddings } from '@langchain/openai';
 import { afterAll, beforeAll, beforeEach, describe, expect } from 'vitest';
 import { z } from 'zod';
 import { cloudChatBodies, type Gateway, startGateway } from './__tests__/gateway';
@@ -208,5 +208,17 @@ describe('LangChain JS (@langchain/openai) against the gateway', () => {
     expect(await embeddings.embedQuery('hello')).toHaveLength(768);
     const docs = await embeddings.embedDocuments(['a b', 'c d']);
     expect(docs.map((d) => d.length)).toEqual([768, 768]);
+  });
+
+  works('langchain', 'legacy completions', 'the OpenAI completions LLM answers through /v1/completions', async () => {
+    g.cloud.enqueue({ text: 'once upon a time' });
+    const llm = new OpenAI({
+      model: 'unity',
+      apiKey: 'unused-on-loopback',
+      configuration: { baseURL: `${g.url}/v1` },
+      maxRetries: 0,
+    });
+    expect(await llm.invoke('story')).toBe('once upon a time');
+    expect(cloudChatBodies(g)[0]).toMatchObject({ messages: [{ role: 'user', content: 'story' }] });
   });
 });

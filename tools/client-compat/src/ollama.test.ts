@@ -244,4 +244,24 @@ describe('the official ollama client against the gateway', () => {
   refused('ollama', 'chat', 'an unknown model is a 404 listing the served names', /not served here/, () =>
     client.chat({ model: 'no-such-model', messages: ask('hi') }),
   );
+
+  works('ollama', 'embeddings', 'embed with dimensions shortens the vectors', async () => {
+    const r = await client.embed({ model: 'nomic-embed-text', input: 'hello', dimensions: 64 } as never);
+    expect(r.embeddings[0]).toHaveLength(64);
+  });
+
+  for (const [call, run] of [
+    ['delete', () => client.delete({ model: local })],
+    ['copy', () => client.copy({ source: local, destination: 'mine' })],
+    ['create', () => client.create({ model: 'mine', from: local })],
+    ['push', () => client.push({ model: 'mine' })],
+  ] as const) {
+    refused(
+      'ollama',
+      'model management',
+      `${call} is a 404 naming the route`,
+      new RegExp(`no route \\w+ /api/${call}`),
+      run,
+    );
+  }
 });

@@ -434,4 +434,57 @@ describe('the official openai client against the gateway', () => {
   refused('openai', 'chat', 'an unknown model is a 404 listing the served names', /not served here/, () =>
     client.chat.completions.create({ model: 'no-such-model', messages: ask('hi') }),
   );
+
+  works(
+    'openai',
+    'Responses API: tools',
+    'a function_call_output item reaches the model as the tool result',
+    async () => {
+      g.cloud.enqueue({ text: 'Sunny in Paris.' });
+      const r = await client.responses.create({
+        model: 'unity',
+        input: [
+          { role: 'user', content: 'weather in Paris?' },
+          { type: 'function_call', call_id: 'call_1', name: 'get_weather', arguments: '{"city":"Paris"}' },
+          { type: 'function_call_output', call_id: 'call_1', output: 'sunny, 21°C' },
+        ],
+      });
+      expect(r.output_text).toBe('Sunny in Paris.');
+      expect(cloudChatBodies(g)[0]?.messages).toEqual([
+        { role: 'user', content: 'weather in Paris?' },
+        {
+          role: 'assistant',
+          content: null,
+          tool_calls: [
+            { id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } },
+          ],
+        },
+        { role: 'tool', tool_call_id: 'call_1', content: 'sunny, 21°C' },
+      ]);
+    },
+  );
+
+  works('openai', 'Responses API: tools', 'responses.stream streams the function call arguments', async () => {
+    g.cloud.enqueue({ toolCalls: [{ name: 'get_weather', arguments: { city: 'Oslo' } }] });
+    const stream = client.responses.stream({
+      model: 'unity',
+      input: 'weather?',
+      tools: [{ type: 'function', name: 'get_weather', strict: false, parameters: weather.function.parameters ?? {} }],
+    });
+    let args = '';
+    stream.on('response.function_call_arguments.delta', (e) => {
+      args += e.delta;
+    });
+    const final = await stream.finalResponse();
+    expect(JSON.parse(args)).toEqual({ city: 'Oslo' });
+    expect(final.output).toEqual([expect.objectContaining({ type: 'function_call', name: 'get_weather' })]);
+  });
+
+  refused(
+    'openai',
+    'embeddings',
+    'token-id input is a 400 saying it is not supported',
+    /token-id input is not supported/,
+    () => client.embeddings.create({ model: 'embedding', input: [1, 2, 3] }),
+  );
 });

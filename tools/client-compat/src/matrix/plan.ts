@@ -119,11 +119,15 @@ export const plan = {
   },
   'legacy completions': {
     openai: 'completions.create',
+    'ai-sdk': 'generateText(openai.completion(…))',
+    langchain: 'OpenAI (the completions LLM).invoke',
     ollama: 'generate',
   },
+  'token count': { anthropic: 'messages.countTokens' },
   'list models': {
     openai: 'models.list',
     ollama: 'list',
+    anthropic: 'models.list',
   },
   'one model': {
     openai: 'models.retrieve',
@@ -132,6 +136,7 @@ export const plan = {
   'loaded models': { ollama: 'ps' },
   pull: { ollama: 'pull' },
   version: { ollama: 'version' },
+  'model management': { ollama: 'delete, copy, create, push' },
 } as const satisfies Record<string, Partial<Record<Client, string>>>;
 
 export type Feature = keyof typeof plan;
