@@ -1,7 +1,7 @@
 // Virtual keys on three gateway replicas as real processes on one Redis: a key created, rotated or revoked through one
 // replica's admin API applies on the others at once; an rpm limit and a budget hold across them.
-import { describe, expect, it } from 'vitest';
-import { redisMissing } from '../__tests__/redis-servers';
+import { afterEach, describe, expect, it } from 'vitest';
+import { OwnRedis, redisMissing, redisServerInstalled } from '../__tests__/redis-servers';
 import { useReplicaBed } from '../__tests__/replica-processes';
 
 const missing = await redisMissing();
@@ -126,3 +126,64 @@ describe.skipIf(!!missing)('virtual keys across three replicas (real processes)'
     for (const replica of replicas) expect((await keyed(replica.url, key)).status).toBe(429);
   });
 });
+
+describe.skipIf(!!missing || !redisServerInstalled)(
+  'virtual keys on replicas while Redis is away (real processes)',
+  () => {
+    let redis: OwnRedis | undefined;
+    afterEach(async () => {
+      await redis?.stop();
+      redis = undefined;
+    });
+
+    it('fail open: a key this replica has seen is served past its limit, a key it never saw gets 503, and it is counted', async () => {
+      redis = await OwnRedis.start();
+      const config = await replicaConfig(
+        'fail-open',
+        [],
+        { api_key: master, prices, redis_failure: 'open' },
+        redis.url,
+      );
+      const [a, b] = await startReplicas(config, 2);
+      const { key } = (await admin(a!.url, '/admin/keys', { name: 'seen', rpm: 1 })).body as { key: string };
+      const { key: unseen } = (await admin(a!.url, '/admin/keys', { name: 'unseen', rpm: 1 })).body as { key: string };
+      expect((await keyed(a!.url, key)).status).toBe(200);
+      expect((await keyed(b!.url, key)).status).toBe(429);
+      await redis.stop();
+      // Admitted unchecked (over its rpm of 1), counted; the key B never looked up cannot be checked: 503.
+      expect([(await keyed(a!.url, key)).status, (await keyed(a!.url, key)).status]).toEqual([200, 200]);
+      const never = await keyed(b!.url, unseen);
+      expect(never.status).toBe(503);
+      expect(never.text).toContain('Redis');
+      const metrics = await (
+        await fetch(`${a!.url}/metrics`, { headers: { authorization: `Bearer ${master}` } })
+      ).text();
+      expect(metrics).toMatch(/unity_redis_up 0/);
+      expect(metrics).toMatch(/unity_redis_fail_open_total\{op="limits.admit"\} 2/);
+    });
+
+    it('fail closed: a keyed request gets 503 STORE_UNAVAILABLE with Retry-After; the master key is still served', async () => {
+      redis = await OwnRedis.start();
+      const config = await replicaConfig(
+        'fail-closed',
+        [],
+        { api_key: master, prices, redis_failure: 'closed' },
+        redis.url,
+      );
+      const [a, b] = await startReplicas(config, 2);
+      const { key } = (await admin(a!.url, '/admin/keys', { name: 'closed', rpm: 100 })).body as { key: string };
+      expect((await keyed(b!.url, key)).status).toBe(200);
+      await redis.stop();
+      const refused = await fetch(`${b!.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'unity', messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get('retry-after')).toBe('1');
+      expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('store_unavailable');
+      // The master key needs no Redis: still served.
+      expect((await keyed(a!.url, master)).status).toBe(200);
+    });
+  },
+);
