@@ -42,6 +42,13 @@ export const plan = {
     ollama: 'chat({tools, stream: true})',
     anthropic: 'messages.stream({tools})',
   },
+  'stream cut by the upstream': {
+    openai: 'chat.completions / responses / completions streams',
+    'ai-sdk': 'streamText(openai.chat(…) and openai(…))',
+    langchain: 'ChatOpenAI.stream (both APIs)',
+    ollama: 'chat / generate streams',
+    anthropic: 'messages.stream',
+  },
   'tool_choice none': {
     openai: "tool_choice: 'none'",
     'ai-sdk': "toolChoice: 'none'",
