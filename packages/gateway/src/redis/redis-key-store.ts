@@ -211,8 +211,8 @@ export class RedisKeyStore implements KeyStore {
     );
     if (result === 'id') throw new Error(`a key with id ${record.id} exists`);
     if (result === 'hash') throw new Error('a key with this secret exists');
-    this.count = (this.count ?? 0) + 1;
     this.published(record.id);
+    await this.refreshSize();
   }
 
   async findByHash(hash: string): Promise<KeyRecord | undefined> {
