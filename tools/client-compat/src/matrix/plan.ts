@@ -49,6 +49,13 @@ export const plan = {
     ollama: 'chat / generate streams',
     anthropic: 'messages.stream',
   },
+  'output cap': {
+    openai: "finish_reason: 'length'",
+    'ai-sdk': "finishReason: 'length'",
+    langchain: "response_metadata.finish_reason: 'length'",
+    ollama: "done_reason: 'length'",
+    anthropic: "stop_reason: 'max_tokens'",
+  },
   'tool_choice none': {
     openai: "tool_choice: 'none'",
     'ai-sdk': "toolChoice: 'none'",
