@@ -247,25 +247,50 @@ class SqliteUsageStore extends MemoryUsageStore implements UsageStore {
     this.pending.push(settlement);
   }
 
-  /** Write the spend settled since the last flush. */
+  /** Write the spend settled since the last flush: summed per (key, period) and (key, model, day) first. */
   flush(): void {
     if (this.pending.length === 0) return;
     const batch = this.pending;
     this.pending = [];
+    const budgets = new Map<string, [string, string, number]>();
+    const rows = new Map<string, SpendRow>();
+    for (const s of batch) {
+      const { keyId, period } = s.reservation;
+      const budget = budgets.get(`${keyId}\u0000${period}`) ?? [keyId, period, 0];
+      budget[2] += s.costMicros;
+      budgets.set(`${keyId}\u0000${period}`, budget);
+      const id = `${keyId}\u0000${s.model}\u0000${s.day}`;
+      const row = rows.get(id) ?? {
+        keyId,
+        model: s.model,
+        day: s.day,
+        requests: 0,
+        inputTokens: 0,
+        outputTokens: 0,
+        costMicros: 0,
+      };
+      row.requests += 1;
+      row.inputTokens += s.inputTokens;
+      row.outputTokens += s.outputTokens;
+      row.costMicros += s.costMicros;
+      rows.set(id, row);
+    }
     this.conn.write(() => {
-      for (const s of batch) {
+      for (const [keyId, period, micros] of budgets.values()) {
         this.conn.db.run(
           `INSERT INTO budget_spend (key_id, period, micros) VALUES (?, ?, ?)
            ON CONFLICT (key_id, period) DO UPDATE SET micros = micros + excluded.micros`,
-          [s.reservation.keyId, s.reservation.period, s.costMicros],
+          [keyId, period, micros],
         );
+      }
+      for (const r of rows.values()) {
         this.conn.db.run(
           `INSERT INTO spend (key_id, model, day, requests, input_tokens, output_tokens, cost_micros)
-           VALUES (?, ?, ?, 1, ?, ?, ?)
-           ON CONFLICT (key_id, model, day) DO UPDATE SET requests = requests + 1,
+           VALUES (?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (key_id, model, day) DO UPDATE SET requests = requests + excluded.requests,
              input_tokens = input_tokens + excluded.input_tokens, output_tokens = output_tokens + excluded.output_tokens,
              cost_micros = cost_micros + excluded.cost_micros`,
-          [s.reservation.keyId, s.model, s.day, s.inputTokens, s.outputTokens, s.costMicros],
+          [r.keyId, r.model, r.day, r.requests, r.inputTokens, r.outputTokens, r.costMicros],
         );
       }
     });
