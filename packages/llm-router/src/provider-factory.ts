@@ -30,7 +30,7 @@ export interface ResolvedModel {
 }
 
 /** Where an OpenAI-compatible provider sends requests, with which key, and whether it must have one. */
-export interface Upstream {
+interface Upstream {
   baseUrl: string;
   key: { name: string; value: string | undefined };
   needsKey: boolean;
