@@ -70,6 +70,11 @@ export const dashboardPage = `<!doctype html>
     <div id="evolution-note" style="color:var(--dim);font-size:12px">no evolution run reported yet</div>
   </section>
   <section class="wide">
+    <h2>Spend by key</h2>
+    <table id="spend"><thead><tr><th>key</th><th>name</th><th>requests</th><th>tokens</th><th>cost</th></tr></thead><tbody></tbody></table>
+    <div id="spend-note" style="color:var(--dim);font-size:12px"></div>
+  </section>
+  <section class="wide">
     <h2>Last requests</h2>
     <table id="requests"><thead><tr><th>time</th><th>endpoint</th><th>model asked</th><th>served by</th><th>status</th><th>ms</th><th>first token</th><th>tokens</th><th>attempts</th></tr></thead><tbody></tbody></table>
   </section>
@@ -131,6 +136,7 @@ export const dashboardPage = `<!doctype html>
     var fromServer = type.indexOf('client.') !== 0;
     if (fromServer && type === 'request.end') return onRequest(e);
     if (type === 'request.start') return;
+    if (fromServer && type === 'keys.settled') return scheduleSpend();
     if (fromServer && type === 'router.breaker' && e.provider) {
       provider(String(e.provider)).state = String(e.to || 'changed');
       provider(String(e.provider)).last = e.ts;
@@ -219,6 +225,28 @@ export const dashboardPage = `<!doctype html>
     });
   }
 
+  // Spend comes from the admin API (the master key, passed as ?api_key=), read again after requests under a key settle.
+  var spendTimer = null;
+  function loadSpend() {
+    spendTimer = null;
+    var key = new URLSearchParams(location.search).get('api_key');
+    fetch('/admin/spend' + (key ? '?api_key=' + encodeURIComponent(key) : '')).then(function (r) {
+      return r.json().then(function (body) { return { ok: r.ok, body: body }; });
+    }).then(function (r) {
+      var tbody = $('spend').tBodies[0]; tbody.innerHTML = '';
+      if (!r.ok) { $('spend-note').textContent = (r.body.error && r.body.error.message) || 'spend unavailable'; return; }
+      var byKey = r.body.by_key || {};
+      Object.keys(byKey).forEach(function (id) {
+        var k = byKey[id], tr = el('tr');
+        tr.appendChild(el('td', id)); tr.appendChild(el('td', k.name)); tr.appendChild(el('td', String(k.requests)));
+        tr.appendChild(el('td', String(k.tokens))); tr.appendChild(el('td', '$' + k.cost_usd.toFixed(4)));
+        tbody.appendChild(tr);
+      });
+      $('spend-note').textContent = Object.keys(byKey).length ? 'total $' + r.body.total.cost_usd.toFixed(4) : 'no requests under a virtual key yet';
+    }).catch(function () { $('spend-note').textContent = 'spend unavailable'; });
+  }
+  function scheduleSpend() { if (!spendTimer) spendTimer = setTimeout(loadSpend, 1000); }
+
   var dirty = false;
   function schedule() { if (!dirty) { dirty = true; setTimeout(function () { dirty = false; render(); }, 200); } }
 
@@ -231,6 +259,7 @@ export const dashboardPage = `<!doctype html>
     ws.onclose = function () { $('status').textContent = 'disconnected — retrying'; $('status').className = ''; setTimeout(connect, 2000); };
   }
   render();
+  loadSpend();
   connect();
 })();
 </script>
