@@ -36,10 +36,14 @@ end
 `;
 
 /**
- * The sliding-window-counter admission in one step. KEYS: [1] spent in the period, [2] unused, [3] reserved total,
- * [4] reservations by expiry, [5] their amounts, [6] rpm this minute, [7] rpm last minute, [8] tpm this minute,
- * [9] tpm last minute. ARGV: [1] now, [2] rpm (-1: none), [3] tpm (-1), [4] budget micros (-1), [5] estimated tokens,
- * [6] estimated micros, [7] reservation id, [8] reservation ttl, [9] window ttl, [10] period ttl (-1: none).
+ * Admission in one step. rpm: a sliding log — the admitted requests of the last 60 s, each by its time, in a sorted
+ * set — so that no 60 s window ever holds more than rpm, however requests bunch (the embedded store's counter, which
+ * weighs the previous minute as if its requests had been spread evenly, admits up to twice rpm in a 60 s window that
+ * straddles a burst at a minute's end). tpm: that sliding window counter, as the embedded store counts it.
+ * KEYS: [1] spent in the period, [2] unused, [3] reserved total, [4] reservations by expiry, [5] their amounts,
+ * [6] the rpm log, [7] tpm this minute, [8] tpm last minute. ARGV: [1] now, [2] rpm (-1: none), [3] tpm (-1),
+ * [4] budget micros (-1), [5] estimated tokens, [6] estimated micros, [7] reservation id, [8] reservation ttl,
+ * [9] window ttl, [10] period ttl (-1: none).
  * Returns {1} or {0, limit, retryAfterMs, used, max} (numbers as strings: Redis truncates Lua numbers).
  */
 const admitScript = new LuaScript(`${releaseExpired}
@@ -61,16 +65,19 @@ local function retry_after(current, previous, need, max)
   return math.max(1, window_start + 60000 - now)
 end
 
-local rpm_now = tonumber(redis.call('GET', KEYS[6]) or '0')
-local rpm_prev = tonumber(redis.call('GET', KEYS[7]) or '0')
 if rpm >= 0 then
-  local used = rpm_now + rpm_prev * weight
+  redis.call('ZREMRANGEBYSCORE', KEYS[6], '-inf', now - 60000)
+  local used = redis.call('ZCARD', KEYS[6])
   if used + 1 > rpm then
-    return {0, 'rpm', tostring(retry_after(rpm_now, rpm_prev, 1, rpm)), tostring(math.ceil(used)), tostring(rpm)}
+    -- Room comes when the oldest (used + 1 - rpm) have slid out of the last 60 s.
+    local leaving = redis.call('ZRANGE', KEYS[6], used - rpm, used - rpm, 'WITHSCORES')
+    local retry = 1
+    if leaving[2] then retry = math.max(1, math.ceil(tonumber(leaving[2]) + 60000 - now)) end
+    return {0, 'rpm', tostring(retry), tostring(used), tostring(rpm)}
   end
 end
-local tpm_now = tonumber(redis.call('GET', KEYS[8]) or '0')
-local tpm_prev = tonumber(redis.call('GET', KEYS[9]) or '0')
+local tpm_now = tonumber(redis.call('GET', KEYS[7]) or '0')
+local tpm_prev = tonumber(redis.call('GET', KEYS[8]) or '0')
 if tpm >= 0 then
   local used = tpm_now + tpm_prev * weight
   if used > 0 and used + tokens > tpm then
@@ -83,11 +90,13 @@ if budget >= 0 then
     return {0, 'budget', '-1', tostring(used), tostring(budget)}
   end
 end
-redis.call('INCR', KEYS[6])
-redis.call('PEXPIRE', KEYS[6], ARGV[9])
+if rpm >= 0 then
+  redis.call('ZADD', KEYS[6], now, ARGV[7])
+  redis.call('PEXPIRE', KEYS[6], ARGV[9])
+end
 if tokens > 0 then
-  redis.call('INCRBY', KEYS[8], tokens)
-  redis.call('PEXPIRE', KEYS[8], ARGV[9])
+  redis.call('INCRBY', KEYS[7], tokens)
+  redis.call('PEXPIRE', KEYS[7], ARGV[9])
 end
 if micros > 0 then
   local expires = now + tonumber(ARGV[8])
@@ -195,7 +204,7 @@ export class RedisUsageStore implements UsageStore {
     ];
   }
 
-  private windowKey(keyId: string, kind: 'rpm' | 'tpm', window: number): string {
+  private windowKey(keyId: string, kind: 'tpm', window: number): string {
     return `${this.prefix}usage:${keyId}:${kind}:${window}`;
   }
 
@@ -217,8 +226,7 @@ export class RedisUsageStore implements UsageStore {
           this.client,
           [
             ...this.budgetKeys(keyId, limits.period),
-            this.windowKey(keyId, 'rpm', window),
-            this.windowKey(keyId, 'rpm', window - 1),
+            `${this.prefix}usage:${keyId}:rpm-log`,
             this.windowKey(keyId, 'tpm', window),
             this.windowKey(keyId, 'tpm', window - 1),
           ],
