@@ -8,6 +8,7 @@
 // contender alike) and the added µs of each over the baseline. Needs Redis on 127.0.0.1:6379 (UNITY_BENCH_REDIS_URL).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +18,7 @@ import { median } from './lib/measure';
 
 const redisUrl = process.env.UNITY_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const master = 'bench-master-key';
+const benchPrefix = `unity-bench:${process.pid}:`;
 const childConfig = process.argv.find((a) => a.startsWith('--child='))?.slice('--child='.length);
 if (childConfig) {
   const { startServer } = await import('@unity/gateway');
@@ -46,6 +48,21 @@ function startChild(configPath: string): Promise<{ child: ChildProcess; origin: 
   });
 }
 
+/** Delete the run's keys from Redis (a Lua loop over SCAN, sent as one EVAL in Redis's protocol). */
+function removeBenchKeys(): Promise<void> {
+  const script =
+    "local c = '0' repeat local r = redis.call('SCAN', c, 'MATCH', ARGV[1], 'COUNT', 1000) c = r[1] for _, k in ipairs(r[2]) do redis.call('DEL', k) end until c == '0'";
+  const args = ['EVAL', script, '0', `${benchPrefix}*`];
+  const command = `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`;
+  const { hostname, port } = new URL(redisUrl);
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: hostname, port: Number(port || 6379) }, () => socket.write(command));
+    socket.once('data', () => socket.end());
+    socket.once('close', () => resolve());
+    socket.once('error', () => resolve());
+  });
+}
+
 async function runParent(): Promise<void> {
   if (!(await listening(redisUrl, 6379))) {
     console.log(`replicas benchmark skipped: nothing listens at ${redisUrl} (start Redis, as .ci/run does)`);
@@ -68,7 +85,7 @@ async function runParent(): Promise<void> {
         '  health_interval_seconds: 0',
         `  api_key: ${master}`,
         `  data_dir: ${join(dir, name)}`,
-        ...(redis ? [`  redis_url: ${redisUrl}`, `  redis_key_prefix: 'unity-bench:${process.pid}:'`] : []),
+        ...(redis ? [`  redis_url: ${redisUrl}`, `  redis_key_prefix: '${benchPrefix}'`] : []),
         '',
       ].join('\n'),
     );
@@ -123,6 +140,7 @@ async function runParent(): Promise<void> {
   );
   local.child.kill('SIGTERM');
   shared.child.kill('SIGTERM');
+  await removeBenchKeys();
   await dispatcher.close();
   await fake.close();
   rmSync(dir, { recursive: true, force: true });

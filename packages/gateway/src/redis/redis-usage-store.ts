@@ -14,8 +14,13 @@ import type { RedisFailurePolicy } from './redis-failure-policy';
 const minuteMs = 60_000;
 /** How long window counters outlive their minute (the next minute weighs the previous one). */
 const windowTtlMs = 3 * minuteMs;
-/** How long a settled reservation's id is remembered, so that settling it again (a replay) counts nothing twice. */
-const settledTtlMs = 24 * 60 * minuteMs;
+/**
+ * How long a settled reservation's id is remembered, so that settling it again counts nothing twice: one key per
+ * request, so kept short (at 1 000 requests/s, 900 000 keys). A settlement is sent again only when its first sending
+ * got no answer (it may or may not have reached Redis) and Redis then stayed away; a replay later than this after the
+ * first sending could count that request twice.
+ */
+const settledTtlMs = 15 * minuteMs;
 /** How long a period's spend is kept (a month's is read for a month; more for the admin API's history). */
 const periodTtlMs = 400 * 24 * 60 * minuteMs;
 
@@ -165,7 +170,7 @@ interface RedisUsageStoreOptions {
  * {@link UsageStore} on Redis: rate windows, budget reservations and spend shared by every replica, each step one Lua
  * script. While Redis is away, `admit` follows the failure policy (fail-open: admitted unchecked and unreserved;
  * fail-closed: 503); `settle` keeps the settlement in memory (bounded) and replays it when Redis is back — settling is
- * idempotent per reservation id, so a replay of one that did reach Redis counts nothing twice.
+ * idempotent per reservation id (for 15 minutes), so a replay of one that did reach Redis counts nothing twice.
  */
 export class RedisUsageStore implements UsageStore {
   private readonly prefix: string;
