@@ -77,6 +77,7 @@ const samples = await compare(
     'no key': post(origins.plain),
     'master key': post(origins.master, master),
     'virtual key (rpm, tpm, budget, models)': post(origins.keys, key),
+    'master key, keys on (no key checks)': post(origins.keys, master),
   },
   { rounds: 3_000, warmup: 300 },
 );
