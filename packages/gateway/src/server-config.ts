@@ -133,10 +133,10 @@ export const serverConfigSchema = z
     /** How many client-published events are kept, in a ring of their own that never evicts the server's events. */
     client_event_backlog: z.number().int().min(0).default(100),
     /**
-     * The gateway's data folder: the virtual keys (`keys.sqlite`, hashed) and their spend (`spend.sqlite`). Default
-     * `~/.unity/gateway`, beside the model store; a relative path is from the working folder.
+     * The gateway's data folder: the virtual keys (`keys.sqlite`, hashed) and their spend (`spend.sqlite`), beside the
+     * model store (`~/.unity/models`) by default; a relative path is from the working folder.
      */
-    data_dir: z.string().min(1).optional(),
+    data_dir: z.string().min(1).default('~/.unity/gateway'),
     /**
      * Prices in US dollars per million tokens by model string (`minimax/MiniMax-M2: {input_per_mtok: 0.3,
      * output_per_mtok: 1.2}`), over the built-in list prices; `*` prices any other cloud model. Local models
