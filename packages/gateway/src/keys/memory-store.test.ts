@@ -18,32 +18,37 @@ function request(now: number, overrides: Partial<AdmissionRequest> = {}): Admiss
   };
 }
 
-describe('MemoryUsageStore rate windows (fixed window weighted with the previous one)', () => {
+describe('MemoryUsageStore rate limits (rpm: a sliding log; tpm: a window weighted with the previous one)', () => {
   it('admits rpm requests in a window and refuses the next with the wait until one fits', () => {
     const store = new MemoryUsageStore();
     for (let i = 0; i < 10; i++) expect(store.admitNow(request(start + 1_000)).ok).toBe(true);
     const refused = store.admitNow(request(start + 1_000));
-    expect(refused).toMatchObject({ ok: false, limit: 'rpm', used: 10, max: 10, retryAfterMs: minute - 1_000 });
+    expect(refused).toMatchObject({ ok: false, limit: 'rpm', used: 10, max: 10, retryAfterMs: minute });
   });
 
-  it('weighs the previous window by the part of it still inside the last minute', () => {
+  it('never admits more than rpm in any 60 s, a burst at a minute’s end included', () => {
     const store = new MemoryUsageStore();
-    for (let i = 0; i < 10; i++) store.admitNow(request(start));
-    // 15 s into the next window: 10 × 0.75 = 7.5 counted, so 2 more fit and the third does not.
-    const at = start + minute + 15_000;
-    expect(store.admitNow(request(at)).ok).toBe(true);
-    expect(store.admitNow(request(at)).ok).toBe(true);
-    const refused = store.admitNow(request(at));
-    expect(refused.ok).toBe(false);
-    // 2 + 10 × (1 − f) ≤ 9 ⇒ f ≥ 0.3: 18 s into the window, 3 s from now.
-    expect(refused.ok === false && refused.retryAfterMs).toBe(3_000);
-    expect(store.admitNow(request(start + minute + 18_000)).ok).toBe(true);
+    for (let i = 0; i < 10; i++) expect(store.admitNow(request(start + 59_000)).ok).toBe(true);
+    // A new fixed window has begun, but the last 60 s still hold 10 requests.
+    const refused = store.admitNow(request(start + minute + 1_000));
+    expect(refused).toMatchObject({ ok: false, limit: 'rpm', used: 10, retryAfterMs: 58_000 });
+    expect(store.admitNow(request(start + minute + 58_999)).ok).toBe(false);
+    expect(store.admitNow(request(start + minute + 59_000)).ok).toBe(true);
   });
 
-  it('forgets windows older than the previous one', () => {
+  it('forgets requests older than a minute', () => {
     const store = new MemoryUsageStore();
     for (let i = 0; i < 10; i++) store.admitNow(request(start));
-    for (let i = 0; i < 10; i++) expect(store.admitNow(request(start + 2 * minute)).ok).toBe(true);
+    for (let i = 0; i < 10; i++) expect(store.admitNow(request(start + minute)).ok).toBe(true);
+  });
+
+  it('weighs the previous tpm window by the part of it still inside the last minute', () => {
+    const store = new MemoryUsageStore();
+    const limits = { period: 'total', tpm: 1_000 };
+    expect(store.admitNow(request(start, { limits, estimatedTokens: 1_000 })).ok).toBe(true);
+    // 15 s into the next window: 1 000 × 0.75 = 750 counted, so 250 fit and 251 do not.
+    expect(store.admitNow(request(start + minute + 15_000, { limits, estimatedTokens: 251 })).ok).toBe(false);
+    expect(store.admitNow(request(start + minute + 15_000, { limits, estimatedTokens: 250 })).ok).toBe(true);
   });
 
   it('counts estimated tokens against tpm and corrects them to the actual ones at settlement', async () => {

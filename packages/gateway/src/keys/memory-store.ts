@@ -121,7 +121,8 @@ function retryAfter(pair: WindowPair, now: number, amount: number, max: number):
  * The embedded store uses it as its working set and writes spend through to SQLite; tests use it alone.
  */
 export class MemoryUsageStore implements UsageStore {
-  private readonly requests = new Map<string, WindowPair>();
+  /** key → the times of the requests admitted in the last minute, oldest first (a sliding log). */
+  private readonly requests = new Map<string, number[]>();
   private readonly tokens = new Map<string, WindowPair>();
   private readonly held = new Map<string, Held>();
   /** key → period → micro-dollars spent. */
@@ -136,19 +137,19 @@ export class MemoryUsageStore implements UsageStore {
   /** `admit` without a promise, for the request path. */
   admitNow(request: AdmissionRequest): Admission {
     const { keyId, now, limits } = request;
-    const requests = slide(this.requests.get(keyId), now);
+    const admitted = this.requests.get(keyId) ?? [];
+    while (admitted.length > 0 && (admitted[0] as number) <= now - windowMs) admitted.shift();
     const tokens = slide(this.tokens.get(keyId), now);
-    if (limits.rpm !== undefined) {
-      const used = weighted(requests, now);
-      if (used + 1 > limits.rpm) {
-        return {
-          ok: false,
-          limit: 'rpm',
-          retryAfterMs: retryAfter(requests, now, 1, limits.rpm),
-          used: Math.ceil(used),
-          max: limits.rpm,
-        };
-      }
+    if (limits.rpm !== undefined && admitted.length >= limits.rpm) {
+      // The log is exact: a slot frees when the oldest of the last rpm requests leaves the minute.
+      const oldest = admitted[admitted.length - limits.rpm] as number;
+      return {
+        ok: false,
+        limit: 'rpm',
+        retryAfterMs: Math.max(1, oldest + windowMs - now),
+        used: admitted.length,
+        max: limits.rpm,
+      };
     }
     if (limits.tpm !== undefined) {
       const used = weighted(tokens, now);
@@ -168,9 +169,9 @@ export class MemoryUsageStore implements UsageStore {
       const used = this.spentIn(keyId, limits.period) + this.reservedBy(keyId, now);
       if (used >= limits.budgetMicros) return { ok: false, limit: 'budget', used, max: limits.budgetMicros };
     }
-    requests.current += 1;
+    if (limits.rpm !== undefined) admitted.push(now);
+    this.requests.set(keyId, admitted);
     tokens.current += request.estimatedTokens;
-    this.requests.set(keyId, requests);
     this.tokens.set(keyId, tokens);
     this.held.set(request.reservationId, {
       keyId,
@@ -180,7 +181,7 @@ export class MemoryUsageStore implements UsageStore {
     const reservation: Reservation = {
       keyId,
       reservationId: request.reservationId,
-      window: requests.window,
+      window: tokens.window,
       estimatedTokens: request.estimatedTokens,
       estimatedMicros: request.estimatedMicros,
       period: limits.period,

@@ -99,7 +99,7 @@ export type Admission =
 export interface Reservation {
   readonly keyId: string;
   readonly reservationId: string;
-  /** The fixed one-minute window (`floor(now / 60_000)`) the request and its estimated tokens were counted in. */
+  /** The fixed one-minute window (`floor(now / 60_000)`) the request's estimated tokens were counted in. */
   readonly window: number;
   readonly estimatedTokens: number;
   readonly estimatedMicros: number;
@@ -140,9 +140,10 @@ export interface SpendQuery {
 /**
  * Rate windows, budget reservations and spend.
  *
- * Rate limits use a fixed one-minute window weighted with the previous one (the "sliding window counter" of
- * Cloudflare and of Redis rate limiters): `used = current + previous × (1 − elapsed fraction of current)`. Two
- * counters per key and limit, exact within a window, no list of timestamps — one Lua script in Redis.
+ * rpm is exact over any 60 s (a sliding log: the times of the last minute's admitted requests, a sorted set in
+ * Redis). tpm uses a fixed one-minute window weighted with the previous one (the "sliding window counter":
+ * `used = current + previous × (1 − elapsed fraction of current)`), two counters per key, so that settlement can
+ * correct a request's estimate in the window it was counted in.
  */
 export interface UsageStore {
   /**
