@@ -2,6 +2,7 @@ import type {
   ChatMessage,
   FinishReason,
   JsonSchema,
+  ReasoningEffort,
   TokenLogprob,
   ToolCall,
   ToolChoice,
@@ -33,6 +34,11 @@ export interface ChatRequest {
   presencePenalty?: number;
   /** Return the log probability of each output token, with the `top` most likely alternatives at each (0–20). */
   logprobs?: { top: number };
+  /**
+   * How much the model should think before it answers, where the model lets the caller choose (OpenAI's
+   * `reasoning_effort`, Ollama's `think`, Anthropic's `thinking`); `none` asks for no thinking.
+   */
+  reasoningEffort?: ReasoningEffort;
   /** The end user, passed to upstreams that monitor abuse per user (OpenAI's `user`); never used for routing. */
   user?: string;
   signal?: AbortSignal;

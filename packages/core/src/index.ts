@@ -22,6 +22,7 @@ export {
   emptyUsage,
   type FinishReason,
   type JsonSchema,
+  type ReasoningEffort,
   type SystemMessage,
   type TokenLogprob,
   type ToolCall,

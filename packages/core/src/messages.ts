@@ -57,6 +57,9 @@ export interface ToolDefinition {
 /** How a model must use the tools it is offered: as it likes, not at all, at least one call, or this one tool. */
 export type ToolChoice = 'auto' | 'none' | 'required' | { name: string };
 
+/** How much a reasoning model thinks before it answers. */
+export type ReasoningEffort = 'none' | 'minimal' | 'low' | 'medium' | 'high';
+
 /** One output token's log probability, with the most likely alternatives at its position. */
 export interface TokenLogprob {
   token: string;

@@ -100,10 +100,15 @@ export const anthropicMessagesSchema = z.object({
   output_config: z
     .object({
       format: z.object({ type: z.literal('json_schema'), schema: z.record(z.string(), z.unknown()) }).nullish(),
-      effort: z.string().nullish(),
+      effort: z.enum(['low', 'medium', 'high']).nullish(),
     })
     .optional(),
-  thinking: z.unknown().optional(),
+  thinking: z
+    .union([
+      z.object({ type: z.literal('enabled'), budget_tokens: z.number().int().positive() }),
+      z.object({ type: z.literal('disabled') }),
+    ])
+    .optional(),
   service_tier: z.string().optional(),
   stream: z.boolean().optional(),
 });
@@ -219,6 +224,14 @@ export function anthropicToChatRequest(body: AnthropicMessagesBody): ChatRequest
   if (body.metadata?.user_id) request.user = body.metadata.user_id;
   const format = body.output_config?.format;
   if (format) request.responseFormat = { type: 'json', schema: format.schema };
+  // Extended thinking as a reasoning effort: off, or by its token budget; `output_config.effort` names it directly.
+  const thinking = body.thinking;
+  if (thinking?.type === 'disabled') request.reasoningEffort = 'none';
+  else if (thinking?.type === 'enabled') {
+    request.reasoningEffort =
+      thinking.budget_tokens < 4_096 ? 'low' : thinking.budget_tokens < 16_384 ? 'medium' : 'high';
+  }
+  if (body.output_config?.effort) request.reasoningEffort = body.output_config.effort;
   return request;
 }
 

@@ -145,6 +145,21 @@ describe('Chat Completions parameters, with the official openai client', () => {
     expect(ollamaBodies()).toHaveLength(0);
   });
 
+  it("passes the reasoning effort of every protocol on: reasoning_effort, the Responses API's reasoning, Anthropic's thinking", async () => {
+    await client.chat.completions.create({ model: 'unity', messages: ask('x'), reasoning_effort: 'low' });
+    await client.responses.create({ model: 'unity', input: 'x', reasoning: { effort: 'high' } });
+    const post = (body: unknown) =>
+      fetch(`${h.url}/v1/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
+        body: JSON.stringify(body),
+      });
+    const messages = { model: 'unity', max_tokens: 64, messages: ask('x') };
+    expect((await post({ ...messages, thinking: { type: 'enabled', budget_tokens: 2048 } })).status).toBe(200);
+    expect((await post({ ...messages, thinking: { type: 'disabled' } })).status).toBe(200);
+    expect(cloudBodies().map((b) => b.reasoning_effort)).toEqual(['low', 'high', 'low', 'none']);
+  });
+
   it('accepts fields that do not change the answer (metadata, store, service_tier)', async () => {
     const r = await client.chat.completions.create({
       model: 'unity',
@@ -158,6 +173,13 @@ describe('Chat Completions parameters, with the official openai client', () => {
 });
 
 describe('Ollama parameters, with the official ollama client', () => {
+  it("turns thinking off and on with Ollama's think", async () => {
+    const ollama = new Ollama({ host: h.url });
+    await ollama.chat({ model: 'ollama_chat/qwen2.5-coder:7b', messages: ask('a'), think: false });
+    await ollama.generate({ model: 'ollama_chat/qwen2.5-coder:7b', prompt: 'b', think: true });
+    expect(ollamaBodies().map((b) => b.think)).toEqual([false, true]);
+  });
+
   it('maps options.top_p, top_k and the penalties, and returns logprobs', async () => {
     const ollama = new Ollama({ host: h.url });
     // The client's types lack logprobs (added in Ollama 0.12.11), but it sends the body as given.

@@ -18,6 +18,9 @@ const options = z
   })
   .optional();
 
+/** Thinking on or off, or a level (for the models that have levels). */
+const think = z.union([z.boolean(), z.enum(['low', 'medium', 'high'])]).optional();
+
 /** Ollama ≥ 0.12.11: per-token log probabilities, with this many alternatives each. */
 const logprobFields = {
   logprobs: z.boolean().optional(),
@@ -64,7 +67,7 @@ export const ollamaChatSchema = z.object({
   options,
   stream: z.boolean().default(true),
   keep_alive: z.unknown().optional(),
-  think: z.unknown().optional(),
+  think,
   ...logprobFields,
 });
 
@@ -79,6 +82,7 @@ export const ollamaGenerateSchema = z.object({
   stream: z.boolean().default(true),
   raw: z.boolean().optional(),
   keep_alive: z.unknown().optional(),
+  think,
   ...logprobFields,
 });
 
@@ -90,6 +94,7 @@ function commonFields(body: {
   options?: z.output<typeof options>;
   logprobs?: boolean | undefined;
   top_logprobs?: number | undefined;
+  think?: z.output<typeof think>;
 }) {
   const request: Omit<ChatRequest, 'messages'> = {};
   const o = body.options;
@@ -102,6 +107,8 @@ function commonFields(body: {
   if (o?.frequency_penalty !== undefined) request.frequencyPenalty = o.frequency_penalty;
   if (o?.presence_penalty !== undefined) request.presencePenalty = o.presence_penalty;
   if (body.logprobs) request.logprobs = { top: body.top_logprobs ?? 0 };
+  if (body.think !== undefined)
+    request.reasoningEffort = body.think === false ? 'none' : body.think === true ? 'medium' : body.think;
   if (body.format === 'json') request.responseFormat = { type: 'json' };
   else if (body.format && typeof body.format === 'object')
     request.responseFormat = { type: 'json', schema: body.format };

@@ -96,6 +96,7 @@ export const openaiChatSchema = z
     /** Emulated with n calls of the router (not with `stream`). */
     n: z.number().int().min(1).max(16).nullish(),
     user: z.string().nullish(),
+    reasoning_effort: z.enum(['none', 'minimal', 'low', 'medium', 'high']).nullish(),
     max_tokens: z.number().int().positive().nullish(),
     max_completion_tokens: z.number().int().positive().nullish(),
     stop: z.union([z.string(), z.array(z.string())]).nullish(),
@@ -218,6 +219,7 @@ export function openaiToChatRequest(body: OpenAIChatBody): ChatRequest {
   if (body.presence_penalty != null) request.presencePenalty = body.presence_penalty;
   if (body.logprobs === true) request.logprobs = { top: body.top_logprobs ?? 0 };
   if (body.user != null) request.user = body.user;
+  if (body.reasoning_effort != null) request.reasoningEffort = body.reasoning_effort;
   const maxOutputTokens = body.max_completion_tokens ?? body.max_tokens;
   if (maxOutputTokens != null) request.maxOutputTokens = maxOutputTokens;
   if (body.stop != null) request.stop = typeof body.stop === 'string' ? [body.stop] : body.stop;

@@ -137,6 +137,9 @@ export const responsesSchema = z.object({
   top_logprobs: z.number().int().min(0).max(20).nullish(),
   include: z.array(z.string()).nullish(),
   user: z.string().nullish(),
+  reasoning: z
+    .object({ effort: z.enum(['none', 'minimal', 'low', 'medium', 'high']).nullish(), summary: z.string().nullish() })
+    .nullish(),
   safety_identifier: z.string().nullish(),
   metadata: z.record(z.string(), z.string()).nullish(),
   store: z.boolean().nullish(),
@@ -307,6 +310,7 @@ export function responsesToChatRequest(body: ResponsesBody): ChatRequest {
   if (body.max_output_tokens != null) request.maxOutputTokens = body.max_output_tokens;
   const user = body.user ?? body.safety_identifier;
   if (user) request.user = user;
+  if (body.reasoning?.effort != null) request.reasoningEffort = body.reasoning.effort;
   const format = body.text?.format;
   if (format?.type === 'json_object') request.responseFormat = { type: 'json' };
   if (format?.type === 'json_schema') request.responseFormat = { type: 'json', schema: format.schema };

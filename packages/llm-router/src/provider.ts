@@ -34,6 +34,8 @@ export interface ProviderFeatures {
   topK: boolean;
   /** `frequencyPenalty` and `presencePenalty`. */
   penalties: boolean;
+  /** `reasoningEffort` other than `none` (any provider honours `none` by not thinking). */
+  reasoning: boolean;
 }
 
 /**

@@ -68,6 +68,15 @@ describe('request options reach the upstream', () => {
     });
   });
 
+  it("asks for the reasoning effort: OpenAI's reasoning_effort, Ollama's think on or off", async () => {
+    await use().chat({ ...ask('hi'), reasoningEffort: 'low' });
+    expect(cloudBody().reasoning_effort).toBe('low');
+    const local = use(localOnly);
+    await local.chat({ ...ask('hi'), reasoningEffort: 'none' });
+    await local.chat({ ...ask('hi'), reasoningEffort: 'high' });
+    expect(ollamaBodies().map((b) => b.think)).toEqual([false, true]);
+  });
+
   it('caps the output of a request that sets none: router.max_output_tokens for local models', async () => {
     const r = use({ ...localOnly, router: { max_output_tokens: 321 } });
     await r.chat(ask('hi'));
@@ -194,6 +203,7 @@ const all: ProviderFeatures = {
   logprobs: true,
   topK: true,
   penalties: true,
+  reasoning: true,
 };
 
 describe('an option a provider cannot honour', () => {
@@ -213,9 +223,10 @@ describe('an option a provider cannot honour', () => {
   });
 
   it('is refused with UNSUPPORTED_PARAMETER naming it when no model of the chain honours it', async () => {
-    const limited = scripted('limited', { ...all, topK: false, penalties: false });
+    const limited = scripted('limited', { ...all, topK: false, penalties: false, reasoning: false });
     const r = use(localOnly, { providers: { ollama: limited } });
     for (const [request, param] of [
+      [{ ...ask('hi'), reasoningEffort: 'high' }, 'reasoningEffort'],
       [{ ...ask('hi'), topK: 5 }, 'topK'],
       [{ ...ask('hi'), presencePenalty: 1 }, 'presencePenalty'],
     ] as const) {

@@ -3,7 +3,7 @@ import { ProviderError } from './errors';
 import type { ProviderFeatures } from './provider';
 
 /** The request fields a provider may be unable to honour, by the name the router's errors use. */
-type OptionalParameter = 'logprobs' | 'topK' | 'frequencyPenalty' | 'presencePenalty';
+type OptionalParameter = 'logprobs' | 'topK' | 'frequencyPenalty' | 'presencePenalty' | 'reasoningEffort';
 
 /** The first option of the request that a provider with these features cannot honour, if any. */
 export function unhonouredParameter(
@@ -13,6 +13,8 @@ export function unhonouredParameter(
   if (!features) return undefined;
   if (request.logprobs && !features.logprobs) return 'logprobs';
   if (request.topK !== undefined && !features.topK) return 'topK';
+  const effort = request.reasoningEffort;
+  if (effort !== undefined && effort !== 'none' && !features.reasoning) return 'reasoningEffort';
   if (!features.penalties) {
     if (request.frequencyPenalty !== undefined) return 'frequencyPenalty';
     if (request.presencePenalty !== undefined) return 'presencePenalty';

@@ -979,6 +979,7 @@ function passedOptions(request: RouterRequest): Partial<ProviderRequest> {
     'frequencyPenalty',
     'presencePenalty',
     'logprobs',
+    'reasoningEffort',
     'user',
   ] as const;
   for (const key of keys) if (request[key] !== undefined) Object.assign(passed, { [key]: request[key] });
@@ -1011,6 +1012,7 @@ function cacheIdentity(request: RouterRequest, role: RouterRole, localOnly: bool
     frequencyPenalty: request.frequencyPenalty,
     presencePenalty: request.presencePenalty,
     logprobs: request.logprobs,
+    reasoningEffort: request.reasoningEffort,
   };
 }
 

@@ -293,13 +293,14 @@ describe.skipIf(!modelPath)('llamacpp provider with the shared model', () => {
     expect(reply.usage.totalTokens).toBeLessThanOrEqual(512);
   });
 
-  it('declares what it honours: everything but log probabilities', () => {
+  it('declares what it honours: everything but log probabilities and reasoning', () => {
     expect(provider.features).toEqual({
       toolChoice: true,
       parallelToolCalls: true,
       logprobs: false,
       topK: true,
       penalties: true,
+      reasoning: false,
     });
   });
 

@@ -432,7 +432,14 @@ export function createLlamaCppProvider(options: LlamaCppProviderOptions): Provid
     kind: 'llamacpp',
     remote: false,
     // Tool choice through the reply grammar; one call per reply, so parallel calls never happen. No log probabilities.
-    features: { toolChoice: true, parallelToolCalls: true, logprobs: false, topK: true, penalties: true },
+    features: {
+      toolChoice: true,
+      parallelToolCalls: true,
+      logprobs: false,
+      topK: true,
+      penalties: true,
+      reasoning: false,
+    },
     stream,
     async chat(request: ProviderRequest): Promise<ChatResponse> {
       let content = '';

@@ -202,6 +202,8 @@ export function createOllamaProvider(options: OllamaProviderOptions): Provider {
       },
       // Ollama ≥ 0.12.11; the official client passes the fields through.
       ...(request.logprobs ? { logprobs: true, top_logprobs: request.logprobs.top } : {}),
+      // Ollama's `think`: off, or on (levels only for the models that have them, so on is on).
+      ...(request.reasoningEffort === undefined ? {} : { think: request.reasoningEffort !== 'none' }),
       ...(request.tools?.length
         ? {
             tools: request.tools.map((t) => ({
@@ -221,7 +223,14 @@ export function createOllamaProvider(options: OllamaProviderOptions): Provider {
     kind: 'ollama',
     remote: options.remote ?? !isLoopbackUrl(options.host),
     // Ollama has no tool_choice or parallel_tool_calls: the router enforces them.
-    features: { toolChoice: false, parallelToolCalls: false, logprobs: true, topK: true, penalties: true },
+    features: {
+      toolChoice: false,
+      parallelToolCalls: false,
+      logprobs: true,
+      topK: true,
+      penalties: true,
+      reasoning: true,
+    },
     capabilities,
 
     async chat(request: ProviderRequest): Promise<ChatResponse> {

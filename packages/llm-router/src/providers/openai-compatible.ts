@@ -118,6 +118,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
     ...(request.presencePenalty === undefined ? {} : { presence_penalty: request.presencePenalty }),
     ...(request.logprobs ? { logprobs: true, top_logprobs: request.logprobs.top } : {}),
     ...(request.user === undefined ? {} : { user: request.user }),
+    ...(request.reasoningEffort === undefined ? {} : { reasoning_effort: request.reasoningEffort }),
     ...(request.responseFormat
       ? {
           response_format: request.responseFormat.schema
@@ -159,6 +160,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
       logprobs: true,
       topK: flavor === undefined,
       penalties: true,
+      reasoning: true,
     },
 
     async close() {
