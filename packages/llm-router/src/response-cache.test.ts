@@ -42,3 +42,39 @@ describe('cacheKey', () => {
     expect(cacheKey({ a: 1, b: undefined })).toBe(cacheKey({ a: 1 }));
   });
 });
+
+describe('ResponseCache: size and clearing', () => {
+  it('counts its entries and forgets them all on clear', () => {
+    const cache = new ResponseCache<{ n: number }>({ maxEntries: 3, ttlMs: 60_000 });
+    expect(cache.size).toBe(0);
+    cache.set('a', { n: 1 });
+    cache.set('b', { n: 2 });
+    expect(cache.size).toBe(2);
+    cache.clear();
+    expect(cache.size).toBe(0);
+    expect(cache.get('a')).toBeUndefined();
+  });
+
+  it('replaces the value stored under a key', () => {
+    const cache = new ResponseCache<{ n: number }>({ maxEntries: 3, ttlMs: 60_000 });
+    cache.set('a', { n: 1 });
+    cache.set('a', { n: 2 });
+    expect(cache.get('a')).toEqual({ n: 2 });
+    expect(cache.size).toBe(1);
+  });
+});
+
+describe('cacheKey: what tells requests apart', () => {
+  it('is the sha256 of the canonical JSON', () => {
+    // sha256('{"a":1}')
+    expect(cacheKey({ a: 1 })).toBe('015abd7f5cc57a2dd94b7590f04ad8084273905ee33ec5cebeae62276a97f862');
+  });
+
+  it('differs for arrays in another order, nested values and types', () => {
+    expect(cacheKey({ stop: ['a', 'b'] })).not.toBe(cacheKey({ stop: ['b', 'a'] }));
+    expect(cacheKey({ tools: [{ name: 'a', parameters: { x: 1 } }] })).not.toBe(
+      cacheKey({ tools: [{ name: 'a', parameters: { x: 2 } }] }),
+    );
+    expect(cacheKey({ n: 1 })).not.toBe(cacheKey({ n: '1' }));
+  });
+});
