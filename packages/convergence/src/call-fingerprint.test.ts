@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { callFingerprint, callPaths, canonicalArguments, canonicalPath, resultFingerprint } from './call-fingerprint';
+import {
+  callFingerprint,
+  callPaths,
+  canonicalArguments,
+  canonicalPath,
+  normaliseWhitespace,
+  resultFingerprint,
+} from './call-fingerprint';
 
 const root = '/srv/work';
 
@@ -59,5 +66,52 @@ describe('resultFingerprint', () => {
     expect(resultFingerprint(true, 'x')).toBe(resultFingerprint(true, 'x'));
     expect(resultFingerprint(true, 'x')).not.toBe(resultFingerprint(true, 'y'));
     expect(resultFingerprint(true, 'x')).not.toBe(resultFingerprint(false, 'x'));
+  });
+});
+
+describe('call fingerprints, exactly', () => {
+  it('is the name and the canonical arguments as JSON, keys sorted', () => {
+    expect(callFingerprint({ name: 'grep', arguments: { b: 2, a: 1, c: { z: 1, y: [' q  r '] } } })).toBe(
+      'grep {"a":1,"b":2,"c":{"y":["q r"],"z":1}}',
+    );
+  });
+
+  it('drops undefined fields and keeps null, numbers and booleans as they are', () => {
+    expect(canonicalArguments({ a: undefined, b: null, c: 0, d: false })).toStrictEqual({ b: null, c: 0, d: false });
+  });
+
+  it.each(['path', 'Path', 'cwd', 'file', 'dir', 'directory', 'root', 'folder', 'filePath', 'sourceFile', 'outDir'])(
+    'resolves the path-like key %s against the root',
+    (key) => {
+      expect(canonicalArguments({ [key]: './x/../y.txt' }, '/w')).toEqual({ [key]: 'y.txt' });
+    },
+  );
+
+  it.each(['name', 'paths', 'directoryName', 'rootless', 'command'])('treats %s as text, not a path', (key) => {
+    expect(canonicalArguments({ [key]: ' ./x/../y ' }, '/w')).toEqual({ [key]: './x/../y' });
+  });
+
+  it('treats strings inside arrays as text even under a path-like key', () => {
+    expect(canonicalArguments({ path: ['./a', ' b  c '] }, '/w')).toEqual({ path: ['./a', 'b c'] });
+  });
+
+  it('normalises a path without a root', () => {
+    expect(canonicalPath('./src/../a.txt', undefined)).toBe('a.txt');
+    expect(canonicalPath(' /a/b/../c ', undefined)).toBe('a/c');
+    expect(canonicalPath('', undefined)).toBe('.');
+    expect(canonicalPath('/', undefined)).toBe('.');
+  });
+
+  it('collapses every run of whitespace to one space and trims', () => {
+    expect(normaliseWhitespace('  a\t\tb \n\n c  ')).toBe('a b c');
+  });
+
+  it('lists only string values of path-like keys', () => {
+    expect(callPaths({ name: 'x', arguments: { path: 3, file: './f', dirs: 'd', query: 'q' } }, '/w')).toEqual(['f']);
+  });
+
+  it('digests the outcome and the content into 16 hex digits', () => {
+    expect(resultFingerprint(true, 'x')).toBe('d4affb324c47e2a7');
+    expect(resultFingerprint(false, 'x')).toBe('d654f1670c4b6d52');
   });
 });

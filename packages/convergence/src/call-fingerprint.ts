@@ -26,12 +26,14 @@ export function canonicalPath(value: string, root: string | undefined): string {
 
 function canonicalValue(value: unknown, key: string | undefined, root: string | undefined): unknown {
   if (typeof value === 'string') {
+    // Stryker disable next-line ConditionalExpression: pathKeys does not match "undefined"
     return key !== undefined && pathKeys.test(key) ? canonicalPath(value, root) : normaliseWhitespace(value);
   }
   if (Array.isArray(value)) return value.map((item) => canonicalValue(item, undefined, root));
   if (value !== null && typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>)
       .filter(([, v]) => v !== undefined)
+      // Stryker disable next-line EqualityOperator,ConditionalExpression: keys are unique, and V8's sort orders by "< 0" answers alone
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     return Object.fromEntries(entries.map(([k, v]) => [k, canonicalValue(v, k, root)]));
   }
