@@ -285,6 +285,8 @@ async function dashboardState(url: string, events: Record<string, unknown>[]) {
       socket = this;
     },
     setTimeout: (fn: () => void) => timers.push(fn),
+    // The spend panel's request: never answered here (this attack is about the event feed).
+    fetch: () => new Promise(() => {}),
     Date,
     Math,
     JSON,
