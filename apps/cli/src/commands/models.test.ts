@@ -112,7 +112,9 @@ describe.skipIf(!modelPath)('unity models (built binary)', () => {
     try {
       const url = hub.resolveUrl('me/tiny-GGUF', 'tiny.gguf', hub.commit);
       const { stdout, stderr } = await pullDefault({ UNITY_DEFAULT_MODEL: url });
-      expect(stderr).toContain(`pulling the default model tiny (size unknown) from ${url} (UNITY_DEFAULT_MODEL)`);
+      expect(stderr).toContain(
+        `pulling the default model tiny (size unknown) from ${url} (llamacpp.default_model or UNITY_DEFAULT_MODEL)`,
+      );
       expect(stdout).toContain(
         `pulled tiny (1.2 MB, sha256 ${sha}, as the hub published it at commit ${hub.commit}) into ${dir}`,
       );
