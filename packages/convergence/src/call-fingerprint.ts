@@ -24,6 +24,9 @@ export function canonicalPath(value: string, root: string | undefined): string {
   return relative(root, resolve(root, trimmed)) || '.';
 }
 
+// Stryker disable next-line EqualityOperator,ConditionalExpression: object keys are unique, and V8's sort reads only "< 0" answers
+const byCodeUnits = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
 function canonicalValue(value: unknown, key: string | undefined, root: string | undefined): unknown {
   if (typeof value === 'string') {
     // Stryker disable next-line ConditionalExpression: pathKeys does not match "undefined"
@@ -33,8 +36,7 @@ function canonicalValue(value: unknown, key: string | undefined, root: string | 
   if (value !== null && typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>)
       .filter(([, v]) => v !== undefined)
-      // Stryker disable next-line EqualityOperator,ConditionalExpression: keys are unique, and V8's sort orders by "< 0" answers alone
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      .sort(([a], [b]) => byCodeUnits(a, b));
     return Object.fromEntries(entries.map(([k, v]) => [k, canonicalValue(v, k, root)]));
   }
   return value;

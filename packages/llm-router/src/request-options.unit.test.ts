@@ -57,6 +57,15 @@ describe('unhonouredParameter', () => {
     expect(unhonouredParameter(request(), none)).toBe(undefined);
   });
 
+  it('names a reasoning effort the provider cannot honour, after topK and before the penalties; none needs nothing', () => {
+    expect(unhonouredParameter(request({ reasoningEffort: 'high', frequencyPenalty: 1 }), none)).toBe(
+      'reasoningEffort',
+    );
+    expect(unhonouredParameter(request({ reasoningEffort: 'minimal', topK: 2 }), none)).toBe('topK');
+    expect(unhonouredParameter(request({ reasoningEffort: 'none' }), none)).toBe(undefined);
+    expect(unhonouredParameter(request({ reasoningEffort: 'low' }), { ...none, reasoning: true })).toBe(undefined);
+  });
+
   it('checks each feature on its own', () => {
     expect(unhonouredParameter(request({ logprobs: { top: 1 }, topK: 1 }), { ...all, topK: false })).toBe('topK');
     expect(unhonouredParameter(request({ logprobs: { top: 1 } }), { ...all, logprobs: false })).toBe('logprobs');

@@ -220,7 +220,6 @@ export class Sandbox {
     let real: string;
     try {
       real = realPathOfFd(fd);
-      // Stryker disable next-line BlockStatement: /proc/self/fd names every open descriptor; no test can make it fail
     } catch (error) {
       closeSync(fd);
       throw error;
@@ -318,7 +317,6 @@ export class Sandbox {
         handle = await open(abs, constants.O_RDONLY | constants.O_NONBLOCK);
         try {
           real = realPathOfFd(handle.fd);
-          // Stryker disable next-line BlockStatement: /proc/self/fd names every open descriptor; no test can make it fail
         } catch (error) {
           await handle.close();
           throw error;
@@ -442,9 +440,8 @@ export class Sandbox {
     }
     try {
       mkdirSync(parent.path(name));
-      // Stryker disable next-line BlockStatement: opening failed with ENOENT just before, so mkdir can only find the dangling link that caused it (EEXIST)
     } catch (error) {
-      // Stryker disable next-line ConditionalExpression: as above
+      // Stryker disable next-line ConditionalExpression: opening failed with ENOENT just before, so mkdir can only find the dangling link that caused it (EEXIST)
       if (errnoCode(error) !== 'EEXIST') throw error;
     }
     try {
@@ -565,7 +562,6 @@ export class Sandbox {
       try {
         await handle.writeFile(data);
         await handle.sync();
-        // Stryker disable next-line BlockStatement: a failing write (a full disk) cannot be provoked here
       } catch (error) {
         await handle.close();
         await unlink(temp).catch(() => {});
@@ -574,7 +570,6 @@ export class Sandbox {
       await handle.close();
       try {
         await rename(temp, folder.path(name));
-        // Stryker disable next-line BlockStatement: a failing rename inside a verified folder cannot be provoked here
       } catch (error) {
         await unlink(temp).catch(() => {});
         throw error;

@@ -582,6 +582,7 @@ describe('CommandPolicy: sed', () => {
     });
     expect(await check('sed -n p .git/config')).toMatchObject({ action: 'allow' });
     expect(await check('cat .git/config')).toEqual({ action: 'allow', argv: ['cat', '.git/config'] });
+    expect(await check('ls -i .git/objects')).toMatchObject({ action: 'allow' });
   });
 
   it('adds --sandbox once, and only to sed', async () => {
