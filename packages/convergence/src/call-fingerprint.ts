@@ -24,12 +24,14 @@ export function canonicalPath(value: string, root: string | undefined): string {
   return relative(root, resolve(root, trimmed)) || '.';
 }
 
-// Stryker disable next-line EqualityOperator,ConditionalExpression: object keys are unique, and V8's sort reads only "< 0" answers
-const byCodeUnits = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+function byCodeUnits(a: string, b: string): number {
+  if (a < b) return -1;
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: object keys are unique, and V8's sort reads only "< 0" answers
+  return a > b ? 1 : 0;
+}
 
 function canonicalValue(value: unknown, key: string | undefined, root: string | undefined): unknown {
   if (typeof value === 'string') {
-    // Stryker disable next-line ConditionalExpression: pathKeys does not match "undefined"
     return key !== undefined && pathKeys.test(key) ? canonicalPath(value, root) : normaliseWhitespace(value);
   }
   if (Array.isArray(value)) return value.map((item) => canonicalValue(item, undefined, root));

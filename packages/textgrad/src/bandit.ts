@@ -138,13 +138,11 @@ export class DiscountedUcbBandit extends BanditBase {
 
   select(): string {
     const fresh = this.untried();
-    // Stryker disable next-line ConditionalExpression: an untried arm has no weight, so argmax below picks it too
     if (fresh !== undefined) return fresh;
     let total = 0;
     for (const [arm, w] of this.weight) total += w + this.waiting(arm);
     return argmax(this.arms, (arm) => {
       const n = (this.weight.get(arm) as number) + this.waiting(arm);
-      // Stryker disable next-line ConditionalExpression,EqualityOperator: with no weight the bonus below is infinite as well
       if (n < 1e-12) return Number.POSITIVE_INFINITY;
       const mean = (this.sum.get(arm) as number) / Math.max(1e-12, this.weight.get(arm) as number);
       return mean + 2 * Math.sqrt((this.exploration * Math.log(total)) / n);
@@ -187,11 +185,9 @@ export class SlidingWindowUcbBandit extends BanditBase {
 
   select(): string {
     const fresh = this.untried();
-    // Stryker disable next-line ConditionalExpression: an untried arm is not in the window either (next line)
     if (fresh !== undefined) return fresh;
-    // Stryker disable next-line ArrowFunction,ConditionalExpression: an arm with nothing in the window gets an infinite bonus below, so it is chosen either way
+    // Stryker disable next-line ArrowFunction: an arm with nothing in the window gets an infinite bonus below, so it is chosen either way
     const notInWindow = this.arms.find((a) => (this.count.get(a) as number) + this.waiting(a) === 0);
-    // Stryker disable next-line ConditionalExpression: as above
     if (notInWindow !== undefined) return notInWindow;
     let total = Math.min(this.recent.length, this.window);
     for (const arm of this.arms) total += this.waiting(arm);

@@ -174,7 +174,6 @@ export class Sandbox {
         if (linkStats?.isSymbolicLink()) {
           throw this.refuse(tool, input, 'it is a symbolic link whose target does not exist or is outside');
         }
-        // Stryker disable next-line ConditionalExpression: unreachable, realpath('/') always succeeds
         if (parent === current) throw error;
         missing.push(path.basename(current));
         current = parent;
@@ -241,7 +240,6 @@ export class Sandbox {
     try {
       await this.resolveExisting(input, tool);
     } catch (explained) {
-      // Stryker disable next-line ConditionalExpression: resolveExisting fails other than with a ToolError only if the path changes meanwhile
       if (ToolError.isInstance(explained)) return explained;
     }
     return this.notFound(tool, input);
@@ -278,7 +276,6 @@ export class Sandbox {
   /** The fallback of `openExisting`: check the real path, then open it without following a last link. */
   private async openExistingByPath(abs: string, input: string, tool: string): Promise<OpenedPath> {
     const { real, exists } = await this.realOrNearest(abs, input, tool);
-    // Stryker disable next-line ConditionalExpression: opening the missing path fails with ENOENT, which says NOT_FOUND too
     if (!exists) throw this.notFound(tool, input);
     let fd: number;
     try {
@@ -327,13 +324,11 @@ export class Sandbox {
         }
       } else {
         const resolved = await this.realOrNearest(abs, input, tool);
-        // Stryker disable next-line ConditionalExpression: opening the missing path fails with ENOENT, which says NOT_FOUND too
         if (!resolved.exists) throw this.notFound(tool, input);
         real = resolved.real;
         handle = await open(real, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
       }
     } catch (error) {
-      // Stryker disable next-line ConditionalExpression: openFailure hands a ToolError back unchanged (its code is none of the errno codes it explains)
       if (ToolError.isInstance(error)) throw error;
       throw await this.openFailure(error, input, tool);
     }
@@ -359,7 +354,6 @@ export class Sandbox {
     if (!this.verifiesDescriptors) return new Folder(-1, this.root);
     const fd = openSync(this.root, O_DIR);
     const real = this.verify(fd);
-    // Stryker disable next-line ConditionalExpression,BlockStatement: a root swapped for a link leads outside it, which verify refuses first
     if (real !== this.root) {
       closeSync(fd);
       throw outsideError(real);
@@ -441,7 +435,6 @@ export class Sandbox {
     try {
       mkdirSync(parent.path(name));
     } catch (error) {
-      // Stryker disable next-line ConditionalExpression: opening failed with ENOENT just before, so mkdir can only find the dangling link that caused it (EEXIST)
       if (errnoCode(error) !== 'EEXIST') throw error;
     }
     try {
@@ -450,9 +443,7 @@ export class Sandbox {
       // The folder was just created, or is a dangling link: opened without following links, nothing can lead outside,
       // and only the link can be in the way. The other answers stand for a folder swapped meanwhile.
       const code = errnoCode(error);
-      // Stryker disable next-line ConditionalExpression,StringLiteral,EqualityOperator: unreachable without a concurrent swap (see above)
       if (code === 'EOUTSIDE') throw this.refuse(tool, input, 'it leads outside the workspace through a symbolic link');
-      // Stryker disable next-line ConditionalExpression,LogicalOperator,OptionalChaining,ObjectLiteral,BooleanLiteral: the only ENOTDIR here without a concurrent swap is the dangling link
       if (code === 'ENOTDIR' && lstatSync(parent.path(name), { throwIfNoEntry: false })?.isSymbolicLink()) {
         throw this.refuse(tool, input, 'it is a symbolic link whose target does not exist or is outside');
       }
@@ -499,7 +490,6 @@ export class Sandbox {
       this.assertWritable(rel, input, tool);
       // Stryker disable next-line BlockStatement: in a verified folder lstat fails only with ENOENT (a name too long fails the write as well)
       const existing = await lstat(folder.path(name)).catch((error) => {
-        // Stryker disable next-line ConditionalExpression: as above
         if (errnoCode(error) === 'ENOENT') return undefined;
         throw error;
       });
@@ -555,7 +545,7 @@ export class Sandbox {
     const { folder, name, rel, existing } = await this.prepareWrite(input, tool);
     try {
       const temp = folder.path(`.${name}.${randomBytes(6).toString('hex')}.tmp`);
-      // Stryker disable next-line ConditionalExpression,StringLiteral: Buffer.from copies bytes unchanged, and its default encoding is utf8
+      // Stryker disable next-line StringLiteral: Buffer.from's default encoding is utf8
       const data = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
       const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
       const handle = await open(temp, flags, existing ? existing.mode & 0o7777 : 0o666);

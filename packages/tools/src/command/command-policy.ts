@@ -178,7 +178,6 @@ const PATTERN_FIRST = new Set(['grep', 'egrep', 'fgrep', 'rg', 'sed']);
 function flagMatches(arg: string, flag: string): boolean {
   if (arg === flag) return true;
   if (flag.startsWith('--')) return arg.startsWith(`${flag}=`);
-  // Stryker disable next-line Regex: no listed flag other than a single letter ends in "-" and a letter
   if (/^-[A-Za-z]$/.test(flag)) {
     // The letter anywhere in a cluster of short options, which may end in an attached value: `-sSo`, `-ofile`,
     // `-nRm5` (grep -n -R -m 5), `-I./evil`. The letters after the one that takes a value may be that value, so this
@@ -249,7 +248,6 @@ export class CommandPolicy {
     try {
       argv = parseCommand(command);
     } catch (error) {
-      // Stryker disable next-line ConditionalExpression: parseCommand throws ToolErrors only
       if (ToolError.isInstance(error)) return { action: 'deny', reason: error.message };
       throw error;
     }
@@ -271,9 +269,7 @@ export class CommandPolicy {
       const bad = globals.find((arg) => GIT_GLOBAL_DENY.some((flag) => flagMatches(arg, flag)));
       if (bad !== undefined)
         return { action: 'deny', reason: `"git ${bad}" can change how git runs programs; refused` };
-      // Stryker disable next-line ConditionalExpression: args[-1] is undefined too
       const sub = firstOperand === -1 ? undefined : args[firstOperand];
-      // Stryker disable next-line ConditionalExpression: without a subcommand no option is looked for among them
       const subArgs = firstOperand === -1 ? [] : args.slice(firstOperand + 1);
       const denied = (sub && GIT_SUBCOMMAND_DENY[sub]) || [];
       const runs = subArgs.find((arg) => denied.some((flag) => flagMatches(arg, flag)));
@@ -312,13 +308,11 @@ export class CommandPolicy {
       let candidate: string;
       if (arg.startsWith('--')) {
         const eq = arg.indexOf('=');
-        // Stryker disable next-line ConditionalExpression,UnaryOperator: the whole option taken as a path would be a relative name inside the root
         if (eq === -1) continue;
         candidate = arg.slice(eq + 1);
       } else if (arg.startsWith('-') && arg.length > 1) {
         // A value glued to a short option (`-f/etc/passwd`): a path when it has a slash, starts with ~ or is `..`.
         candidate = arg.slice(2);
-        // Stryker disable next-line ConditionalExpression,StringLiteral: any other value names a place inside the working folder, which the check below would accept
         if (!candidate.includes('/') && !candidate.startsWith('~') && candidate !== '..') continue;
       } else {
         if (!patternSkipped) {
@@ -327,14 +321,12 @@ export class CommandPolicy {
         }
         candidate = arg;
       }
-      // Stryker disable next-line ConditionalExpression,StringLiteral: the empty path is the working folder, inside the root
       if (candidate === '') continue;
       if (candidate.startsWith('~')) return `argument "${arg}" names a path in a home folder, outside the workspace`;
       try {
         // Stryker disable next-line StringLiteral: the tool name only reaches the message of the error, which is replaced
         await this.sandbox.resolve(candidate, 'execute_command', cwd);
       } catch (error) {
-        // Stryker disable next-line LogicalOperator,ConditionalExpression: resolve refuses with PATH_OUTSIDE_ROOT only; its other errors are not ToolErrors
         if (ToolError.isInstance(error) && error.code === 'PATH_OUTSIDE_ROOT') {
           return `argument "${arg}" names a path outside the workspace (allowed root: ${this.sandbox.root})`;
         }
