@@ -28,6 +28,7 @@ import {
 import { isLoopbackUrl } from './loopback';
 import { splitThinkTags, ThinkTagSplitter } from './think-tags';
 import { createUndiciFetch } from './undici-fetch';
+import { toTokenLogprob, wireLogprobSchema } from './wire-logprobs';
 
 export interface OllamaProviderOptions {
   /** The provider's name in attempts, events and errors (e.g. `ollama`). */
@@ -63,18 +64,9 @@ const toolCallSchema = z.object({
   }),
 });
 
-const logprobSchema = z.object({
-  token: z.string(),
-  logprob: z.number(),
-  bytes: z.array(z.number()).nullish(),
-  top_logprobs: z
-    .array(z.object({ token: z.string(), logprob: z.number(), bytes: z.array(z.number()).nullish() }))
-    .nullish(),
-});
-
 const chatSchema = z.object({
   model: z.string().optional(),
-  logprobs: z.array(logprobSchema).nullish(),
+  logprobs: z.array(wireLogprobSchema).nullish(),
   message: z.object({
     content: z.string().optional(),
     thinking: z.string().optional(),
@@ -475,19 +467,6 @@ function toUsage(part: ChatPart): Usage {
   const inputTokens = part.prompt_eval_count ?? 0;
   const outputTokens = part.eval_count ?? 0;
   return { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens };
-}
-
-function toTokenLogprob(entry: z.infer<typeof logprobSchema>): TokenLogprob {
-  return {
-    token: entry.token,
-    logprob: entry.logprob,
-    ...(entry.bytes ? { bytes: entry.bytes } : {}),
-    top: (entry.top_logprobs ?? []).map((t) => ({
-      token: t.token,
-      logprob: t.logprob,
-      ...(t.bytes ? { bytes: t.bytes } : {}),
-    })),
-  };
 }
 
 function toFinishReason(reason: string | undefined, toolCalls: boolean): FinishReason {

@@ -19,6 +19,7 @@ import {
 import { isLoopbackUrl } from './loopback';
 import { splitThinkTags, ThinkTagSplitter } from './think-tags';
 import { createUndiciFetch } from './undici-fetch';
+import { toTokenLogprob, type WireLogprob, wireLogprobSchema } from './wire-logprobs';
 
 export interface OpenAICompatibleProviderOptions {
   /** The provider's name in attempts, events and errors (e.g. `minimax`). */
@@ -296,26 +297,6 @@ interface Chunk {
   }>;
 }
 
-interface WireLogprob {
-  token: string;
-  logprob: number;
-  bytes?: number[] | null;
-  top_logprobs?: Array<{ token: string; logprob: number; bytes?: number[] | null }> | null;
-}
-
-function toTokenLogprob(entry: WireLogprob): TokenLogprob {
-  return {
-    token: entry.token,
-    logprob: entry.logprob,
-    ...(entry.bytes ? { bytes: entry.bytes } : {}),
-    top: (entry.top_logprobs ?? []).map((t) => ({
-      token: t.token,
-      logprob: t.logprob,
-      ...(t.bytes ? { bytes: t.bytes } : {}),
-    })),
-  };
-}
-
 function wireToolChoice(choice: ToolChoice) {
   return typeof choice === 'object' ? { type: 'function', function: { name: choice.name } } : choice;
 }
@@ -325,9 +306,6 @@ interface ReasoningFields {
   reasoning_content?: string | null;
   reasoning?: string | null;
 }
-
-const topLogprobSchema = z.object({ token: z.string(), logprob: z.number(), bytes: z.array(z.number()).nullish() });
-const wireLogprobSchema = topLogprobSchema.extend({ top_logprobs: z.array(topLogprobSchema).nullish() });
 
 const completionSchema = z.object({
   model: z.string().optional(),
