@@ -9,13 +9,12 @@ import type { AdmissionRequest, KeyRecord, Reservation } from './store';
 const minute = 60_000;
 const start = 1_000 * minute;
 
-const record = (id: string, hash: string, createdAt: number, extra: Partial<KeyRecord> = {}): KeyRecord => ({
+const record = (id: string, hash: string, createdAt: number): KeyRecord => ({
   id,
   name: id,
   hash,
   prefix: `uk-${id}`,
   createdAt,
-  ...extra,
 });
 
 describe('MemoryKeyStore', () => {
