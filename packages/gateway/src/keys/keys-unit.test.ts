@@ -15,6 +15,7 @@ const record = (id: string, hash: string, createdAt: number): KeyRecord => ({
   hash,
   prefix: `uk-${id}`,
   createdAt,
+  budgetPeriod: 'total',
 });
 
 describe('MemoryKeyStore', () => {
