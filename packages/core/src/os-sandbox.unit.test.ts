@@ -1,4 +1,13 @@
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -61,6 +70,13 @@ const etcNeeded = [
   'locale.alias',
 ];
 
+/** This Node's install folder, bound read-only when it is not under /usr (CI runs Node 22 and 24 from a temp folder). */
+const nodePrefix = path.dirname(path.dirname(realpathSync(process.execPath)));
+const nodeBind =
+  nodePrefix === '/usr' || nodePrefix.startsWith('/usr/') || nodePrefix.split('/').filter(Boolean).length < 2
+    ? []
+    : ['--ro-bind-try', nodePrefix, nodePrefix];
+
 describe('sandboxedArgv: the bwrap command line', () => {
   it('is exactly: system folders read-only, own passwd/group, /etc essentials, private /tmp, binds, namespaces, argv', () => {
     const argv = sandboxedArgv(['ls', '-l'], 'bwrap', { writable: [work] }, work);
@@ -79,6 +95,7 @@ describe('sandboxedArgv: the bwrap command line', () => {
       group,
       '/etc/group',
       ...etcNeeded.flatMap((name) => ['--ro-bind-try', `/etc/${name}`, `/etc/${name}`]),
+      ...nodeBind,
       '--tmpfs',
       '/tmp',
       '--dir',
