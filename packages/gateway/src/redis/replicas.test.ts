@@ -131,6 +131,8 @@ describe.skipIf(!!missing || !redisServerInstalled)('replicas when Redis goes aw
       .toEqual(['1', '1']);
     bed.cloud.setDefault({ text: 'shared again' });
     expect(await chat(a!.url, 'after')).toMatchObject({ status: 200, content: 'shared again' });
+    // The cache is written after the answer is sent: once A answers from Redis, the entry is there for B too.
+    await expect.poll(async () => (await chat(a!.url, 'after')).attempts).toBeNull();
     const before = bed.cloud.requestsTo('/chat/completions').length;
     expect(await chat(b!.url, 'after')).toMatchObject({ status: 200, content: 'shared again', attempts: null });
     expect(bed.cloud.requestsTo('/chat/completions')).toHaveLength(before);
