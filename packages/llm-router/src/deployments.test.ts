@@ -118,6 +118,17 @@ describe('deployments of one model string', () => {
     expect(served(await r.chat(ask('n4')))).toBe('minimax-west');
   });
 
+  it('holds the rpm limit against a burst of concurrent requests: no more than rpm reach the deployment', async () => {
+    const r = deployed([{ rpm: 2 }, {}]);
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => r.chat(ask(`burst ${i}`))));
+    const byDeployment = answers.reduce<Record<string, number>>((counts, a) => {
+      counts[a.provider] = (counts[a.provider] ?? 0) + 1;
+      return counts;
+    }, {});
+    expect(byDeployment).toEqual({ 'minimax-west': 2, 'minimax-east': 18 });
+    expect(fakes.cloud.requestsTo('/chat/completions')).toHaveLength(2);
+  });
+
   it('keeps a deployment under its tpm limit, counting the tokens of its answers', async () => {
     const long = { text: 'long answer', usage: { promptTokens: 40, completionTokens: 30 } };
     fakes.cloud.enqueue(long, long);
