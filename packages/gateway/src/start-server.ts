@@ -10,8 +10,8 @@ import {
 } from '@unity/diagnostics';
 import {
   cloudApiKeyEnv,
-  createEmbedder,
   createRouter,
+  embeddingChainOf,
   loadConfig,
   modelPrefixes,
   ollamaHost,
@@ -195,15 +195,12 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const router = createRouter({
     config,
     env: options.env,
+    ...(options.cwd ? { cwd: options.cwd } : {}),
     ...(health ? { health } : {}),
     ...(replicas ? { shared: replicas.shared } : {}),
   });
-  const embedder = createEmbedder({
-    config,
-    env: options.env,
-    ...(options.cwd ? { cwd: options.cwd } : {}),
-    ...(health ? { health } : {}),
-  });
+  // The router's own embeddings chain (created on the first embedding request, closed with the router).
+  const embedder = { embed: router.embed.bind(router), models: embeddingChainOf(config) };
   const models = catalogFromConfig(config, settings.model_aliases);
   // Virtual keys live in the embedded database of the data folder (created on first use), or, with
   // server.redis_url, in Redis, shared by every replica.
@@ -250,7 +247,6 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     health?.stop();
     await plan?.close();
     await router.close();
-    await embedder.close();
     await virtualKeys.close();
     await replicas?.close();
   };
