@@ -1,6 +1,9 @@
 import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { type ChatMessage, Redactor, type Usage } from '@unity/core';
+import { type ChatMessage, canonicalJson, Redactor, sha256Hex, type Usage } from '@unity/core';
+import type { RouterError } from './errors';
+import type { RunRecord } from './request-run';
+import type { RouterResponse } from './router-types';
 
 /** One line of the audit trail: one router call, however many attempts it took. */
 export interface AuditEntry {
@@ -74,4 +77,37 @@ export class AuditLog {
   flush(): Promise<void> {
     return this.tail;
   }
+}
+
+/** The audit line of one router call: who answered, every attempt, the prompt's and answer's sha256 (and text). */
+export function auditEntry(
+  run: RunRecord,
+  response: RouterResponse | undefined,
+  error: RouterError | undefined,
+  includeText: boolean,
+): AuditEntry {
+  const { request } = run;
+  const answer = response ? canonicalJson({ content: response.content, toolCalls: response.toolCalls }) : undefined;
+  return {
+    time: new Date(run.startedAt).toISOString(),
+    kind: run.kind,
+    ok: response !== undefined,
+    role: run.role,
+    ...(response ? { provider: response.provider, model: response.model } : {}),
+    cached: response?.cached === true,
+    latencyMs: Math.round(run.ms * 1000) / 1000,
+    ...(response ? { usage: response.usage, finishReason: response.finishReason } : {}),
+    ...(error ? { error: { code: error.code, message: error.message } } : {}),
+    attempts: run.attempts.map((a) => ({
+      provider: a.provider,
+      model: a.model,
+      ok: a.ok,
+      ...(a.error ? { code: a.error.code } : {}),
+      ms: Math.round(a.ms * 1000) / 1000,
+      ...(a.skipped ? { skipped: true } : {}),
+    })),
+    promptSha256: sha256Hex(canonicalJson({ messages: request.messages, tools: request.tools })),
+    ...(answer ? { answerSha256: sha256Hex(answer) } : {}),
+    ...(includeText ? { prompt: request.messages, ...(response ? { answer: response.content } : {}) } : {}),
+  };
 }

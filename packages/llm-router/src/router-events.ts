@@ -14,6 +14,8 @@ export interface Target {
  * `requestId`. Listeners run synchronously inside the call: keep them cheap.
  */
 export interface RouterEventMap {
+  /** A call began (before its chain is resolved). `model`: the request's own model string, if it named one. */
+  'request-start': [{ requestId: number; kind: 'chat' | 'stream'; role: string; model?: string }];
   /** An attempt is about to be sent. `probe`: it is the half-open breaker's single probe. */
   'attempt-start': [Target & { requestId: number; try: number; probe: boolean }];
   /** An attempt ended, or a model was skipped without sending anything (`skipped`). */
