@@ -1,3 +1,3 @@
 import { unityTsupConfig } from '../../tsup.shared.ts';
 
-export default unityTsupConfig();
+export default unityTsupConfig({ entry: { index: 'src/index.ts', 'run-report': 'src/run-report/index.ts' } });

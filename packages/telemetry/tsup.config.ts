@@ -1,0 +1,3 @@
+import { unityTsupConfig } from '../../tsup.shared.ts';
+
+export default unityTsupConfig();

@@ -1,0 +1,3 @@
+import { unityVitestConfig } from '../../vitest.shared.ts';
+
+export default unityVitestConfig();
