@@ -72,7 +72,9 @@ export class Redactor {
 
   /** The text with URL credentials and every form of every secret replaced by `[redacted]`. */
   text(text: string): string {
-    let out = redactUrl(text);
+    // Most strings of an event or a body are short words and numbers: they hold neither a URL nor a secret.
+    let out = text.includes('://') ? redactUrl(text) : text;
+    if (out.length < minSecretLength) return out;
     for (const form of this.forms) if (out.includes(form)) out = out.split(form).join(redactedMark);
     return out;
   }
@@ -98,15 +100,17 @@ export class Redactor {
       });
       return changed ? out : value;
     }
-    let changed = false;
-    const out: Record<string, unknown> = {};
-    for (const [key, item] of Object.entries(value)) {
+    // The copy is made only once something in the object changes: most values have nothing to redact.
+    let out: Record<string, unknown> | undefined;
+    const entries = Object.entries(value);
+    for (let i = 0; i < entries.length; i++) {
+      const [key, item] = entries[i] as [string, unknown];
       const nextKey = this.text(key);
       const next = this.walk(item, depth + 1);
-      if (next !== item || nextKey !== key) changed = true;
-      out[nextKey] = next;
+      if (!out && (next !== item || nextKey !== key)) out = Object.fromEntries(entries.slice(0, i));
+      if (out) out[nextKey] = next;
     }
-    return changed ? out : value;
+    return out ?? value;
   }
 }
 

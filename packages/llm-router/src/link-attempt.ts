@@ -258,23 +258,20 @@ async function prepare(
   return { messages: compaction.messages, compacted };
 }
 
-const passedKeys = [
-  'responseFormat',
-  'temperature',
-  'seed',
-  'topP',
-  'topK',
-  'frequencyPenalty',
-  'presencePenalty',
-  'logprobs',
-  'reasoningEffort',
-  'user',
-] as const;
-
 /** The request's sampling and output options a provider receives as they are. */
 function passedOptions(request: RouterRequest): Partial<ProviderRequest> {
   const passed: Partial<ProviderRequest> = {};
-  for (const key of passedKeys) if (request[key] !== undefined) Object.assign(passed, { [key]: request[key] });
+  // Written out rather than looped over a list of names: this runs on every attempt, and stays a plain object.
+  if (request.responseFormat !== undefined) passed.responseFormat = request.responseFormat;
+  if (request.temperature !== undefined) passed.temperature = request.temperature;
+  if (request.seed !== undefined) passed.seed = request.seed;
+  if (request.topP !== undefined) passed.topP = request.topP;
+  if (request.topK !== undefined) passed.topK = request.topK;
+  if (request.frequencyPenalty !== undefined) passed.frequencyPenalty = request.frequencyPenalty;
+  if (request.presencePenalty !== undefined) passed.presencePenalty = request.presencePenalty;
+  if (request.logprobs !== undefined) passed.logprobs = request.logprobs;
+  if (request.reasoningEffort !== undefined) passed.reasoningEffort = request.reasoningEffort;
+  if (request.user !== undefined) passed.user = request.user;
   if (request.stop?.length) passed.stop = request.stop;
   return passed;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { codeForStatus, errorCodeOf, parseRetryAfter } from './http-errors';
+import { codeForStatus, errorCodeOf, type FailureContext, failureContexts, parseRetryAfter } from './http-errors';
 import { isLoopbackUrl } from './loopback';
 
 const headers = (values: Record<string, string>) => new Headers(values);
@@ -65,5 +65,39 @@ describe('isLoopbackUrl', () => {
     ['not a url at all', false],
   ])('%s → %s', (url, expected) => {
     expect(isLoopbackUrl(url)).toBe(expected);
+  });
+});
+
+describe('failureContexts', () => {
+  const build = (model: string): FailureContext => ({
+    provider: 'p',
+    model,
+    endpoint: 'http://h',
+    fixes: { connection: 'c', auth: 'a', modelNotFound: `pull ${model}` },
+  });
+
+  it('builds a context once per model and hands out the same one after', () => {
+    let built = 0;
+    const context = failureContexts((model) => {
+      built++;
+      return build(model);
+    });
+    const first = context('a');
+    expect(context('a')).toBe(first);
+    expect(context('b')).toMatchObject({ model: 'b', fixes: { modelNotFound: 'pull b' } });
+    expect(built).toBe(2);
+  });
+
+  it('starts over past its limit instead of growing', () => {
+    let built = 0;
+    const context = failureContexts((model) => {
+      built++;
+      return build(model);
+    }, 2);
+    context('a');
+    context('b');
+    context('c');
+    context('a');
+    expect(built).toBe(4);
   });
 });

@@ -241,3 +241,26 @@ function fixFor(ctx: FailureContext, code: ProviderErrorCode, retryAfterMs: numb
       return undefined;
   }
 }
+
+/**
+ * Failure contexts by model, each built once (errors are rare, but the context is taken on every request). Bounded:
+ * past `limit` models the cache starts over.
+ */
+export function failureContexts(
+  build: (model: string) => FailureContext,
+  limit = 256,
+): (model: string) => FailureContext {
+  const cache = new Map<string, FailureContext>();
+  return (model) => {
+    let ctx = cache.get(model);
+    if (!ctx) {
+      if (cache.size >= limit) cache.clear();
+      ctx = build(model);
+      cache.set(model, ctx);
+    }
+    return ctx;
+  };
+}
+
+/** A signal that never aborts, for requests no caller can cancel (a shared, cached capability lookup). */
+export const neverAborted: AbortSignal = new AbortController().signal;
