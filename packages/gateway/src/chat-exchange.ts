@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ChatRequest, Redactor } from '@unity/core';
 import type { FastifyReply } from 'fastify';
+import { cacheDirectives } from './cache-directives';
 import type { ChatWire } from './chat-wire';
 import { GatewayError, redactGatewayError } from './errors';
 import type { EventBus } from './event-bus';
@@ -93,7 +94,12 @@ export class ChatExchange {
       requestedModel: this.model.id,
       stream,
     });
-    const request = { ...chat, ...this.model.route, signal: this.controller.signal };
+    const request = {
+      ...chat,
+      ...this.model.route,
+      ...cacheDirectives(this.reply.request),
+      signal: this.controller.signal,
+    };
     let outcome: Outcome;
     try {
       outcome = stream ? await this.stream(request) : await this.complete(request, samples);

@@ -68,8 +68,13 @@ export interface GatewayChatRequest extends ChatRequest {
   role?: string;
   localOnly?: boolean;
   model?: string;
-  /** `false`: bypass the router's response cache (each of `n` samples must be drawn anew). */
-  cache?: boolean;
+  /**
+   * `false`: bypass the router's response cache (each of `n` samples must be drawn anew; `Cache-Control: no-store`);
+   * `'refresh'`: do not read it, but keep the new answer (`Cache-Control: no-cache`).
+   */
+  cache?: boolean | 'refresh';
+  /** The tenant whose cache entries the request may read and fill (the caller's key; see cache-directives.ts). */
+  cacheScope?: string;
 }
 
 export interface GatewayAttempt {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { deploymentSchema, loadBalancingSchema } from './deployments';
 import { embeddingModelsSchema } from './embedding-config';
+import { ensemblesSchema } from './ensembles/ensemble-config';
 import { ConfigError } from './errors';
 import { parseModelString } from './model-string';
 
@@ -139,8 +140,44 @@ const routerSchema = z
     cache: z
       .strictObject({
         enabled: z.boolean().default(false),
+        /**
+         * Where answers are kept: `memory` (lost on exit), `sqlite` (a file: `path`; needs node-sqlite3-wasm) or `redis`
+         * (`redis_url`; needs ioredis). A gateway with Redis replicas (`server.redis_url`) shares its own store instead.
+         */
+        store: z.enum(['memory', 'sqlite', 'redis']).default('memory'),
+        /** The most answers kept (least recently used go first; in Redis, the oldest). */
         max_entries: z.number().int().positive().default(256),
         ttl_seconds: seconds.default(300),
+        /** `store: sqlite`: the database file, relative to the router's working folder (`~/` is the home folder). */
+        path: z.string().min(1).default('.unity/router-cache.sqlite'),
+        /** `store: sqlite`: the most bytes of answers kept, besides `max_entries` (least recently used go first). */
+        max_bytes: z.number().int().positive().optional(),
+        /** `store: redis`: `redis://[user:password@]host:port[/db]` or `rediss://…`. */
+        redis_url: z
+          .string()
+          .regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL')
+          .optional(),
+        /** `store: redis`: prefix of every key, so that several routers or apps can share one Redis. */
+        redis_key_prefix: z.string().default('unity:router-cache:'),
+        /** How long one store operation may take (a Redis command, a wait for SQLite's lock) before it is a miss. */
+        timeout_ms: z.number().int().positive().default(250),
+        /**
+         * Serve the answer of an earlier request whose last user message means the same (cosine similarity of their
+         * embeddings at least `threshold`), when everything else about the two requests is equal.
+         */
+        semantic: z
+          .strictObject({
+            enabled: z.boolean().default(false),
+            /** The least cosine similarity between the two last user messages for a hit (0–1). */
+            threshold: z.number().gt(0).max(1).default(0.95),
+            /** The most request vectors kept (the oldest go first). */
+            max_entries: z.number().int().positive().default(2000),
+            /** The embedding model (default: the `models.embedding` chain). */
+            model: modelString.optional(),
+            /** Bound on embedding a request's message; past it the request skips the semantic layer. */
+            timeout_ms: z.number().int().positive().default(2000),
+          })
+          .prefault({}),
       })
       .prefault({}),
     audit: z
@@ -181,6 +218,8 @@ export const unityConfigSchema = z
     router: routerSchema,
     /** Several upstreams behind one model string (two keys, a second region, a vLLM box), balanced per request. */
     deployments: z.array(deploymentSchema).default([]),
+    /** Named multi-model ensembles, served as the model `ensemble/<name>` (see ensembles/ensemble-config.ts). */
+    ensembles: ensemblesSchema,
   })
   .superRefine((config, ctx) => {
     const ids = new Set<string>(['minimax', 'openai', 'ollama', 'llamacpp']);

@@ -101,7 +101,9 @@ export type RouterErrorCode =
   /** The request contradicts itself (a `toolChoice` naming a tool it does not offer): no model was tried. */
   | 'INVALID_REQUEST'
   /** No model of the chain can honour a request option (`param` names it): none was sent the request. */
-  | 'UNSUPPORTED_PARAMETER';
+  | 'UNSUPPORTED_PARAMETER'
+  /** An ensemble (`ensemble/<name>`) could not decide: too few of its members answered; the message names each failure. */
+  | 'ENSEMBLE_FAILED';
 
 /** One try of one model, as every answer and every router error reports it. */
 export interface Attempt {

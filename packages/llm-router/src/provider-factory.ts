@@ -118,6 +118,7 @@ export class ProviderFactory {
       ...keys,
       ...urlSecrets(config.cloud_llm.base_url),
       ...urlSecrets(ollamaHost(config, env)),
+      ...urlSecrets(config.router.cache.redis_url),
       ...config.deployments.flatMap((d) => urlSecrets(d.base_url)),
     ];
   }

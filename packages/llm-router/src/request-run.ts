@@ -73,7 +73,11 @@ export class RequestRun {
     const { config } = services;
     this.startedAt = services.now();
     this.role = request.role ?? 'reasoning';
-    this.cacheContext = { role: this.role, localOnly: request.localOnly === true || config.privacy.local_only };
+    this.cacheContext = {
+      role: this.role,
+      localOnly: request.localOnly === true || config.privacy.local_only,
+      requestId,
+    };
     const deadlineMs = request.deadlineMs ?? secondsToMs(config.router.deadline_seconds);
     this.scope = new RequestScope(
       request.signal,
@@ -261,13 +265,15 @@ export class RequestRun {
 
       if (outcome.stop) {
         permit.release();
-        this.attempts.push({
+        const attempt: Attempt = {
           ...target,
           ...lastResortMark(link),
           ok: false,
           error: services.describe(outcome.error),
           ms,
-        });
+        };
+        this.attempts.push(attempt);
+        services.emit('attempt', { requestId, ...attempt });
         throw this.stopped(outcome.stop, outcome.error);
       }
       if (outcome.param) this.unhonoured.add(outcome.param);

@@ -21,6 +21,16 @@ describe('ResponseCache', () => {
     expect(cache.size).toBe(2);
   });
 
+  it('reads its TTL off an injected clock', () => {
+    let now = 1_000;
+    const cache = new ResponseCache<{ n: number }>({ maxEntries: 2, ttlMs: 100, now: () => now });
+    cache.set('a', { n: 1 });
+    now += 100;
+    expect(cache.get('a')).toEqual({ n: 1 });
+    now += 1;
+    expect(cache.get('a')).toBeUndefined();
+  });
+
   it('forgets entries older than the TTL', async () => {
     const cache = new ResponseCache<{ n: number }>({ maxEntries: 2, ttlMs: 5 });
     cache.set('a', { n: 1 });

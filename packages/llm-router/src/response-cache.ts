@@ -4,6 +4,8 @@ import { LRUCache } from 'lru-cache';
 interface ResponseCacheOptions {
   maxEntries: number;
   ttlMs: number;
+  /** The clock of the TTL, in ms (default `performance.now`). */
+  now?: () => number;
 }
 
 /**
@@ -15,7 +17,13 @@ export class ResponseCache<V extends object> {
   private readonly lru: LRUCache<string, V>;
 
   constructor(options: ResponseCacheOptions) {
-    this.lru = new LRUCache<string, V>({ max: options.maxEntries, ttl: options.ttlMs });
+    const clock = options.now;
+    this.lru = new LRUCache<string, V>({
+      max: options.maxEntries,
+      ttl: options.ttlMs,
+      // An injected clock is read at every check, not rounded to lru-cache's default resolution of 1 ms.
+      ...(clock ? { perf: { now: clock }, ttlResolution: 0 } : {}),
+    });
   }
 
   get(key: string): V | undefined {

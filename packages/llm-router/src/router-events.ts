@@ -1,6 +1,6 @@
 import type { BreakerChange } from './circuit-breaker';
 import type { Attempt, RouterError } from './errors';
-import type { RouterResponse } from './router-types';
+import type { RouterRequest, RouterResponse } from './router-types';
 
 /** Which provider and model an event is about. */
 export interface Target {
@@ -14,8 +14,13 @@ export interface Target {
  * `requestId`. Listeners run synchronously inside the call: keep them cheap.
  */
 export interface RouterEventMap {
-  /** A call began (before its chain is resolved). `model`: the request's own model string, if it named one. */
-  'request-start': [{ requestId: number; kind: 'chat' | 'stream'; role: string; model?: string }];
+  /**
+   * A call began (before its chain is resolved). `model`: the request's own model string, if it named one;
+   * `request`: the request as the caller gave it (read it, never change it).
+   */
+  'request-start': [
+    { requestId: number; kind: 'chat' | 'stream'; role: string; model?: string; request: Readonly<RouterRequest> },
+  ];
   /** An attempt is about to be sent. `probe`: it is the half-open breaker's single probe. */
   'attempt-start': [Target & { requestId: number; try: number; probe: boolean }];
   /** An attempt ended, or a model was skipped without sending anything (`skipped`). */
@@ -34,6 +39,19 @@ export interface RouterEventMap {
   breaker: [BreakerChange];
   /** An answer came from the response cache; nothing was sent. */
   'cache-hit': [Target & { requestId: number }];
+  /**
+   * The response cache was asked for a request (before `cache-hit` on a hit; not for `cache: false` or `'refresh'`).
+   * `layer`: the layer that answered, absent on a miss; `semantic`: the semantic layer was consulted (the exact one
+   * missed and the request could be embedded); `similarity`: the best cosine similarity it found in the same scope.
+   */
+  'cache-lookup': [
+    { requestId: number; hit: boolean; layer?: 'exact' | 'semantic'; semantic: boolean; similarity?: number },
+  ];
+  /**
+   * The cache could not use its store (`sqlite`, `redis`, `shared`) or the embedding chain (`embedding`): a read was a
+   * miss, a write was dropped, the request went on. Once per outage (again only after the store worked in between).
+   */
+  'cache-error': [{ store: string; operation: string; error: unknown }];
   /** Old turns were dropped to fit a model's context (only with `router.context_overflow: compact`). */
   compacted: [Target & { requestId: number; droppedMessages: number; estimatedTokens: number; contextLength: number }];
   /** The call is over: answered (`response`), or failed (`error`). */

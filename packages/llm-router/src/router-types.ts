@@ -1,5 +1,6 @@
 import type { ChatModel, ChatRequest, ChatResponse, TokenLogprob, ToolCall } from '@unity/core';
 import type { RouterRole } from './config-schema';
+import type { EnsembleTrace } from './ensembles/ensemble-types';
 import type { Attempt, RouterError } from './errors';
 
 /** A chat request plus how to route it. */
@@ -15,8 +16,16 @@ export interface RouterRequest extends ChatRequest {
    * follow it unless `cloud_llm.fallback_to_local` is false.
    */
   model?: string;
-  /** `false`: neither read nor fill the response cache for this request (e.g. for several samples of one prompt). */
-  cache?: boolean;
+  /**
+   * `false`: neither read nor fill the response cache for this request (e.g. for several samples of one prompt;
+   * HTTP's `Cache-Control: no-store`). `'refresh'`: do not read it, but keep the new answer (`no-cache`).
+   */
+  cache?: boolean | 'refresh';
+  /**
+   * Whose cache entries the request may read and fill: the tenant (the gateway sets the virtual key's id). Requests of
+   * different scopes never share an answer, exact or semantic; requests without one share the unscoped entries.
+   */
+  cacheScope?: string;
 }
 
 /** The answer, and how it was made. */
@@ -29,6 +38,8 @@ export interface RouterResponse extends ChatResponse {
   cached?: boolean;
   /** Set when old turns were dropped to fit the model's context (`router.context_overflow: compact`). */
   compacted?: { droppedMessages: number; estimatedTokens: number; contextLength: number };
+  /** Set when an ensemble answered (`model: 'ensemble/<name>'`): each member's answer, latency, tokens and cost, and the decision. */
+  ensemble?: EnsembleTrace;
 }
 
 /**

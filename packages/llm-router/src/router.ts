@@ -3,12 +3,14 @@ import { isAbsolute, resolve } from 'node:path';
 import { type ChatModel, Redactor } from '@unity/core';
 import { attemptError } from './attempt-report';
 import { AuditLog, auditEntry } from './audit-log';
-import { createRouterCache, type RouterCache } from './cache/router-cache';
+import { createRouterCache, type RouterCache, type RouterCacheStats } from './cache/router-cache';
 import { ChainBuilder } from './chain';
 import { CircuitBreaker } from './circuit-breaker';
 import type { RouterRole, UnityConfig } from './config-schema';
 import { DeploymentLoad } from './deployments';
 import type { Embedder, EmbedRequest, EmbedResponse } from './embeddings';
+import { isEnsembleModel } from './ensembles/ensemble-config';
+import { EnsembleRunner } from './ensembles/ensemble-runner';
 import { type Attempt, ConfigError, type RouterError } from './errors';
 import type { Provider } from './provider';
 import { ProviderFactory } from './provider-factory';
@@ -50,6 +52,8 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
   private readonly cache: RouterCache | undefined;
   /** The embeddings chain (`models.embedding`), created on the first `embed`. */
   private embedder: Promise<Embedder> | undefined;
+  /** Answers `ensemble/<name>` models (`ensembles:`), created on the first such request. */
+  private ensembleRunner: EnsembleRunner | undefined;
   /** Stops listening to other routers' circuits. */
   private readonly unlisten: (() => void) | undefined;
   private readonly audit: AuditLog | undefined;
@@ -80,7 +84,14 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
       retryAfterCapMs: retries.retry_after_cap_seconds * 1000,
     };
     const shared = options.shared;
-    this.cache = createRouterCache({ config, ...(shared?.cache ? { shared: shared.cache } : {}) });
+    this.cache = createRouterCache({
+      config,
+      ...(shared?.cache ? { shared: shared.cache } : {}),
+      embed: (request) => this.embed(request),
+      events: this,
+      ...(options.cwd ? { cwd: options.cwd } : {}),
+      now: this.now,
+    });
     this.unlisten = shared?.breakers?.listen(({ provider, until }) => {
       const ms = until - this.now();
       if (ms > 0) this.breaker(provider).coolDown(ms, 'shared');
@@ -108,6 +119,7 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
 
   /** Answer a request: the first model of the chain that can, with every attempt listed in the response. */
   async chat(request: RouterRequest): Promise<RouterResponse> {
+    if (isEnsembleModel(request.model)) return this.ensembles().chat(request);
     for await (const event of this.run(request, 'chat')) {
       if (event.type === 'finish') return event.response;
       if (event.type === 'error') throw event.error;
@@ -122,7 +134,14 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
    * an aborted signal throws RouterError `ABORTED`. Breaking out of the loop cancels the upstream request.
    */
   stream(request: RouterRequest): AsyncIterable<RouterStreamEvent> {
+    if (isEnsembleModel(request.model)) return this.ensembles().stream(request);
     return { [Symbol.asyncIterator]: () => this.run(request, 'stream') };
+  }
+
+  /** The runner of `ensemble/<name>` models (./ensembles), created on the first such request. */
+  private ensembles(): EnsembleRunner {
+    this.ensembleRunner ??= new EnsembleRunner(this);
+    return this.ensembleRunner;
   }
 
   /**
@@ -149,6 +168,11 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
       chat: (request) => this.chat({ ...request, role }),
       stream: (request) => this.stream({ ...request, role }),
     };
+  }
+
+  /** The response cache's hits and misses per layer, writes and errors (undefined when `router.cache` is off). */
+  cacheStats(): RouterCacheStats | undefined {
+    return this.cache?.stats();
   }
 
   /** The circuit state of each provider used so far. */
@@ -248,6 +272,7 @@ export class Router extends EventEmitter<RouterEventMap> implements ChatModel {
         kind,
         role: request.role ?? 'reasoning',
         ...(request.model ? { model: request.model } : {}),
+        request,
       });
     }
     return new RequestRun(this.services, request, kind, requestId).execute();

@@ -2,7 +2,10 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 import { ask, cloudKey, fakeConfig, routerFor, useRouterTestBed } from './__tests__/router-fixtures';
+import { parseConfig } from './config';
+import { ProviderFactory } from './provider-factory';
 import type { Router } from './router';
 import { createRouter } from './router';
 
@@ -76,5 +79,15 @@ describe('secrets in errors, events and the audit trail', () => {
     const { message, text } = await failedCallTrace(use(routerFor(config, { auditPath })), auditPath);
     expect(message).toContain('ollama:[redacted]@');
     expect(text).not.toContain(password);
+  });
+});
+
+describe('secrets the router redacts', () => {
+  it('include the password of the response cache’s Redis URL', () => {
+    const config = parseConfig(
+      stringify({ router: { cache: { enabled: true, store: 'redis', redis_url: 'redis://:Cache-pw-9@127.0.0.1:1' } } }),
+      'secrets.yaml',
+    );
+    expect(new ProviderFactory({ config, env: {} }).secrets).toContain('Cache-pw-9');
   });
 });

@@ -22,6 +22,7 @@ import { readStdin } from '../terminal-io';
 
 interface AskFlags {
   config?: string;
+  model?: string;
   role?: RouterRole;
   localOnly?: boolean;
   system?: string;
@@ -42,6 +43,31 @@ function fallbackNote(response: RouterResponse): string | undefined {
   return `unity: answered by ${by} after ${unique.map(why).join(', ')}`;
 }
 
+/** One stderr line for an ensemble's answer (`--model ensemble/<name>`): how it decided, and which members failed. */
+function ensembleNote(response: RouterResponse): string | undefined {
+  const trace = response.ensemble;
+  if (!trace) return undefined;
+  const { decision, members } = trace;
+  const chosen = (index: number | undefined) => {
+    const m = index === undefined ? undefined : members[index];
+    return m ? (m.answeredBy ?? m.model) : 'a member';
+  };
+  const how =
+    decision.strategy === 'vote'
+      ? `"${decision.winner}" won ${decision.votes} of ${decision.answers} votes`
+      : decision.strategy === 'judge'
+        ? `${decision.by === 'json' || decision.by === 'regex' ? 'the judge picked' : 'kept'} ${chosen(decision.index)}: ${decision.reason}`
+        : decision.strategy === 'fuse'
+          ? decision.by === 'fuser'
+            ? `${decision.candidates} answers merged by ${trace.judge?.answeredBy ?? trace.judge?.model ?? 'the fuser'}`
+            : `kept ${chosen(decision.index)}: ${decision.reason}`
+          : `${chosen(decision.index)} answered first`;
+  const failed = members
+    .filter((m) => m.status === 'failed')
+    .map((m) => `${m.model} failed (${m.error?.code ?? 'error'})`);
+  return `unity: ensemble/${trace.name} (${trace.strategy}): ${how}${failed.length > 0 ? `; ${failed.join(', ')}` : ''}`;
+}
+
 /** `unity ask "<prompt>"`: one question through the router, streamed to stdout. */
 export function registerAskCommand(program: Command): void {
   program
@@ -49,6 +75,10 @@ export function registerAskCommand(program: Command): void {
     .description('ask one question: the cloud model first, the local models when it fails or with --local-only')
     .argument('<prompt>', 'the question, or - to read it from stdin')
     .option('--config <file>', 'config file (default: $UNITY_CONFIG, else ./configs/system.yaml, else built-in)')
+    .option(
+      '--model <model>',
+      'a model string to try first instead of the cloud model (ollama_chat/llama3.2:1b), or an ensemble of the config (ensemble/<name>)',
+    )
     .addOption(new Option('--role <role>', 'which local model serves it after the cloud').choices([...routerRoles]))
     .option('--local-only', 'never send the prompt to a cloud provider')
     .option('--system <text>', 'a system prompt')
@@ -87,6 +117,7 @@ export function registerAskCommand(program: Command): void {
       const request: RouterRequest = {
         messages,
         signal: controller.signal,
+        ...(flags.model ? { model: flags.model } : {}),
         ...(flags.role ? { role: flags.role } : {}),
         ...(flags.localOnly ? { localOnly: true } : {}),
       };
@@ -108,7 +139,7 @@ export function registerAskCommand(program: Command): void {
         }
         if (flags.json) process.stdout.write(`${JSON.stringify(response, null, 2)}\n`);
         else if (!flags.stream) process.stdout.write(withNewline(response.content));
-        const note = fallbackNote(response);
+        const note = response.ensemble ? ensembleNote(response) : fallbackNote(response);
         if (note && !flags.json) process.stderr.write(`${note}\n`);
       } catch (error) {
         if (controller.signal.aborted) {

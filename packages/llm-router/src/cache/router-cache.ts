@@ -1,57 +1,271 @@
-import type { RouterRole, UnityConfig } from '../config-schema';
-import { cacheKey, ResponseCache } from '../response-cache';
+import type { EventEmitter } from 'node:events';
+import { describeError } from '@unity/core';
+import type { UnityConfig } from '../config-schema';
+import type { EmbedRequest, EmbedResponse } from '../embeddings';
+import { ConfigError } from '../errors';
+import type { RouterEventMap } from '../router-events';
 import type { RouterRequest, RouterResponse } from '../router-types';
 import type { SharedResponseCache } from '../shared-state';
+import { CacheError } from './cache-error';
+import { type CacheContext, exactKey, semanticQuery } from './cache-identity';
+import {
+  type CacheStore,
+  type CacheStoreKind,
+  MemoryCacheStore,
+  SharedCacheStore,
+  type StoreLimits,
+} from './cache-store';
+import { RedisCacheStore } from './redis-cache-store';
+import { resolveCachePath, SqliteCacheStore } from './sqlite-cache-store';
+import { rankVectors, unitVector } from './vector-index';
 
-/** What, besides the request itself, tells two requests apart for the cache. */
-export interface CacheContext {
-  role: RouterRole;
-  localOnly: boolean;
-}
+export type { CacheContext } from './cache-identity';
 
-export interface RouterCacheOptions {
+interface RouterCacheOptions {
   config: UnityConfig;
-  /** A cache other routers share (Redis, through the gateway's replicas): used instead of the in-memory one. */
+  /**
+   * A cache other routers share (the gateway's replicas, through Redis): used instead of `router.cache.store`, and the
+   * router opens no store of its own.
+   */
   shared?: SharedResponseCache;
+  /** The router's embedding chain (`router.embed`): needed by the semantic layer (`router.cache.semantic`). */
+  embed?: (request: EmbedRequest) => Promise<EmbedResponse>;
+  /** Where `cache-lookup` and `cache-error` go (the router). */
+  events?: Pick<EventEmitter<RouterEventMap>, 'emit'>;
+  /** Resolves a relative `router.cache.path` (default: process.cwd()). */
+  cwd?: string;
+  /** The clock of TTLs (default `Date.now`). */
+  now?: () => number;
+  /** A store to use instead of the configured one. */
+  store?: CacheStore;
 }
+
+/** Hits and misses of each layer since the cache was created. */
+export interface RouterCacheStats {
+  store: CacheStoreKind;
+  exact: { hits: number; misses: number };
+  /**
+   * `misses`: consulted without a match; `skipped`: an exact miss the layer could not consider (the last message is
+   * not a user's text, or embedding it failed). All zero when the layer is off.
+   */
+  semantic: { hits: number; misses: number; skipped: number };
+  /** Requests with `cache: false` or `'refresh'`, which were not looked up. */
+  bypassed: number;
+  /** Answers written. */
+  stored: number;
+  /** Store and embedding operations that failed: each a miss or a dropped write. */
+  errors: number;
+}
+
+/** A request's vector, once embedded for the lookup: kept for its `save`. `null`: embedding it failed. */
+type Embedded = { vector: Float32Array; model: string } | null;
 
 /**
- * The router's response cache (`router.cache`): looked up before a request's chain is tried, filled with its answer.
- * Requests with `cache: false` neither read nor fill it.
+ * The router's response cache (`router.cache`), looked up before a request's chain is tried and filled with its
+ * answer. Two layers: exact (the whole request, in the configured store) and, optionally, semantic (the last user
+ * message by meaning, the rest of the request exactly). Never across `cacheScope`s (tenants). A store or embedding
+ * failure is a miss or a dropped write, with one `cache-error` event per outage: it never fails a request.
  */
 export class RouterCache {
-  private readonly store: {
-    get(key: string): RouterResponse | undefined | Promise<RouterResponse | undefined>;
-    set(key: string, value: RouterResponse): unknown;
-  };
-  private readonly memory: ResponseCache<RouterResponse> | undefined;
+  private readonly store: CacheStore;
+  private readonly semantic: UnityConfig['router']['cache']['semantic'] | undefined;
+  private readonly embedded = new WeakMap<RouterRequest, Embedded>();
+  private readonly pending = new Set<Promise<unknown>>();
+  /** Stores (and `embedding`) whose last operation failed: the next failure is the same outage, not reported again. */
+  private readonly down = new Set<string>();
+  private readonly counts: RouterCacheStats;
 
-  constructor(options: RouterCacheOptions) {
+  constructor(private readonly options: RouterCacheOptions) {
     const { cache } = options.config.router;
-    const ttlMs = cache.ttl_seconds * 1000;
-    const shared = options.shared;
-    if (shared) {
-      this.store = { get: (key) => shared.get(key), set: (key, value) => shared.set(key, value, ttlMs) };
-    } else {
-      this.memory = new ResponseCache({ maxEntries: cache.max_entries, ttlMs });
-      this.store = this.memory;
+    this.store = options.store ?? createStore(options);
+    if (cache.semantic.enabled) {
+      if (!options.embed) {
+        throw new ConfigError({
+          code: 'CONFIG_INVALID',
+          message: 'router.cache.semantic is enabled, but the cache was given no embedding function',
+          fix: 'create the cache through createRouter (which passes router.embed), or pass embed to createRouterCache',
+        });
+      }
+      this.semantic = cache.semantic;
+    }
+    this.counts = {
+      store: this.store.kind,
+      exact: { hits: 0, misses: 0 },
+      semantic: { hits: 0, misses: 0, skipped: 0 },
+      bypassed: 0,
+      stored: 0,
+      errors: 0,
+    };
+  }
+
+  /** A stored answer to this request (or, with the semantic layer, to one that means the same), or undefined. */
+  async lookup(request: RouterRequest, context: CacheContext): Promise<RouterResponse | undefined> {
+    if (request.cache === false || request.cache === 'refresh') {
+      this.counts.bypassed += 1;
+      return undefined;
+    }
+    const exact = await this.guarded('get', () => this.store.get(exactKey(request, context)), undefined);
+    if (exact) {
+      this.counts.exact.hits += 1;
+      this.emitLookup(context, { hit: true, layer: 'exact', semantic: false });
+      return exact;
+    }
+    this.counts.exact.misses += 1;
+    if (!this.semantic) {
+      this.emitLookup(context, { hit: false, semantic: false });
+      return undefined;
+    }
+    const found = await this.semanticLookup(request, context, this.semantic);
+    const similarity = found.similarity === undefined ? {} : { similarity: found.similarity };
+    if (found.response) {
+      this.emitLookup(context, { hit: true, layer: 'semantic', semantic: true, ...similarity });
+      return found.response;
+    }
+    this.emitLookup(context, { hit: false, semantic: found.consulted, ...similarity });
+    return undefined;
+  }
+
+  /** Keep an answer for later requests equal to this one, or meaning the same (not an answer that ended in error). */
+  save(request: RouterRequest, context: CacheContext, response: RouterResponse): void {
+    if (request.cache === false || response.finishReason === 'error') return;
+    const key = exactKey(request, context);
+    // A hit lists no attempts: the stored answer need not carry them.
+    const stored: RouterResponse = { ...response, attempts: [] };
+    delete stored.cached;
+    this.track(
+      this.guarded(
+        'set',
+        async () => {
+          await this.store.set(key, stored);
+          return true;
+        },
+        false,
+      ).then((ok) => {
+        if (ok) this.counts.stored += 1;
+      }),
+    );
+    if (!this.semantic) return;
+    const query = semanticQuery(request, context);
+    const known = this.embedded.get(request);
+    if (!query || known === null) return;
+    const add = (embedded: NonNullable<Embedded>) =>
+      this.guarded(
+        'add-vector',
+        () => this.store.addVector({ key, scope: query.scope, model: embedded.model, vector: embedded.vector }),
+        undefined,
+      );
+    if (known) this.track(add(known));
+    else {
+      // Not looked up (`cache: 'refresh'`): embed it now, after the answer.
+      this.track(
+        this.embedText(query.text, undefined, context, this.semantic).then((embedded) => embedded && add(embedded)),
+      );
     }
   }
 
-  /** A stored answer to this request, or undefined. */
-  async lookup(request: RouterRequest, context: CacheContext): Promise<RouterResponse | undefined> {
-    if (request.cache === false) return undefined;
-    return this.store.get(cacheKey(cacheIdentity(request, context)));
+  /** Hits and misses of each layer so far. */
+  stats(): RouterCacheStats {
+    return {
+      ...this.counts,
+      exact: { ...this.counts.exact },
+      semantic: { ...this.counts.semantic },
+    };
   }
 
-  /** Keep an answer for later requests equal to this one (not an answer that ended in error). */
-  save(request: RouterRequest, context: CacheContext, response: RouterResponse): void {
-    if (request.cache === false || response.finishReason === 'error') return;
-    this.store.set(cacheKey(cacheIdentity(request, context)), response);
-  }
-
+  /** Finish the writes under way, then close the store (its file or connection). */
   async close(): Promise<void> {
-    this.memory?.clear();
+    await Promise.allSettled([...this.pending]);
+    await this.store.close();
+  }
+
+  private async semanticLookup(
+    request: RouterRequest,
+    context: CacheContext,
+    settings: NonNullable<RouterCache['semantic']>,
+  ): Promise<{ response?: RouterResponse; consulted: boolean; similarity?: number }> {
+    const query = semanticQuery(request, context);
+    const embedded = query ? await this.embedText(query.text, request.signal, context, settings) : null;
+    this.embedded.set(request, embedded);
+    if (!query || !embedded) {
+      this.counts.semantic.skipped += 1;
+      return { consulted: false };
+    }
+    const candidates = await this.guarded('vectors', () => this.store.vectors(query.scope, embedded.model), []);
+    const { matches, best } = rankVectors(embedded.vector, candidates, settings.threshold);
+    // The best few: an answer evicted or expired since its vector was stored is passed over.
+    for (const match of matches.slice(0, 3)) {
+      const response = await this.guarded('get', () => this.store.get(match.key), undefined);
+      if (response) {
+        this.counts.semantic.hits += 1;
+        return { response, consulted: true, similarity: match.similarity };
+      }
+    }
+    this.counts.semantic.misses += 1;
+    return { consulted: true, ...(best === undefined ? {} : { similarity: best }) };
+  }
+
+  /** The unit vector of `text` by the embedding chain, or null when it failed (an outage reported once). */
+  private async embedText(
+    text: string,
+    signal: AbortSignal | undefined,
+    context: CacheContext,
+    settings: NonNullable<RouterCache['semantic']>,
+  ): Promise<Embedded> {
+    try {
+      const response = await this.options.embed!({
+        input: text,
+        // The request's privacy holds for its embedding too.
+        localOnly: context.localOnly,
+        deadlineMs: settings.timeout_ms,
+        ...(signal ? { signal } : {}),
+        ...(settings.model ? { model: settings.model } : {}),
+      });
+      const values = response.embeddings[0];
+      if (!values || values.length === 0) throw new Error('the embedding chain answered no vector');
+      this.down.delete('embedding');
+      return { vector: unitVector(values), model: response.model };
+    } catch (error) {
+      if (signal?.aborted) return null;
+      this.failed(
+        'embedding',
+        'embed',
+        new CacheError({
+          code: 'EMBEDDING_FAILED',
+          message: `the semantic cache could not embed a request: ${describeError(error)}`,
+          fix: 'check models.embedding (or router.cache.semantic.model), or raise router.cache.semantic.timeout_ms',
+          cause: error,
+        }),
+      );
+      return null;
+    }
+  }
+
+  /** Run a store operation: its value, or `fallback` when the store failed (reported once per outage). */
+  private async guarded<T>(operation: string, run: () => T | Promise<T>, fallback: T): Promise<T> {
+    try {
+      const value = await run();
+      this.down.delete(this.store.kind);
+      return value;
+    } catch (error) {
+      this.failed(this.store.kind, operation, asCacheError(error, this.store.kind, operation));
+      return fallback;
+    }
+  }
+
+  private failed(store: string, operation: string, error: CacheError): void {
+    this.counts.errors += 1;
+    if (this.down.has(store)) return;
+    this.down.add(store);
+    this.options.events?.emit('cache-error', { store, operation, error });
+  }
+
+  private emitLookup(context: CacheContext, outcome: Omit<RouterEventMap['cache-lookup'][0], 'requestId'>): void {
+    this.options.events?.emit('cache-lookup', { requestId: context.requestId ?? 0, ...outcome });
+  }
+
+  private track(work: Promise<unknown>): void {
+    this.pending.add(work);
+    void work.finally(() => this.pending.delete(work));
   }
 }
 
@@ -60,26 +274,49 @@ export function createRouterCache(options: RouterCacheOptions): RouterCache | un
   return options.config.router.cache.enabled ? new RouterCache(options) : undefined;
 }
 
-/** What makes two requests the same for the exact-match cache. */
-function cacheIdentity(request: RouterRequest, { role, localOnly }: CacheContext) {
-  return {
-    role,
-    localOnly,
-    model: request.model,
-    messages: request.messages,
-    tools: request.tools,
-    responseFormat: request.responseFormat,
-    temperature: request.temperature,
-    maxOutputTokens: request.maxOutputTokens,
-    stop: request.stop,
-    seed: request.seed,
-    toolChoice: request.toolChoice,
-    parallelToolCalls: request.parallelToolCalls,
-    topP: request.topP,
-    topK: request.topK,
-    frequencyPenalty: request.frequencyPenalty,
-    presencePenalty: request.presencePenalty,
-    logprobs: request.logprobs,
-    reasoningEffort: request.reasoningEffort,
+/** The configured store; the gateway's shared one wins over `router.cache.store`. */
+function createStore(options: RouterCacheOptions): CacheStore {
+  const { cache } = options.config.router;
+  const limits: StoreLimits = {
+    maxEntries: cache.max_entries,
+    ttlMs: cache.ttl_seconds * 1000,
+    maxVectors: cache.semantic.max_entries,
+    now: options.now ?? Date.now,
   };
+  if (options.shared) return new SharedCacheStore(options.shared, limits);
+  switch (cache.store) {
+    case 'memory':
+      return new MemoryCacheStore(limits);
+    case 'sqlite':
+      return new SqliteCacheStore({
+        ...limits,
+        file: resolveCachePath(cache.path, options.cwd ?? process.cwd()),
+        timeoutMs: cache.timeout_ms,
+        ...(cache.max_bytes === undefined ? {} : { maxBytes: cache.max_bytes }),
+      });
+    case 'redis':
+      if (!cache.redis_url) {
+        throw new ConfigError({
+          code: 'CONFIG_INVALID',
+          message: 'router.cache.store is redis, but router.cache.redis_url is not set',
+          fix: 'set router.cache.redis_url: redis://127.0.0.1:6379 (or use store: sqlite or memory)',
+        });
+      }
+      return new RedisCacheStore({
+        ...limits,
+        url: cache.redis_url,
+        keyPrefix: cache.redis_key_prefix,
+        timeoutMs: cache.timeout_ms,
+      });
+  }
+}
+
+function asCacheError(error: unknown, store: CacheStoreKind, operation: string): CacheError {
+  if (CacheError.isInstance(error)) return error;
+  return new CacheError({
+    code: 'STORE_UNAVAILABLE',
+    message: `the response cache's ${store} store failed (${operation}): ${describeError(error)}`,
+    fix: 'requests are answered without the cache until the store works again',
+    cause: error,
+  });
 }

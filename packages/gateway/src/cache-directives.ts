@@ -1,0 +1,48 @@
+import { createHash } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import { keyFrom } from './api-key';
+import { callerOf } from './keys/key-auth';
+
+/** What a request tells the router's response cache: whether to use it, and whose entries it may use. */
+interface CacheDirectives {
+  /** `false` for `Cache-Control: no-store` (neither read nor write), `'refresh'` for `no-cache` (write only). */
+  cache?: false | 'refresh';
+  /** The caller's tenant: a virtual key's id, or a digest of the master key; none on an open gateway. */
+  cacheScope?: string;
+}
+
+/**
+ * The cache directives of a chat request: `Cache-Control: no-store` / `no-cache` (and HTTP/1.0's `Pragma: no-cache`),
+ * and the scope that keeps each key's answers to itself: one virtual key never receives another's cached answer.
+ */
+export function cacheDirectives(request: FastifyRequest): CacheDirectives {
+  const { 'cache-control': control, pragma } = request.headers;
+  const directives =
+    control === undefined && pragma === undefined
+      ? undefined
+      : new Set(
+          [control, pragma]
+            .flatMap((value) => (Array.isArray(value) ? value : [value ?? '']))
+            .flatMap((value) => value.split(','))
+            .map((value) => value.trim().toLowerCase()),
+        );
+  const cache = directives?.has('no-store') ? false : directives?.has('no-cache') ? 'refresh' : undefined;
+  const caller = callerOf(request);
+  const scope =
+    caller.kind === 'virtual'
+      ? `key:${caller.record.id}`
+      : caller.kind === 'master'
+        ? `master:${digest(keyFrom(request.headers, request.url) ?? '')}`
+        : undefined;
+  return { ...(cache === undefined ? {} : { cache }), ...(scope === undefined ? {} : { cacheScope: scope }) };
+}
+
+/** A short digest of the master key: gateways with different master keys never share entries in one Redis. */
+function digest(key: string): string {
+  // One master key serves most requests: its digest is computed once.
+  if (key !== lastDigest?.key)
+    lastDigest = { key, digest: createHash('sha256').update(key).digest('hex').slice(0, 16) };
+  return lastDigest.digest;
+}
+
+let lastDigest: { key: string; digest: string } | undefined;
