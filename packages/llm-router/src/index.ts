@@ -12,6 +12,8 @@ export type {
 } from '@unity/core';
 export { UnityError } from '@unity/core';
 export type { AuditEntry } from './audit-log';
+export { CacheError, type CacheErrorCode } from './cache/cache-error';
+export type { RouterCacheStats } from './cache/router-cache';
 export {
   type ConfigSections,
   type ConfigWith,
@@ -47,6 +49,17 @@ export {
   type EmbedResponse,
 } from './embeddings';
 export {
+  type EnsembleSettings,
+  type EnsembleStrategy,
+  type ExtractMode,
+  ensembleModelStrings,
+  ensemblePrefix,
+  ensembleStrategies,
+  type HedgePercentile,
+  isEnsembleModel,
+} from './ensembles/ensemble-config';
+export type { EnsembleCallTrace, EnsembleDecision, EnsembleTrace } from './ensembles/ensemble-types';
+export {
   type Attempt,
   ConfigError,
   type ConfigErrorCode,
@@ -62,6 +75,7 @@ export { type ModelRef, modelPrefixes, type ProviderKind, parseModelString } fro
 export { providerIdFor } from './provider-factory';
 export { createRouter, Router, type RouterOptions } from './router';
 export type { RouterEventMap, RouterEventName, Target } from './router-events';
+export { type TraceableRouter, traceRouter } from './router-tracing';
 export type { RoleModel, RouterRequest, RouterResponse, RouterStreamEvent } from './router-types';
 export type {
   BreakerAnnouncement,

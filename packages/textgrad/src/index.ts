@@ -23,6 +23,7 @@ export {
   functionEvaluator,
 } from './evaluator';
 export { EvolutionLog, type LogLine } from './evolution-log';
+export { type EvolutionTracing, runTracedEvolution, type TraceableEvolveOptions } from './evolution-tracing';
 export {
   type EvolutionEvent,
   type EvolutionResult,
