@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { summariseActivity } from './activity-summary';
+import { countToolOutcomes, summariseActivity } from './activity-summary';
 import type { CallRecord } from './call-record';
 
 function record(name: string, args: { path?: string; q?: string } = {}, ok = true): CallRecord {
@@ -48,5 +48,21 @@ describe('summariseActivity', () => {
 
   it('says so when there were no calls', () => {
     expect(summariseActivity([])).toBe('no tool calls yet');
+  });
+});
+
+describe('countToolOutcomes', () => {
+  it('counts the calls that succeeded and those that failed', () => {
+    const records = [
+      record('read_file'),
+      record('execute_command', {}, false),
+      record('read_file'),
+      record('x', {}, false),
+    ];
+    expect(countToolOutcomes(records)).toEqual({ succeeded: 2, failed: 2 });
+  });
+
+  it('counts nothing for a run without tool calls', () => {
+    expect(countToolOutcomes([])).toEqual({ succeeded: 0, failed: 0 });
   });
 });

@@ -7,6 +7,19 @@ export interface ActivitySummaryOptions {
   writeTools?: readonly string[];
 }
 
+/** How the executed tool calls of a run ended: the agent loop's tool-call success rate is `succeeded / (succeeded + failed)`. */
+export interface ToolCallOutcomes {
+  succeeded: number;
+  failed: number;
+}
+
+/** Count the calls that succeeded and failed (a call the executor returned nothing for counts as failed). */
+export function countToolOutcomes(records: readonly Pick<CallRecord, 'ok'>[]): ToolCallOutcomes {
+  let succeeded = 0;
+  for (const record of records) if (record.ok) succeeded++;
+  return { succeeded, failed: records.length - succeeded };
+}
+
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 /** "read_file on 3 files" / "execute_command with 2 distinct arguments" for one tool's calls. */

@@ -157,6 +157,17 @@ describe('runAgent', () => {
     });
   });
 
+  it('counts the tool calls that succeeded and failed in the result and the stop event', async () => {
+    cloud.enqueue(
+      { toolCalls: [call('read_file', { path: 'a.txt' }), call('read_file', { path: 'missing.txt' })] },
+      { toolCalls: [call('read_file', { path: 'b.txt' })] },
+      { text: 'Done.' },
+    );
+    const { result, ofType } = await run();
+    expect(result.toolOutcomes).toEqual({ succeeded: 2, failed: 1 });
+    expect(ofType('stop')[0]?.result.toolOutcomes).toEqual({ succeeded: 2, failed: 1 });
+  });
+
   it("asks the executor's approval hook before a command off the allow list, and feeds a refusal back", async () => {
     const asked: string[] = [];
     cloud.enqueue(

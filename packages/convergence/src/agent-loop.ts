@@ -10,7 +10,7 @@ import {
   type ToolCall,
   UnityError,
 } from '@unity/core';
-import { summariseActivity } from './activity-summary';
+import { countToolOutcomes, summariseActivity } from './activity-summary';
 import type { AgentEvent } from './agent-events';
 import { type AgentOptions, validateAgentOptions } from './agent-options';
 import type { AgentResult, StopReason } from './agent-result';
@@ -116,6 +116,7 @@ export async function runAgent(options: AgentOptions): Promise<AgentResult> {
       stopReason,
       iterations,
       toolCalls,
+      toolOutcomes: countToolOutcomes(records),
       usage,
       costUsd: spending.spent().costUsd,
       elapsedMs: elapsed(),

@@ -1,4 +1,5 @@
 import type { BudgetStopReason, ChatMessage, Usage } from '@unity/core';
+import type { ToolCallOutcomes } from './activity-summary';
 import type { StuckPattern } from './stuck-detector';
 
 export type StopReason =
@@ -23,6 +24,8 @@ export interface AgentResult {
   iterations: number;
   /** Executed tool calls, counted by tool name. */
   toolCalls: Record<string, number>;
+  /** Executed tool calls that succeeded and failed: the run's tool-call success rate. */
+  toolOutcomes: ToolCallOutcomes;
   usage: Usage;
   /** US dollars under the budget's prices (0 without prices). */
   costUsd: number;

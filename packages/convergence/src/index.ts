@@ -1,4 +1,9 @@
-export { type ActivitySummaryOptions, summariseActivity } from './activity-summary';
+export {
+  type ActivitySummaryOptions,
+  countToolOutcomes,
+  summariseActivity,
+  type ToolCallOutcomes,
+} from './activity-summary';
 export {
   type AgentConfigSection,
   type AgentConfigSource,
@@ -10,6 +15,7 @@ export type { AgentEvent, AgentEventType, AgentListener } from './agent-events';
 export { defaultMaxIterations, runAgent } from './agent-loop';
 export { type AgentOptions, validateAgentOptions } from './agent-options';
 export type { AgentResult, StopReason } from './agent-result';
+export { type AgentTracing, runTracedAgent } from './agent-tracing';
 export {
   type CallShape,
   callFingerprint,

@@ -1,4 +1,7 @@
+import { HostCpuMeter, ProcessCpuMeter, readDiskUsage, readHostMemory, readLoadAverage } from '@unity/diagnostics';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { BusEvent } from './event-bus';
+import { ProviderAvailability } from './provider-availability';
 
 /** How a breaker state is exported: 0 closed, 1 half-open, 2 open. */
 const breakerValues: Record<string, number> = { closed: 0, 'half-open': 1, halfOpen: 1, open: 2 };
@@ -21,9 +24,20 @@ interface RequestRecord {
   cached?: boolean;
 }
 
+export interface GatewayMetricsOptions {
+  /** Node process metrics, and the host's and this process's CPU, memory and disk (default true). */
+  processMetrics?: boolean;
+  /** How far back `unity_provider_availability_ratio` looks (default one hour). */
+  availabilityWindowMs?: number;
+  /** Clock of the availability figures, in ms (default `Date.now`). */
+  now?: () => number;
+}
+
 /**
  * The gateway's Prometheus metrics, in a registry of its own (two gateways in one process do not collide): requests,
- * latency and time-to-first-token histograms, fallbacks, breaker states, tokens and cache hits.
+ * latency and time-to-first-token histograms, fallbacks, breaker states, tokens and cache hits; each provider's
+ * availability; the host's and the gateway process's CPU, memory and disk (the embedded engine runs in this process);
+ * the outcomes of agent runs' tool calls.
  */
 export class GatewayMetrics {
   readonly registry = new Registry();
@@ -35,8 +49,13 @@ export class GatewayMetrics {
   private readonly tokens: Counter<'provider' | 'kind'>;
   private readonly cacheHits: Counter<never>;
   private readonly inFlight: Gauge<never>;
+  private readonly availability: ProviderAvailability;
+  private readonly toolCalls: Counter<'outcome'>;
+  private readonly toolOutcomes = { succeeded: 0, failed: 0 };
+  private readonly disks = new Set<string>();
+  private readonly processMetrics: boolean;
 
-  constructor(options: { processMetrics?: boolean } = {}) {
+  constructor(options: GatewayMetricsOptions = {}) {
     const registers = [this.registry];
     const buckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
     this.requests = new Counter({
@@ -87,7 +106,134 @@ export class GatewayMetrics {
       help: 'Chat requests being served right now',
       registers,
     });
-    if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'unity_' });
+    this.availability = new ProviderAvailability({
+      ...(options.now ? { now: options.now } : {}),
+      ...(options.availabilityWindowMs ? { windowMs: options.availabilityWindowMs } : {}),
+    });
+    const availability = this.availability;
+    new Gauge({
+      name: 'unity_provider_up',
+      help: 'Whether each provider is up (1) or down (0): down while its breaker is open or half-open, or a health check naming it is down',
+      labelNames: ['provider'],
+      registers,
+      collect() {
+        for (const provider of availability.providers()) {
+          this.set({ provider }, availability.isUp(provider) ? 1 : 0);
+        }
+      },
+    });
+    new Gauge({
+      name: 'unity_provider_availability_ratio',
+      help: 'Share of the last hour (or since the gateway started) each provider was up',
+      labelNames: ['provider'],
+      registers,
+      collect() {
+        for (const provider of availability.providers()) this.set({ provider }, availability.ratio(provider));
+      },
+    });
+    this.toolCalls = new Counter({
+      name: 'unity_agent_tool_calls_total',
+      help: 'Tool calls of agent runs reported to the gateway, by outcome (succeeded, failed)',
+      labelNames: ['outcome'],
+      registers,
+    });
+    const outcomes = this.toolOutcomes;
+    new Gauge({
+      name: 'unity_agent_tool_call_success_ratio',
+      help: 'Share of the tool calls of agent runs reported to the gateway that succeeded (NaN before any)',
+      registers,
+      collect() {
+        const total = outcomes.succeeded + outcomes.failed;
+        this.set(total > 0 ? outcomes.succeeded / total : Number.NaN);
+      },
+    });
+    this.processMetrics = options.processMetrics !== false;
+    if (this.processMetrics) {
+      collectDefaultMetrics({ register: this.registry, prefix: 'unity_' });
+      this.registerHostMetrics();
+    }
+  }
+
+  /** The host's CPU, load and memory, and this process's CPU and memory (it hosts the embedded engine). */
+  private registerHostMetrics(): void {
+    const registers = [this.registry];
+    const hostCpu = new HostCpuMeter();
+    const processCpu = new ProcessCpuMeter();
+    new Gauge({
+      name: 'unity_host_cpu_utilization_ratio',
+      help: "Share of all the host's CPU time that was busy since the previous scrape (os.cpus)",
+      registers,
+      collect() {
+        const busy = hostCpu.sample();
+        if (busy !== undefined) this.set(busy);
+      },
+    });
+    new Gauge({
+      name: 'unity_host_load_average',
+      help: 'Load average of the host over 1, 5 and 15 minutes',
+      labelNames: ['period'],
+      registers,
+      collect() {
+        const load = readLoadAverage();
+        this.set({ period: '1m' }, load.m1);
+        this.set({ period: '5m' }, load.m5);
+        this.set({ period: '15m' }, load.m15);
+      },
+    });
+    new Gauge({
+      name: 'unity_host_memory_bytes',
+      help: 'RAM of the host: total, free, used',
+      labelNames: ['kind'],
+      registers,
+      collect() {
+        const memory = readHostMemory();
+        this.set({ kind: 'total' }, memory.totalBytes);
+        this.set({ kind: 'free' }, memory.freeBytes);
+        this.set({ kind: 'used' }, memory.usedBytes);
+      },
+    });
+    new Gauge({
+      name: 'unity_engine_process_cpu_utilization_ratio',
+      help: 'CPU used by the gateway process, which hosts the embedded engine, since the previous scrape, as a share of all the cores it may use',
+      registers,
+      collect() {
+        const used = processCpu.sample();
+        if (used !== undefined) this.set(used);
+      },
+    });
+    new Gauge({
+      name: 'unity_engine_process_memory_bytes',
+      help: 'Memory of the gateway process, which hosts the embedded engine: rss, heap_total, heap_used, external, array_buffers',
+      labelNames: ['kind'],
+      registers,
+      collect() {
+        const memory = process.memoryUsage();
+        this.set({ kind: 'rss' }, memory.rss);
+        this.set({ kind: 'heap_total' }, memory.heapTotal);
+        this.set({ kind: 'heap_used' }, memory.heapUsed);
+        this.set({ kind: 'external' }, memory.external);
+        this.set({ kind: 'array_buffers' }, memory.arrayBuffers);
+      },
+    });
+    const disks = this.disks;
+    new Gauge({
+      name: 'unity_host_disk_bytes',
+      help: "The file system of the gateway's data folder: total, available (to the gateway), used",
+      labelNames: ['path', 'kind'],
+      registers,
+      async collect() {
+        for (const path of disks) {
+          try {
+            const disk = await readDiskUsage(path);
+            this.set({ path, kind: 'total' }, disk.totalBytes);
+            this.set({ path, kind: 'available' }, disk.availableBytes);
+            this.set({ path, kind: 'used' }, disk.usedBytes);
+          } catch {
+            // An unreadable folder has no figures rather than failing the whole scrape.
+          }
+        }
+      },
+    });
   }
 
   requestStarted(): void {
@@ -111,15 +257,56 @@ export class GatewayMetrics {
     this.requests.inc({ endpoint, status: String(status), provider: 'none', stream: 'false' });
   }
 
-  /** Export a closed breaker (0) for each provider from the start, rather than nothing until one changes. */
+  /** Export a closed breaker (0) and an available provider (1) for each provider from the start. */
   trackProviders(providers: readonly string[]): void {
-    for (const provider of providers) this.breaker.set({ provider }, 0);
+    for (const provider of providers) {
+      this.breaker.set({ provider }, 0);
+      this.availability.track(provider);
+    }
   }
 
   /** Record a breaker state change (`closed`, `half-open`, `open`). Unknown states are ignored. */
   breakerChanged(provider: string, state: string): void {
     const value = breakerValues[state];
-    if (value !== undefined) this.breaker.set({ provider }, value);
+    if (value === undefined) return;
+    this.breaker.set({ provider }, value);
+    this.availability.breakerChanged(provider, state);
+  }
+
+  /** A health check naming a provider changed (`up` as the health monitor judges it). */
+  healthChanged(provider: string, check: string, up: boolean): void {
+    this.availability.healthChanged(provider, check, up);
+  }
+
+  /** Tool calls of an agent run that ended: how many succeeded and failed (`AgentResult.toolOutcomes`). */
+  agentToolCalls(outcomes: { succeeded: number; failed: number }): void {
+    const succeeded = Math.max(0, Math.floor(outcomes.succeeded) || 0);
+    const failed = Math.max(0, Math.floor(outcomes.failed) || 0);
+    this.toolOutcomes.succeeded += succeeded;
+    this.toolOutcomes.failed += failed;
+    if (succeeded > 0) this.toolCalls.inc({ outcome: 'succeeded' }, succeeded);
+    if (failed > 0) this.toolCalls.inc({ outcome: 'failed' }, failed);
+  }
+
+  /** Export the size, available and used space of the file system holding `path` (the data folder). */
+  trackDisk(path: string): void {
+    if (this.processMetrics) this.disks.add(path);
+  }
+
+  /**
+   * Follow the live feed (`bus.subscribe(e => metrics.observe(e))`): `health.change` of a provider feeds its
+   * availability; `agent.stop` (an agent run published with `bus.listener('agent')`) its tool-call outcomes. Client
+   * events (`client.*`) never count: any /ws client could send them.
+   */
+  observe(event: BusEvent): void {
+    if (event.type === 'health.change' && typeof event.provider === 'string' && event.status !== 'skip') {
+      const up = typeof event.up === 'boolean' ? event.up : event.status === 'ok' || event.status === 'warn';
+      this.healthChanged(event.provider, String(event.check), up);
+    } else if (event.type === 'agent.stop') {
+      const outcomes = (event.result as { toolOutcomes?: { succeeded?: unknown; failed?: unknown } } | undefined)
+        ?.toolOutcomes;
+      if (outcomes) this.agentToolCalls({ succeeded: Number(outcomes.succeeded), failed: Number(outcomes.failed) });
+    }
   }
 
   private redisMetrics:
@@ -176,4 +363,48 @@ export class GatewayMetrics {
   text(): Promise<string> {
     return this.registry.metrics();
   }
+
+  // ── The router's response cache (issue #16): lookups per layer, store outages. Fed by the router's `cache-lookup`
+  // and `cache-error` events (see forwardRouterEvents). Declared last: field initialisers run in order, after `registry`.
+
+  private readonly routerCacheLookups = zeroed(
+    new Counter({
+      name: 'unity_router_cache_lookups_total',
+      help: 'Response cache lookups by layer (exact, semantic) and result (hit, miss); semantic ones follow an exact miss',
+      labelNames: ['layer', 'result'],
+      registers: [this.registry],
+    }),
+    [
+      { layer: 'exact', result: 'hit' },
+      { layer: 'exact', result: 'miss' },
+      { layer: 'semantic', result: 'hit' },
+      { layer: 'semantic', result: 'miss' },
+    ],
+  );
+
+  private readonly routerCacheOutages = new Counter({
+    name: 'unity_router_cache_outages_total',
+    help: 'Times the response cache lost its store (sqlite, redis, shared) or its embeddings: answers went on without it',
+    labelNames: ['store'],
+    registers: [this.registry],
+  });
+
+  /** One `cache-lookup` event: the exact layer's result, and the semantic layer's when it was consulted. */
+  routerCacheLookup(event: { layer?: string; semantic?: boolean }): void {
+    this.routerCacheLookups.inc({ layer: 'exact', result: event.layer === 'exact' ? 'hit' : 'miss' });
+    if (event.semantic) {
+      this.routerCacheLookups.inc({ layer: 'semantic', result: event.layer === 'semantic' ? 'hit' : 'miss' });
+    }
+  }
+
+  /** One `cache-error` event (the first failure of an outage). */
+  routerCacheOutage(store: string): void {
+    this.routerCacheOutages.inc({ store });
+  }
+}
+
+/** A counter with these label sets exported as 0 from the start. */
+function zeroed<L extends string>(counter: Counter<L>, labelSets: Partial<Record<L, string>>[]): Counter<L> {
+  for (const labels of labelSets) counter.inc(labels, 0);
+  return counter;
 }

@@ -3,7 +3,8 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { FakeOllama, FakeOpenAI, freePort } from '@unity/test-kit';
+import { type RunningServer, startServer } from '@unity/gateway';
+import { FakeOllama, FakeOpenAI, freePort, gatewayConfigYaml } from '@unity/test-kit';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { formatResults } from './doctor';
 
@@ -228,6 +229,97 @@ describe('unity doctor', () => {
     expect(await exited).toBe(0);
     expect((stdout.match(/every 0\.2 s, Ctrl-C to stop/g) ?? []).length).toBeGreaterThanOrEqual(2);
     expect(ollama.requestsTo('/api/version').length).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('unity doctor --gateway', () => {
+  let gateway: RunningServer;
+  let gatewayDir: string;
+
+  beforeAll(async () => {
+    gatewayDir = await mkdtemp(join(tmpdir(), 'unity-doctor-gateway-'));
+    const configPath = join(gatewayDir, 'gateway.yaml');
+    await writeFile(
+      configPath,
+      gatewayConfigYaml({
+        cloudBaseUrl: cloud.baseURL,
+        ollamaHost: ollama.host,
+        server: { data_dir: join(gatewayDir, 'data') },
+      }) +
+        [
+          'alerts:',
+          '  evaluation_interval_seconds: 0.05',
+          '  rules:',
+          '    - {name: errors, kind: error_rate, threshold_percent: 10, window_seconds: 1.5, min_requests: 1}',
+          '',
+        ].join('\n'),
+    );
+    gateway = await startServer({ configPath, port: 0, env: { TEST_CLOUD_KEY: key } });
+  });
+  afterAll(async () => {
+    await gateway.shutdown({ drainTimeoutMs: 500 });
+    await rm(gatewayDir, { recursive: true, force: true });
+  });
+
+  it('prints the alerts of the gateway as they fire and resolve with --watch, and exits on Ctrl-C', async () => {
+    const config = await writeConfig();
+    const child = spawn(
+      process.execPath,
+      [bin, 'doctor', '--config', config, '--watch', '--interval', '0.2', '--gateway', gateway.address],
+      { cwd: dir, env: environment({ MINIMAX_API_KEY: key }) },
+    );
+    let stdout = '';
+    const seen = (pattern: RegExp) =>
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no ${pattern} in:\n${stdout}`)), 20_000);
+        const check = () => {
+          if (!pattern.test(stdout)) return;
+          child.stdout.off('data', check);
+          clearTimeout(timer);
+          resolve();
+        };
+        child.stdout.on('data', check);
+        check();
+      });
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      await seen(new RegExp(`alerts · ${gateway.address} · 0 active`));
+
+      ollama.enqueue({ fault: 'status', status: 500 });
+      const failed = await fetch(`${gateway.address}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'local', messages: [{ role: 'user', content: 'fail' }] }),
+      });
+      expect(failed.status).toBeGreaterThanOrEqual(500);
+      await seen(/FIRED +errors: error rate 100% over the last 1.5 s is above 10% \(1 of 1 requests\)/);
+      await seen(/alerts · \S+ · 1 active\n.*✗ errors: error rate 100%/s);
+      await seen(/RESOLVED +errors: error rate 100%/);
+      child.kill('SIGINT');
+      expect(await exited).toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+    expect(stdout.indexOf('FIRED')).toBeLessThan(stdout.indexOf('RESOLVED'));
+  });
+
+  it("looks for the gateway at the config's server address when --gateway names none", async () => {
+    const { port } = new URL(gateway.address);
+    const config = await writeConfig({ sections: ['server:', `  port: ${port}`] });
+    const { code, stdout } = await doctor(['--config', config, '--gateway']);
+    expect(code).toBe(0);
+    expect(stdout).toContain(`alerts · http://127.0.0.1:${port} · 0 active`);
+  });
+
+  it('says when the gateway cannot be reached, without failing the checks', async () => {
+    const url = `http://127.0.0.1:${await freePort()}`;
+    const { code, stdout } = await doctor(['--config', await writeConfig(), '--gateway', url]);
+    expect(code).toBe(0);
+    expect(stdout).toContain(`✗ cannot reach the gateway at ${url}: ECONNREFUSED`);
+    expect(stdout).toContain('fix: start it with `unity serve`, or name another one with --gateway URL');
   });
 });
 

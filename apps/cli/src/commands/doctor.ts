@@ -8,6 +8,15 @@ import {
   runChecks,
 } from '@unity/diagnostics';
 import { DomainError } from '@unity/domains';
+import {
+  type AlertNotification,
+  type AlertsPoll,
+  GatewayAlertsClient,
+  gatewayApiKeyOf,
+  gatewayUrlOf,
+  serverConfigSchema,
+} from '@unity/gateway';
+import { ConfigError, loadConfig } from '@unity/llm-router';
 import type { Command } from 'commander';
 import pc from 'picocolors';
 import { positiveNumber } from '../cli-process';
@@ -20,6 +29,8 @@ interface DoctorFlags {
   watch?: boolean;
   deep?: boolean;
   interval: number;
+  /** `--gateway [url]`: true when given without a URL (the config's server.host and server.port). */
+  gateway?: string | boolean;
 }
 
 const symbols: Record<CheckStatus, string> = {
@@ -72,6 +83,52 @@ function domainsCheck(flags: DoctorFlags): Check {
   };
 }
 
+/** The gateway `--gateway` names (else the config's `server:` address) and its master key from the environment. */
+async function gatewayTarget(flags: DoctorFlags): Promise<{ url: string; apiKey: string | undefined }> {
+  let server = serverConfigSchema.parse({});
+  try {
+    const { config } = await loadConfig({
+      ...(flags.config === undefined ? {} : { path: flags.config }),
+      cwd: process.cwd(),
+      env: process.env,
+      sections: { server: serverConfigSchema },
+    });
+    server = config.server;
+  } catch (error) {
+    // A broken config is the config check's to report; the gateway is then looked for at the defaults.
+    if (!ConfigError.isInstance(error)) throw error;
+  }
+  const url = typeof flags.gateway === 'string' ? flags.gateway : gatewayUrlOf(server);
+  return { url, apiKey: gatewayApiKeyOf(server, process.env) };
+}
+
+const transitionLabels: Record<AlertNotification['transition'], string> = {
+  fired: pc.red('FIRED   '),
+  repeat: pc.yellow('FIRING  '),
+  resolved: pc.green('RESOLVED'),
+};
+
+/** One notification as a line: time, what happened, the rule and its summary. */
+function formatAlertLine(n: AlertNotification): string {
+  const time = new Date(n.at).toLocaleTimeString();
+  return `${pc.dim(time)} ${transitionLabels[n.transition]} ${n.rule}: ${n.summary}`;
+}
+
+/** The gateway's alerts under the checks: the notifications since the last look, then what is active now. */
+function formatAlerts(url: string, poll: AlertsPoll, lines: readonly string[]): string {
+  if (!poll.ok) {
+    return `${pc.bold('alerts')} · ${url}\n${symbols.fail} ${poll.message}\n  ${pc.cyan(`fix: ${poll.fix}`)}\n`;
+  }
+  const { active, rules } = poll.listing;
+  const state = rules.length === 0 ? 'no rules configured (alerts: in its config)' : `${active.length} active`;
+  const out = [`${pc.bold('alerts')} · ${url} · ${state}`, ...lines];
+  for (const alert of active) {
+    const since = pc.dim(`(since ${new Date(alert.startedAt).toLocaleTimeString()})`);
+    out.push(`${symbols.fail} ${alert.rule}: ${alert.summary} ${since}`);
+  }
+  return `${out.join('\n')}\n`;
+}
+
 const exitCodeOf = (results: readonly CheckResult[]) => (overallStatus(results) === 'fail' ? 1 : 0);
 
 export function registerDoctorCommand(program: Command): void {
@@ -84,6 +141,10 @@ export function registerDoctorCommand(program: Command): void {
     .option('--deep', 'also measure first-token latency and try one tool call per configured model (costs model calls)')
     .option('--watch', 're-run the checks until Ctrl-C')
     .option('--interval <seconds>', 'pause between rounds with --watch', positiveNumber, 5)
+    .option(
+      '--gateway [url]',
+      "also show a running gateway's alerts, as they fire and resolve with --watch (default: the config's server address)",
+    )
     .addHelpText('after', '\nExit status: 0 when every required check passes (warnings allowed), 1 otherwise.')
     .action(async (flags: DoctorFlags) => {
       const plan = await planDoctor({
@@ -94,9 +155,31 @@ export function registerDoctorCommand(program: Command): void {
       });
       const [config, ...rest] = plan.checks;
       const checks = config ? [config, domainsCheck(flags), ...rest] : rest;
-      const print = (results: CheckResult[]) => {
+      const target = flags.gateway === undefined ? undefined : await gatewayTarget(flags);
+      const alerts = target ? new GatewayAlertsClient(target) : undefined;
+      const stopped = new AbortController();
+      // The last notifications, shown under each round (a terminal is cleared between rounds).
+      const alertLines: string[] = [];
+      const look = async (): Promise<AlertsPoll | undefined> => {
+        if (stopped.signal.aborted) return undefined;
+        const poll = await alerts?.poll(stopped.signal);
+        if (poll?.ok) {
+          const fresh = poll.news.map(formatAlertLine);
+          if (flags.watch && process.stdout.isTTY) alertLines.push(...fresh);
+          else alertLines.splice(0, alertLines.length, ...fresh);
+          alertLines.splice(0, Math.max(0, alertLines.length - 10));
+        }
+        return poll;
+      };
+      const print = (results: CheckResult[], poll: AlertsPoll | undefined) => {
         if (flags.json) {
-          const report = { status: overallStatus(results), results };
+          const gateway =
+            poll && target
+              ? poll.ok
+                ? { url: target.url, active: poll.listing.active, events: poll.news }
+                : { url: target.url, error: poll.message, fix: poll.fix }
+              : undefined;
+          const report = { status: overallStatus(results), results, ...(gateway ? { alerts: gateway } : {}) };
           process.stdout.write(flags.watch ? `${JSON.stringify(report)}\n` : `${JSON.stringify(report, null, 2)}\n`);
         } else {
           if (flags.watch && process.stdout.isTTY) process.stdout.write('\x1b[2J\x1b[H');
@@ -108,13 +191,14 @@ export function registerDoctorCommand(program: Command): void {
             );
           }
           process.stdout.write(formatResults(results));
+          if (poll && target) process.stdout.write(`\n${formatAlerts(target.url, poll, alertLines)}`);
         }
       };
 
       if (!flags.watch) {
         try {
           const results = await runChecks(checks);
-          print(results);
+          print(results, await look());
           process.exitCode = exitCodeOf(results);
         } finally {
           await plan.close();
@@ -124,9 +208,14 @@ export function registerDoctorCommand(program: Command): void {
 
       const monitor = new HealthMonitor({ checks, intervalMs: flags.interval * 1000 });
       let last: CheckResult[] = [];
+      // Rounds are printed one after the other, each with the gateway's alerts as they are after it.
+      let printing = Promise.resolve();
       monitor.on('results', (results) => {
         last = results;
-        print(results);
+        printing = printing.then(async () => {
+          const poll = await look();
+          if (!stopped.signal.aborted) print(results, poll);
+        });
       });
       await new Promise<void>((resolve, reject) => {
         monitor.on('error', reject);
@@ -135,6 +224,8 @@ export function registerDoctorCommand(program: Command): void {
         monitor.start();
       }).finally(async () => {
         monitor.stop();
+        stopped.abort();
+        await printing;
         await plan.close();
       });
       process.exitCode = exitCodeOf(last);
