@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { registerAskCommand } from './commands/ask';
+import { registerBenchCommand } from './commands/bench';
 import { registerConfigCommand } from './commands/config';
 import { registerDoctorCommand } from './commands/doctor';
 import { registerDomainsCommand } from './commands/domains';
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(add --help for usage)')
     .configureHelp({ sortSubcommands: true });
   registerAskCommand(program);
+  registerBenchCommand(program);
   registerConfigCommand(program);
   registerDoctorCommand(program);
   registerDomainsCommand(program);

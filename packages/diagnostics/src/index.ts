@@ -29,8 +29,43 @@ export {
   type HealthMonitorOptions,
   isResultUp,
 } from './health-monitor';
+export {
+  type CpuTimes,
+  type DiskUsage,
+  HostCpuMeter,
+  type HostMemory,
+  ProcessCpuMeter,
+  type ProcessCpuMeterOptions,
+  readCpuTimes,
+  readDiskUsage,
+  readHostMemory,
+  readLoadAverage,
+} from './host-usage';
 export { describeProbeFailure, type ProbeOptions, type ProbeResult, probeJson } from './http-probe';
 export { type MemoryCheckOptions, type MemoryReading, memoryCheck } from './memory-check';
+export { benchChartSvg } from './model-bench/bench-chart';
+export {
+  type BenchModel,
+  type BenchModelsOptions,
+  type BenchStreamEvent,
+  benchModelsFromConfig,
+} from './model-bench/bench-model';
+export {
+  type BenchCheck,
+  type BenchTask,
+  benchTasksFileSchema,
+  defaultBenchTasks,
+  parseBenchTasks,
+} from './model-bench/bench-task';
+export type { BenchTaskResult } from './model-bench/measure-task';
+export {
+  type ModelBenchEvent,
+  type ModelBenchOptions,
+  type ModelBenchResult,
+  type ModelBenchSummary,
+  runModelBench,
+} from './model-bench/run-model-bench';
+export { type CheckVerdict, checkAnswer } from './model-bench/task-check';
 export { nodeVersionCheck } from './node-version-check';
 export {
   type CapabilitiesCheckOptions,

@@ -2,7 +2,8 @@
  * The dashboard: one self-contained page (inline CSS and JS, SVG charts, no build step, nothing fetched from the
  * internet). It reads the live event feed on /ws — with `?api_key=` passed on when the page was opened with one —
  * and draws latency p50/p95 over time, fallback rate, provider availability, tokens, the last requests with who
- * served them, evolution scores and other live events.
+ * served them, evolution scores and other live events; and the runs reported to it (`RunReporter`: an agent's
+ * steps, tool calls and reminders, an evolution's generations, scores and bandit arms), from /api/runs and live.
  */
 export const dashboardPage = `<!doctype html>
 <html lang="en">
@@ -33,10 +34,17 @@ export const dashboardPage = `<!doctype html>
   .ok { color:var(--ok); } .bad { color:var(--bad); } .warn { color:var(--warn); }
   .legend span { margin-right:12px; font-size:12px; } .legend i { display:inline-block; width:10px; height:3px; margin-right:4px; vertical-align:middle; }
   #events { font:12px/1.5 ui-monospace, monospace; max-height:220px; overflow:auto; color:var(--dim); }
+  #runs .run { border-top:1px solid var(--line); padding:8px 0; } #runs .run:first-child { border-top:0; }
+  #runs .run-head { display:flex; gap:12px; flex-wrap:wrap; align-items:baseline; } #runs .dim { color:var(--dim); font-size:12px; }
+  #runs .run-events { font:12px/1.5 ui-monospace, monospace; color:var(--dim); } #runs table { max-width:520px; margin:4px 0; }
+  #runs svg { height:48px; max-width:520px; }
+  #alerts { margin:12px 20px 0; padding:10px 14px; border:1px solid var(--bad); border-radius:8px; background:#2d1214; }
+  #alerts h2 { color:var(--bad); margin-bottom:4px; } #alerts div { margin:2px 0; } #alerts .since { color:var(--dim); font-size:12px; }
 </style>
 </head>
 <body>
 <header><h1>Unity gateway</h1><span id="status">connecting…</span></header>
+<section id="alerts" role="alert" hidden><h2>Active alerts</h2><div id="alerts-list"></div></section>
 <main>
   <section>
     <h2>Traffic</h2>
@@ -73,6 +81,11 @@ export const dashboardPage = `<!doctype html>
     <h2>Spend by key</h2>
     <table id="spend"><thead><tr><th>key</th><th>name</th><th>requests</th><th>tokens</th><th>cost</th></tr></thead><tbody></tbody></table>
     <div id="spend-note" style="color:var(--dim);font-size:12px"></div>
+  </section>
+  <section class="wide" id="runs-panel">
+    <h2>Runs</h2>
+    <div id="runs"></div>
+    <div id="runs-note" style="color:var(--dim);font-size:12px">no run reported yet: unity run --report URL, unity evolve --report URL</div>
   </section>
   <section class="wide">
     <h2>Last requests</h2>
@@ -131,12 +144,14 @@ export const dashboardPage = `<!doctype html>
 
   function onEvent(e) {
     var type = String(e.type || '');
+    if (type.indexOf('run.') === 0) onRunEvent(e);
     // Clients may publish client.* events; only the server's own events (which clients cannot send) change the
     // traffic figures and a provider's state. Client events still show in the live feed and the evolution chart.
     var fromServer = type.indexOf('client.') !== 0;
     if (fromServer && type === 'request.end') return onRequest(e);
     if (type === 'request.start') return;
     if (fromServer && type === 'keys.settled') return scheduleSpend();
+    if (fromServer && type.indexOf('alert.') === 0) scheduleAlerts();
     if (fromServer && type === 'router.breaker' && e.provider) {
       provider(String(e.provider)).state = String(e.to || 'changed');
       provider(String(e.provider)).last = e.ts;
@@ -247,6 +262,140 @@ export const dashboardPage = `<!doctype html>
   }
   function scheduleSpend() { if (!spendTimer) spendTimer = setTimeout(loadSpend, 1000); }
 
+  // The banner of active alerts, from GET /api/alerts (the master key, passed as ?api_key=), read again on alert.* events.
+  var alertsTimer = null;
+  function loadAlerts() {
+    alertsTimer = null;
+    var key = new URLSearchParams(location.search).get('api_key');
+    fetch('/api/alerts' + (key ? '?api_key=' + encodeURIComponent(key) : '')).then(function (r) {
+      return r.ok ? r.json() : { active: [] };
+    }).then(function (body) {
+      var active = body.active || [], list = $('alerts-list'); list.innerHTML = '';
+      active.forEach(function (a) {
+        var row = el('div'); row.setAttribute('data-alert-id', a.id);
+        row.appendChild(el('b', a.rule + ': ')); row.appendChild(el('span', a.summary));
+        row.appendChild(el('span', '  since ' + new Date(a.startedAt).toLocaleTimeString(), 'since'));
+        list.appendChild(row);
+      });
+      $('alerts').hidden = active.length === 0;
+    }).catch(function () { /* keep the banner as it is */ });
+  }
+  function scheduleAlerts() { if (!alertsTimer) alertsTimer = setTimeout(loadAlerts, 100); }
+
+  // Runs reported by unity run / unity evolve (RunReporter): summaries from GET /api/runs at load, then live from
+  // /ws: run.update replaces a run's summary, run.<kind>.<type> adds to its latest events. Text only (textContent).
+  var MAX_RUNS = 10, RUN_EVENTS = 6, runs = {}, runsTimer = null;
+  function runEntry(id) { return runs[id] || (runs[id] = { summary: null, events: [] }); }
+  function onRunEvent(e) {
+    if (typeof e.runId !== 'string') return;
+    var entry = runEntry(e.runId);
+    if (e.type === 'run.update') {
+      if (e.run && (!entry.summary || e.run.updatedAt >= entry.summary.updatedAt)) entry.summary = e.run;
+    } else {
+      entry.events.push(e); if (entry.events.length > RUN_EVENTS) entry.events.shift();
+    }
+    scheduleRuns();
+  }
+  function loadRuns() {
+    var key = new URLSearchParams(location.search).get('api_key');
+    fetch('/api/runs' + (key ? '?api_key=' + encodeURIComponent(key) : '')).then(function (r) {
+      return r.ok ? r.json() : { runs: [] };
+    }).then(function (body) {
+      (body.runs || []).forEach(function (run) {
+        var entry = runEntry(run.id);
+        if (!entry.summary || run.updatedAt > entry.summary.updatedAt) entry.summary = run;
+      });
+      scheduleRuns();
+    }).catch(function () { /* the live feed still fills the panel */ });
+  }
+  function scheduleRuns() { if (!runsTimer) runsTimer = setTimeout(function () { runsTimer = null; renderRuns(); }, 200); }
+  function num(v, digits) { return typeof v === 'number' ? v.toFixed(digits) : '–'; }
+  function runEventText(e) {
+    var t = String(e.type).split('.').pop();
+    switch (t) {
+      case 'step': return 'step ' + e.iteration + ' · ' + e.model + ((e.toolCalls || []).length ? ' → ' + e.toolCalls.join(', ') : '') + ' · ' + (e.inputTokens + e.outputTokens) + ' tokens';
+      case 'tool-call': return 'tool ' + e.name + ' ' + String(e.arguments).slice(0, 100);
+      case 'tool-result': return e.name + (e.ok ? ' ok' : ' failed: ' + String(e.error || '').slice(0, 100));
+      case 'reminder': return 'reminder (' + e.level + ') after ' + e.toolCalls + ' tool calls';
+      case 'final-request': return 'iteration limit: final request after ' + e.toolCalls + ' tool calls';
+      case 'nudge': return 'nudge: ' + String(e.message).slice(0, 120);
+      case 'compacted': return 'context compacted ' + e.tokensBefore + ' → ' + e.tokensAfter + ' tokens';
+      case 'start': return 'baseline ' + num(e.baselineScore, 2) + (e.resumed ? ' (resumed)' : '');
+      case 'generation': return 'generation ' + e.generation;
+      case 'candidate': return 'candidate ' + e.id + ' (' + e.strategy + ') ' + (e.score === null ? 'failed' : num(e.score, 2)) + ', best ' + num(e.bestScore, 2);
+      case 'best': return 'new best ' + e.id + ': ' + num(e.score, 2);
+      case 'holdout': return 'holdout of ' + e.id + ': ' + num(e.holdoutScore, 2);
+      case 'warning': return 'warning: ' + String(e.message).slice(0, 120);
+      case 'stop': return 'stopped: ' + e.stopReason;
+      default: return t;
+    }
+  }
+  function runFigures(s) {
+    if (s.agent) {
+      var a = s.agent, names = Object.keys(a.toolCalls), calls = 0;
+      names.forEach(function (n) { calls += a.toolCalls[n]; });
+      return 'steps ' + a.steps + ' · tool calls ' + calls + (names.length ? ' (' + names.map(function (n) { return n + ' ' + a.toolCalls[n]; }).join(', ') + ')' : '') +
+        (a.failedToolCalls ? ', ' + a.failedToolCalls + ' failed' : '') + ' · reminders ' + a.reminders + (a.lastReminder ? ' (last: ' + a.lastReminder + ')' : '') +
+        (a.nudges ? ' · nudges ' + a.nudges : '') + ' · tokens ' + a.inputTokens + ' / ' + a.outputTokens + (a.model ? ' · ' + a.model : '');
+    }
+    var v = s.evolution || {};
+    return 'generation ' + v.generation + ' · candidates ' + v.candidates + (v.failures ? ' (' + v.failures + ' failed)' : '') +
+      ' · best ' + num(v.bestScore, 2) + ' (baseline ' + num(v.baselineScore, 2) + ') · last ' + (v.lastScore === null ? 'failed' : num(v.lastScore, 2)) +
+      (v.warnings ? ' · warnings ' + v.warnings : '');
+  }
+  function runArms(arms) {
+    var table = el('table'), head = el('tr');
+    ['arm', 'pulls', 'mean reward', 'successes'].forEach(function (h) { head.appendChild(el('th', h)); });
+    table.appendChild(head);
+    Object.keys(arms).forEach(function (name) {
+      var tr = el('tr'), arm = arms[name]; tr.setAttribute('data-arm', name);
+      tr.appendChild(el('td', name)); tr.appendChild(el('td', String(arm.pulls)));
+      tr.appendChild(el('td', num(arm.meanReward, 3))); tr.appendChild(el('td', String(arm.successes)));
+      table.appendChild(tr);
+    });
+    return table;
+  }
+  function runScores(scores) {
+    var ns = 'http://www.w3.org/2000/svg', svg = document.createElementNS(ns, 'svg'), w = 520, h = 48, lo = Infinity, hi = -Infinity;
+    svg.setAttribute('viewBox', '0 0 ' + w + ' ' + h); svg.setAttribute('preserveAspectRatio', 'none');
+    scores.forEach(function (p) { [p.best, p.score].forEach(function (v) { if (v !== null) { lo = Math.min(lo, v); hi = Math.max(hi, v); } }); });
+    var x = function (i) { return scores.length < 2 ? w / 2 : 4 + (i / (scores.length - 1)) * (w - 8); };
+    var y = function (v) { return hi > lo ? h - 4 - ((v - lo) / (hi - lo)) * (h - 8) : h / 2; };
+    var best = document.createElementNS(ns, 'path');
+    best.setAttribute('d', scores.map(function (p, i) { return (i ? 'L' : 'M') + x(i).toFixed(1) + ' ' + y(p.best).toFixed(1); }).join(' '));
+    best.setAttribute('fill', 'none'); best.setAttribute('stroke', '#3fb950'); best.setAttribute('stroke-width', '2');
+    svg.appendChild(best);
+    scores.forEach(function (p, i) {
+      if (p.score === null) return;
+      var dot = document.createElementNS(ns, 'circle');
+      dot.setAttribute('cx', x(i).toFixed(1)); dot.setAttribute('cy', y(p.score).toFixed(1)); dot.setAttribute('r', '2'); dot.setAttribute('fill', '#58a6ff');
+      svg.appendChild(dot);
+    });
+    return svg;
+  }
+  function renderRuns() {
+    var box = $('runs'); box.innerHTML = '';
+    var list = Object.keys(runs).map(function (id) { return runs[id]; }).filter(function (r) { return r.summary; })
+      .sort(function (a, b) { return b.summary.updatedAt - a.summary.updatedAt; }).slice(0, MAX_RUNS);
+    $('runs-note').textContent = list.length ? '' : 'no run reported yet: unity run --report URL, unity evolve --report URL';
+    list.forEach(function (r) {
+      var s = r.summary, div = el('div', undefined, 'run'), head = el('div', undefined, 'run-head');
+      div.setAttribute('data-run-id', s.id); div.setAttribute('data-kind', s.kind);
+      head.appendChild(el('b', s.title || s.id));
+      head.appendChild(el('span', s.kind + ' · ' + s.id + ' · by ' + s.reporter, 'dim'));
+      head.appendChild(el('span', s.status === 'running' ? 'running' : String(s.stopReason), s.status === 'running' ? 'warn' : s.stopReason === 'completed' || s.stopReason === 'generations' || s.stopReason === 'target' ? 'ok' : 'bad'));
+      head.appendChild(el('span', (s.elapsedMs / 1000).toFixed(1) + ' s · ' + s.events + ' events' + (s.dropped ? ', ' + s.dropped + ' dropped' : ''), 'dim'));
+      div.appendChild(head);
+      div.appendChild(el('div', runFigures(s), 'run-figures'));
+      if (s.evolution && Object.keys(s.evolution.arms).length) div.appendChild(runArms(s.evolution.arms));
+      if (s.evolution && s.evolution.scores.length) div.appendChild(runScores(s.evolution.scores));
+      var events = el('div', undefined, 'run-events');
+      r.events.slice().reverse().forEach(function (e) { events.appendChild(el('div', runEventText(e))); });
+      div.appendChild(events);
+      box.appendChild(div);
+    });
+  }
+
   var dirty = false;
   function schedule() { if (!dirty) { dirty = true; setTimeout(function () { dirty = false; render(); }, 200); } }
 
@@ -260,6 +409,8 @@ export const dashboardPage = `<!doctype html>
   }
   render();
   loadSpend();
+  loadRuns();
+  loadAlerts();
   connect();
 })();
 </script>

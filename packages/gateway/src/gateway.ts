@@ -1,8 +1,11 @@
 import { readFileSync } from 'node:fs';
 import cors from '@fastify/cors';
 import websocket from '@fastify/websocket';
+import type { Tracer } from '@opentelemetry/api';
 import { describeError, isLoopbackHost, Redactor } from '@unity/core';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { AlertsView } from './alerts/alert-manager';
+import { registerAlertsRoute } from './alerts/alerts-route';
 import { registerAnthropicRoutes } from './anthropic-routes';
 import { anthropicErrorBody } from './anthropic-wire';
 import { ApiKeyCheck } from './api-key';
@@ -25,7 +28,9 @@ import { ollamaErrorBody } from './ollama-wire';
 import { registerOpenAIRoutes } from './openai-routes';
 import { openaiErrorBody } from './openai-wire';
 import { registerRequestLimits } from './request-limits';
+import { registerRequestTracing } from './request-tracing';
 import { registerResponsesRoutes } from './responses-routes';
+import { registerRunsRoutes } from './run-report/runs-routes';
 import { ServingContext } from './serving-context';
 import { type Readiness, registerTelemetryRoutes } from './telemetry-routes';
 
@@ -93,6 +98,10 @@ export interface GatewayOptions {
   wsBacklogEvents?: number;
   /** The size of the client events' own ring, for the default bus (default 100). */
   clientEventBacklog?: number;
+  /** Trace each HTTP request (a SERVER span, parent of the router's spans; `startTracing`); absent: no hook at all. */
+  tracer?: Tracer;
+  /** The alerts `GET /api/alerts` lists (`AlertManager`); without it, none. */
+  alerts?: AlertsView;
 }
 
 export interface ShutdownOptions {
@@ -185,7 +194,16 @@ const serverVersion = (
 ).version;
 
 /** Router events worth a live event of their own (attempts travel inside each `request.end`). */
-const forwardedRouterEvents = ['retry', 'fallback', 'breaker', 'cache-hit', 'compacted', 'last-resort', 'audit-error'];
+const forwardedRouterEvents = [
+  'retry',
+  'fallback',
+  'breaker',
+  'cache-hit',
+  'compacted',
+  'last-resort',
+  'audit-error',
+  'cache-error',
+];
 
 /** Publish the router's notable events on the bus as `router.<name>`, and keep the breaker gauge current. */
 function forwardRouterEvents(router: GatewayRouter, bus: EventBus, metrics: GatewayMetrics): { stop(): void } {
@@ -193,12 +211,17 @@ function forwardRouterEvents(router: GatewayRouter, bus: EventBus, metrics: Gate
   const listeners = forwardedRouterEvents.map((name) => {
     const listener = (payload: Record<string, unknown>) => {
       if (name === 'breaker') metrics.breakerChanged(String(payload.provider), String(payload.to));
+      if (name === 'cache-error') metrics.routerCacheOutage(String(payload.store));
       const error = payload.error;
       bus.publish(`router.${name}`, error instanceof Error ? { ...payload, error: describeError(error) } : payload);
     };
     router.on?.(name, listener);
     return [name, listener] as const;
   });
+  // The cache's verdict on each request feeds /metrics only: one event a request would flood the live feed.
+  const cacheLookup = (payload: { layer?: string; semantic?: boolean }) => metrics.routerCacheLookup(payload);
+  router.on?.('cache-lookup', cacheLookup);
+  listeners.push(['cache-lookup', cacheLookup as (payload: Record<string, unknown>) => void]);
   return {
     stop() {
       for (const [name, listener] of listeners) router.off?.(name, listener);
@@ -304,6 +327,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     parseJson(request, text, done);
   });
 
+  // First of all hooks, so that a request's span covers the refusals too.
+  if (options.tracer) registerRequestTracing(app, options.tracer);
   // Before the API-key check: a full gateway refuses at once, whoever asks.
   registerRequestLimits(app, {
     maxConcurrentRequests: limits.maxConcurrentRequests,
@@ -373,6 +398,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     registerOllamaRoutes(scope, deps);
     registerEmbeddingsRoutes(scope, { ...deps, embedder: options.embedder });
     registerDashboardRoute(scope);
+    registerRunsRoutes(scope, { bus });
+    registerAlertsRoute(scope, options.alerts);
   });
 
   return {

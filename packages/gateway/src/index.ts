@@ -1,3 +1,27 @@
+export {
+  AlertManager,
+  type AlertManagerOptions,
+  type AlertsView,
+  type BudgetSource,
+} from './alerts/alert-manager';
+export type { KeyBudget } from './alerts/alert-rules';
+export type { ActiveAlert, AlertCondition, AlertNotification, AlertTransition } from './alerts/alert-state';
+export {
+  type AlertsPoll,
+  GatewayAlertsClient,
+  type GatewayAlertsClientOptions,
+  gatewayApiKeyOf,
+  gatewayUrlOf,
+} from './alerts/alerts-client';
+export {
+  type AlertKind,
+  type AlertRuleConfig,
+  type AlertsConfig,
+  alertsConfigSchema,
+  type WebhookConfig,
+} from './alerts/alerts-config';
+export type { AlertsListing } from './alerts/alerts-route';
+export { notificationText } from './alerts/webhook-delivery';
 export type { ChatWire } from './chat-wire';
 export type { CorsSettings } from './cors';
 export { GatewayError, type GatewayErrorCode, type GatewayErrorOptions } from './errors';
@@ -45,7 +69,7 @@ export {
   VirtualKeys,
   type VirtualKeysOptions,
 } from './keys/virtual-keys';
-export { GatewayMetrics } from './metrics';
+export { GatewayMetrics, type GatewayMetricsOptions } from './metrics';
 export { type CatalogModel, ModelCatalog, type ModelCatalogOptions, type ModelRoute } from './model-catalog';
 export { type OpenRedisVirtualKeysOptions, openRedisVirtualKeys } from './redis/redis-virtual-keys';
 export { catalogFromConfig, type ServerConfig, serverConfigSchema } from './server-config';

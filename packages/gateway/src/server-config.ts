@@ -1,4 +1,12 @@
-import { modelPrefixes, parseModelString, type RouterRole, routerRoles } from '@unity/llm-router';
+import {
+  type EnsembleSettings,
+  ensembleModelStrings,
+  ensemblePrefix,
+  modelPrefixes,
+  parseModelString,
+  type RouterRole,
+  routerRoles,
+} from '@unity/llm-router';
 import { z } from 'zod';
 import type { CatalogModel } from './model-catalog';
 
@@ -196,6 +204,8 @@ interface ModelsConfig {
   /** The roles' model strings (other keys, such as the embedding chain, are not chat models). */
   models: { readonly [key: string]: unknown };
   privacy?: { local_only: boolean };
+  /** Named ensembles (`ensembles:`), each served as `ensemble/<name>`. */
+  ensembles?: Readonly<Record<string, Pick<EnsembleSettings, 'members' | 'judge' | 'fuser'>>>;
 }
 
 /** `qwen2.5-coder:7b` → `ollama_chat/qwen2.5-coder:7b`; a model string as it is. */
@@ -207,8 +217,9 @@ const fullModelString = (value: string) => {
 /**
  * The model names the gateway answers to, from the config: `unity` (the default chain), `local` (the same, never
  * leaving the machine), each role (`reasoning`, `coding`, `fallback`), the cloud model and each local model string
- * (tried first, then the role's local models as the router does), and each of `aliases` (`server.model_aliases`).
- * Each carries its chain: the model strings the router tries for it, in order.
+ * (tried first, then the role's local models as the router does), each ensemble (`ensemble/<name>`, whose chain is
+ * every model it may call), and each of `aliases` (`server.model_aliases`). Each carries its chain: the model strings
+ * the router tries for it, in order.
  */
 export function catalogFromConfig(
   config: ModelsConfig,
@@ -255,6 +266,14 @@ export function catalogFromConfig(
   };
   if (cloud_llm.enabled) add(`${cloud_llm.provider}/${cloud_llm.model}`, false);
   for (const modelString of roleModels.values()) add(modelString, true);
+  // Each ensemble: the router answers `ensemble/<name>` itself; its chain is every model it may call.
+  for (const [name, ensemble] of Object.entries(config.ensembles ?? {})) {
+    const id = `${ensemblePrefix}${name}`;
+    const chain = ensembleModelStrings(ensemble, config.models);
+    const local = chain.every((m) => parseModelString(m).kind !== 'openai-compatible');
+    seen.add(id);
+    models.push({ id, route: { model: id }, local, family: 'ensemble', chain });
+  }
   for (const [alias, target] of Object.entries(aliases)) {
     if (seen.has(alias)) continue;
     seen.add(alias);

@@ -19,8 +19,12 @@ import {
   providerIdFor,
   type Router,
   routerRoles,
+  traceRouter,
   type UnityConfig,
 } from '@unity/llm-router';
+import { startTracing, tracingConfigSection, tracingEnvBindings } from '@unity/telemetry';
+import { AlertManager } from './alerts/alert-manager';
+import { type AlertsConfig, alertsConfigSchema } from './alerts/alerts-config';
 import { EventBus } from './event-bus';
 import { createGateway, type Gateway, type ShutdownOptions, type ShutdownResult } from './gateway';
 import { gatewayDataDir, openVirtualKeys } from './keys/open-virtual-keys';
@@ -124,7 +128,7 @@ function readinessOf(ids: string[], router: Router, health: HealthMonitor | unde
  * passwords written into the provider URLs.
  */
 function secretsOf(
-  config: UnityConfig & { server: ServerConfig },
+  config: UnityConfig & { server: ServerConfig; alerts: AlertsConfig },
   env: Record<string, string | undefined>,
   apiKey: string | undefined,
 ): string[] {
@@ -135,6 +139,8 @@ function secretsOf(
     ...urlSecrets(config.cloud_llm.base_url),
     ...urlSecrets(ollamaHost(config, env)),
     ...(config.server.redis_url ? urlSecrets(config.server.redis_url) : []),
+    // A webhook URL often is its own secret (Slack's are): it never appears in an event, error or listing.
+    ...config.alerts.webhooks.map((hook) => hook.url),
   ];
 }
 
@@ -147,7 +153,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     ...(options.configPath !== undefined ? { path: options.configPath } : {}),
     ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
     env: options.env,
-    sections: { server: serverConfigSchema },
+    sections: { server: serverConfigSchema, alerts: alertsConfigSchema, tracing: tracingConfigSection },
+    envBindings: tracingEnvBindings,
   });
   const config = withLocalModel(loaded.config, options.localModel);
   // The seed's required models: a warning (the app prints it), or a refusal with diagnostics.enforce.
@@ -160,6 +167,13 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const bus = new EventBus({
     clientBacklog: settings.client_event_backlog,
     transform: (event) => redactor.value(event),
+  });
+  // `tracing:` (off by default): spans of each HTTP request and of the router's attempts, exported over OTLP/HTTP.
+  // Started before anything that would need closing: a tracing setting that cannot be used fails the start cleanly.
+  const tracing = await startTracing(config.tracing, {
+    env: options.env,
+    ...(options.version ? { serviceVersion: options.version } : {}),
+    onExportError: (error) => bus.publish('tracing.error', { message: error.message }),
   });
 
   let plan: CheckPlan | undefined;
@@ -174,6 +188,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         ...(change.provider ? { provider: change.provider } : {}),
         from: change.from ?? null,
         status: change.to,
+        up: isResultUp(change.result),
         message: change.result.message,
         ...(change.result.fix ? { fix: change.result.fix } : {}),
       }),
@@ -199,6 +214,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     ...(health ? { health } : {}),
     ...(replicas ? { shared: replicas.shared } : {}),
   });
+  const untrace = traceRouter(router, tracing?.tracer);
   // The router's own embeddings chain (created on the first embedding request, closed with the router).
   const embedder = { embed: router.embed.bind(router), models: embeddingChainOf(config) };
   const models = catalogFromConfig(config, settings.model_aliases);
@@ -216,6 +232,17 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         prices: settings.prices,
         ...(options.clock ? { clock: options.clock } : {}),
       });
+  // Alerting: the rules of the config, fed by the live feed, notifying the feed, the webhooks and /api/alerts.
+  const alerts =
+    config.alerts.rules.length > 0
+      ? new AlertManager({
+          config: config.alerts,
+          bus,
+          budgets: virtualKeys,
+          providers: providerIds(config),
+          redact: (value) => redactor.value(value),
+        })
+      : undefined;
   const gateway = createGateway({
     embedder,
     router,
@@ -238,17 +265,26 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     readiness: readinessOf(providerIds(config), router, health),
     virtualKeys,
     estimateOutputTokens: settings.estimate_output_tokens,
+    ...(tracing ? { tracer: tracing.tracer } : {}),
+    ...(alerts ? { alerts } : {}),
     ...(apiKey ? { apiKey } : {}),
     ...(options.version ? { version: options.version } : {}),
   });
   gateway.metrics.trackProviders(providerIds(config));
+  gateway.metrics.trackDisk(gatewayDataDir(settings.data_dir, options.cwd));
+  // Provider availability from the health monitor, and the tool-call outcomes of agent runs forwarded to the bus.
+  const unfollow = gateway.bus.subscribe((event) => gateway.metrics.observe(event));
   replicas?.attach(gateway.metrics);
   const closeAll = async () => {
+    unfollow();
+    await alerts?.stop();
     health?.stop();
     await plan?.close();
     await router.close();
     await virtualKeys.close();
     await replicas?.close();
+    untrace();
+    await tracing?.shutdown();
   };
   let address: string;
   try {
@@ -258,6 +294,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     throw error;
   }
   health?.start();
+  alerts?.start();
   const drainTimeoutMs = options.drainTimeoutMs ?? settings.drain_timeout_seconds * 1000;
   return {
     address,

@@ -9,7 +9,14 @@ export {
   nomicEmbedModel,
 } from './fake-ollama';
 export { FakeOpenAI, type FakeOpenAIOptions } from './fake-openai';
+export {
+  type CollectedExport,
+  type CollectedSpan,
+  FakeOtlpCollector,
+  type FakeOtlpCollectorOptions,
+} from './fake-otlp-collector';
 export { FakeUpstream, type RecordedRequest } from './fake-upstream';
+export { FakeWebhookReceiver, type ReceivedWebhook, type WebhookAnswer } from './fake-webhook-receiver';
 export { type GatewayConfigOptions, gatewayConfigYaml } from './gateway-config';
 export type { ChatRequestInfo, Fault, Reply, ScriptedToolCall, Step, StepSource } from './script';
 export { seedSystemYaml } from './seed-config';

@@ -1,7 +1,9 @@
 import { describeOrigin, explainSettings } from '@unity/config';
 import { agentConfigSection } from '@unity/convergence';
-import { serverConfigSchema } from '@unity/gateway';
+import { alertsConfigSchema, serverConfigSchema } from '@unity/gateway';
+import { reportConfigSection, reportEnvBindings } from '@unity/gateway/run-report';
 import { loadConfig, modelPrefixes } from '@unity/llm-router';
+import { tracingConfigSection, tracingEnvBindings } from '@unity/telemetry';
 import { createTextgradConfigSection } from '@unity/textgrad';
 import { toolsConfigSection, toolsEnvBindings } from '@unity/tools';
 import type { Command } from 'commander';
@@ -10,11 +12,14 @@ import { formatTable } from '../terminal-io';
 /** Every section the libraries own, validated together with the router's, and the variables that stand in for them. */
 const configSections = {
   agent: agentConfigSection,
+  alerts: alertsConfigSchema,
+  report: reportConfigSection,
   server: serverConfigSchema,
   textgrad: createTextgradConfigSection({ providers: Object.keys(modelPrefixes) }),
   tools: toolsConfigSection,
+  tracing: tracingConfigSection,
 };
-const configEnvBindings = toolsEnvBindings;
+const configEnvBindings = [...toolsEnvBindings, ...reportEnvBindings, ...tracingEnvBindings];
 
 interface ShowFlags {
   config?: string;

@@ -1,6 +1,13 @@
 import type { ChatModel } from '@unity/core';
 import { UnityError } from '@unity/core';
-import { createRouter, loadConfig, modelPrefixes, type Router } from '@unity/llm-router';
+import {
+  type ReportSettings,
+  type RunReporter,
+  reportConfigSection,
+  reportEnvBindings,
+} from '@unity/gateway/run-report';
+import { createRouter, loadConfig, modelPrefixes, type Router, traceRouter } from '@unity/llm-router';
+import { type Tracing, type TracingConfig, tracingConfigSection, tracingEnvBindings } from '@unity/telemetry';
 import {
   type BanditPolicy,
   banditPolicies,
@@ -16,6 +23,7 @@ import {
   type EvolutionEvent,
   type EvolutionResult,
   type EvolutionSettings,
+  type EvolveFileOptions,
   evaluatorFiles,
   evolutionRunId,
   evolutionSettings,
@@ -23,6 +31,7 @@ import {
   type ModelChoice,
   parseModelChoice,
   type RemoteEvaluator,
+  runTracedEvolution,
   type ScoringWeights,
   scoringEvaluator,
   testCommandEvaluator,
@@ -34,9 +43,11 @@ import { type Command, Option } from 'commander';
 import pc from 'picocolors';
 import { addBudgetOptions, type BudgetFlags, budgetFromFlags } from '../budget-options';
 import { fraction, nonNegativeInteger, positiveInteger, positiveNumber, scoreValue } from '../cli-process';
+import { addReportOptions, closeReporter, type ReportFlags, reporterFor } from '../report-options';
 import { sandboxFromConfig } from '../sandbox-settings';
+import { startCliTracing } from '../tracing';
 
-interface EvolveFlags extends BudgetFlags {
+interface EvolveFlags extends BudgetFlags, ReportFlags {
   eval?: string;
   judge?: string | true;
   judgeWeight?: number;
@@ -139,6 +150,7 @@ export function registerEvolveCommand(program: Command): void {
       await runEvolve(file, flags);
     });
   addBudgetOptions(command);
+  addReportOptions(command);
 }
 
 async function runEvolve(file: string, flags: EvolveFlags): Promise<void> {
@@ -165,17 +177,28 @@ async function runEvolve(file: string, flags: EvolveFlags): Promise<void> {
   let evaluator: Awaited<ReturnType<typeof buildEvaluator>> | undefined;
   let models: Models | undefined;
   let progress: Progress | undefined;
+  let reporter: RunReporter<'evolution'> | undefined;
   let run: Awaited<ReturnType<typeof evolveFile>>;
   let scoring: ScoringWeights = {};
+  let tracing: Tracing | undefined;
+  let untrace = () => {};
   try {
     const settings = await loadSettings(flags);
+    // `tracing:` (off by default): the run's spans (generations, evaluations, router calls) over OTLP/HTTP.
+    tracing = await startCliTracing(settings.tracing);
+    reporter = reporterFor('evolution', file, flags, settings.report, process.env);
+    if (reporter) process.stderr.write(`reporting to ${reporter.runUrl}\n`);
     models = buildModels(flags, settings);
+    if (models.router) untrace = traceRouter(models.router, tracing?.tracer);
+    const tracer = tracing?.tracer;
+    const evolveTraced = (options: EvolveFileOptions) =>
+      runTracedEvolution(options, { tracer }, (traced) => evolveFile(file, traced));
     evaluator = await buildEvaluator(flags, settings, models);
     scoring = evaluator.weights;
     const events = new Progress(flags.generations);
     progress = events;
     // The best variant is written even when the run was interrupted; a failed write comes back as writeError.
-    run = await evolveFile(file, {
+    run = await evolveTraced({
       ...(flags.out ? { out: flags.out } : {}),
       evaluator: evaluator.main,
       ...(evaluator.holdout ? { holdout: evaluator.holdout } : {}),
@@ -193,12 +216,17 @@ async function runEvolve(file: string, flags: EvolveFlags): Promise<void> {
       ...(flags.stopFile ? { stopFile: flags.stopFile } : {}),
       ...(models.cassette ? { cassette: models.cassette } : {}),
       budget,
-      onEvent: (event) => events.on(event),
+      onEvent: (event) => {
+        reporter?.report(event);
+        events.on(event);
+      },
     });
   } finally {
     progress?.stop();
     process.off('SIGINT', onSigint);
-    await Promise.allSettled([models?.router?.close(), evaluator?.close()]);
+    untrace();
+    await tracing?.shutdown();
+    await Promise.allSettled([models?.router?.close(), evaluator?.close(), closeReporter(reporter)]);
   }
   // The summary is printed even when the write fails: a long run's results are never lost to a bad --out.
   const { result, written, writeError } = run;
@@ -226,10 +254,12 @@ function pickStrategies(names: string[] | undefined) {
 interface Settings {
   confinement: SandboxSettings;
   evolution: EvolutionSettings;
+  report: ReportSettings;
+  tracing: TracingConfig;
   config: Awaited<ReturnType<typeof loadConfig>>['config'];
 }
 
-/** The config (`--config`, else `UNITY_CONFIG`, else ./configs/system.yaml): its `tools:` and `textgrad:` sections. */
+/** The config (`--config`, else `UNITY_CONFIG`, else ./configs/system.yaml): its `tools:`, `textgrad:`, `report:`. */
 async function loadSettings(flags: EvolveFlags): Promise<Settings> {
   const { config } = await loadConfig({
     ...(flags.config === undefined ? {} : { path: flags.config }),
@@ -238,9 +268,18 @@ async function loadSettings(flags: EvolveFlags): Promise<Settings> {
     sections: {
       tools: toolsConfigSection,
       textgrad: createTextgradConfigSection({ providers: Object.keys(modelPrefixes) }),
+      report: reportConfigSection,
+      tracing: tracingConfigSection,
     },
+    envBindings: [...reportEnvBindings, ...tracingEnvBindings],
   });
-  return { confinement: sandboxFromConfig(config.tools), evolution: evolutionSettings(config.textgrad), config };
+  return {
+    confinement: sandboxFromConfig(config.tools),
+    evolution: evolutionSettings(config.textgrad),
+    report: config.report,
+    tracing: config.tracing,
+    config,
+  };
 }
 
 interface Models {

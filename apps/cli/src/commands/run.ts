@@ -7,12 +7,14 @@ import {
   type AgentToolExecutor,
   agentConfigSection,
   agentSettingsFromConfig,
-  runAgent,
+  runTracedAgent,
   type StopReason,
 } from '@unity/convergence';
 import type { ChatModel, ToolCall } from '@unity/core';
 import { agentFromDomain, classifyTask, type DomainPreset } from '@unity/domains';
-import { createRouter, loadConfig, type Router } from '@unity/llm-router';
+import { reportConfigSection, reportEnvBindings } from '@unity/gateway/run-report';
+import { createRouter, loadConfig, type Router, traceRouter } from '@unity/llm-router';
+import { tracingConfigSection, tracingEnvBindings } from '@unity/telemetry';
 import {
   createToolExecutor,
   type ToolExecutorOptions,
@@ -23,9 +25,11 @@ import {
 import type { Command } from 'commander';
 import { addBudgetOptions, type BudgetFlags, budgetFromFlags } from '../budget-options';
 import { positiveInteger } from '../cli-process';
+import { addReportOptions, closeReporter, type ReportFlags, reporterFor } from '../report-options';
 import { requireModelsAtStart } from '../required-models';
 import { warnIfUnconfined } from '../sandbox-settings';
 import { readStdin } from '../terminal-io';
+import { startCliTracing } from '../tracing';
 import { loadCatalog } from './domains';
 
 /** Exit status for each way a run can end: 0 only when the model finished. */
@@ -40,7 +44,7 @@ const runExitCodes: Record<StopReason, number> = {
   aborted: 130,
 };
 
-interface RunFlags extends BudgetFlags {
+interface RunFlags extends BudgetFlags, ReportFlags {
   config?: string;
   root: string;
   domain?: string;
@@ -194,15 +198,26 @@ export function registerRunCommand(program: Command): void {
         ...(flags.config === undefined ? {} : { path: flags.config }),
         cwd: process.cwd(),
         env: process.env,
-        sections: { agent: agentConfigSection, tools: toolsConfigSection },
-        envBindings: toolsEnvBindings,
+        sections: {
+          agent: agentConfigSection,
+          tools: toolsConfigSection,
+          report: reportConfigSection,
+          tracing: tracingConfigSection,
+        },
+        envBindings: [...toolsEnvBindings, ...reportEnvBindings, ...tracingEnvBindings],
       });
       const { command: confinement, ...toolSettings } = toolExecutorSettings(config.tools);
       warnIfUnconfined(confinement);
       await requireModelsAtStart(config);
       const settings = agentSettingsFromConfig(config);
       const root = resolve(flags.root);
+      // Before tracing and the router: a bad --report address fails the command with nothing to close.
+      const reporter = reporterFor('agent', task, flags, config.report, process.env);
+      // `tracing:` (off by default): the run's spans (agent, steps, tools, router) over OTLP/HTTP.
+      const tracing = await startCliTracing(config.tracing);
       const router = createRouter({ config, env: process.env });
+      const untrace = traceRouter(router, tracing?.tracer);
+      const runTraced = (options: AgentOptions) => runTracedAgent(options, { tracer: tracing?.tracer });
       const controller = new AbortController();
       const onSigint = () => controller.abort();
       process.once('SIGINT', onSigint);
@@ -214,13 +229,14 @@ export function registerRunCommand(program: Command): void {
       };
       const state: { provider?: string } = {};
       const write = (line: string) => process.stderr.write(`${line}\n`);
+      if (reporter) write(`reporting to ${reporter.runUrl}`);
       try {
         const agent: Agent = flags.domain
           ? await domainAgent(flags.domain, task, flags, router, executorOptions, controller.signal)
           : { model: router, tools: createToolExecutor(executorOptions), options: {} };
         // Precedence: flags, then the domain preset, then the config file.
         const budget = budgetFromFlags(flags, { ...settings.budget, ...agent.options.budget });
-        const result = await runAgent({
+        const result = await runTraced({
           ...settings,
           ...agent.options,
           ...(flags.maxIterations === undefined ? {} : { maxIterations: flags.maxIterations }),
@@ -231,6 +247,7 @@ export function registerRunCommand(program: Command): void {
           root,
           signal: controller.signal,
           onEvent: (event) => {
+            reporter?.report(event);
             const line = progressLine(event, state);
             if (line !== undefined) write(line);
           },
@@ -245,8 +262,11 @@ export function registerRunCommand(program: Command): void {
         process.exitCode = runExitCodes[result.stopReason];
       } finally {
         process.off('SIGINT', onSigint);
-        await router.close();
+        untrace();
+        await tracing?.shutdown();
+        await Promise.all([router.close(), closeReporter(reporter)]);
       }
     });
   addBudgetOptions(command);
+  addReportOptions(command);
 }

@@ -30,9 +30,11 @@ const modelEndpoints = new Set([
 ]);
 const embeddingEndpoints = new Set(['/v1/embeddings', '/api/embed', '/api/embeddings']);
 
-/** What a virtual key reaches: the model endpoints and the model listings; everything else is the master key's. */
+/** What a virtual key reaches: the model endpoints, the model listings and run reports; the rest is the master key's. */
 function virtualKeyMayReach(method: string, path: string): boolean {
   if (modelEndpoints.has(path) || path === '/v1/messages/count_tokens') return method === 'POST';
+  // A run using the gateway's models may report itself to it (`RunReporter`); reading the runs is the master key's.
+  if (/^\/api\/runs\/[^/]+\/events$/.test(path)) return method === 'POST';
   if (path === '/api/show') return method === 'POST';
   return method === 'GET' && (path.startsWith('/v1/models') || ['/api/tags', '/api/ps', '/api/version'].includes(path));
 }
