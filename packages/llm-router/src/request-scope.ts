@@ -19,7 +19,7 @@ export class AbortReason extends Error {
  * every backoff wait is linked to.
  */
 export class RequestScope {
-  /** Created only when something can abort the request (a caller signal or a deadline): most calls need none. */
+  /** Created only for a deadline: a caller's signal alone is used as it is, and most calls have neither. */
   private readonly controller: AbortController | undefined;
   private readonly timer: NodeJS.Timeout | undefined;
   private readonly onCallerAbort: (() => void) | undefined;
@@ -28,49 +28,63 @@ export class RequestScope {
     private readonly callerSignal: AbortSignal | undefined,
     deadline: { ms: number; setting: string } | undefined,
   ) {
-    if (!callerSignal && !deadline) return;
+    if (!deadline) return;
     const controller = new AbortController();
     this.controller = controller;
     if (callerSignal) {
-      if (callerSignal.aborted) controller.abort(new AbortReason('caller', undefined, callerSignal.reason));
+      if (callerSignal.aborted) controller.abort(callerAbort(callerSignal));
       else {
-        this.onCallerAbort = () => controller.abort(new AbortReason('caller', undefined, callerSignal.reason));
+        this.onCallerAbort = () => controller.abort(callerAbort(callerSignal));
         callerSignal.addEventListener('abort', this.onCallerAbort, { once: true });
       }
     }
-    if (deadline) {
-      this.timer = setTimeout(() => controller.abort(new AbortReason('deadline', deadline.setting)), deadline.ms);
-    }
+    this.timer = setTimeout(() => controller.abort(new AbortReason('deadline', deadline.setting)), deadline.ms);
+  }
+
+  /** The signal that ends the request: the deadline's (which the caller's aborts too), else the caller's. */
+  private get signal(): AbortSignal | undefined {
+    return this.controller?.signal ?? this.callerSignal;
+  }
+
+  /** Why the signal was aborted, as an AbortReason (the caller's own reason is wrapped). */
+  private reasonOf(signal: AbortSignal): AbortReason {
+    return this.controller ? (signal.reason as AbortReason) : callerAbort(signal);
   }
 
   /** The reason the request was aborted, if it was. */
   get reason(): AbortReason | undefined {
-    const signal = this.controller?.signal;
-    return signal?.aborted ? (signal.reason as AbortReason) : undefined;
+    const signal = this.signal;
+    return signal?.aborted ? this.reasonOf(signal) : undefined;
   }
 
   /** An attempt's own controller, aborted with the request's reason when the request is. Call the result to unlink. */
   link(attempt: AbortController): () => void {
-    const signal = this.controller?.signal;
+    const signal = this.signal;
     if (!signal) return noop;
     if (signal.aborted) {
-      attempt.abort(signal.reason);
+      attempt.abort(this.reasonOf(signal));
       return noop;
     }
-    const forward = () => attempt.abort(signal.reason);
+    const forward = () => attempt.abort(this.reasonOf(signal));
     signal.addEventListener('abort', forward, { once: true });
     return () => signal.removeEventListener('abort', forward);
   }
 
   /** Wait `ms`, or reject when the request is aborted. */
   async sleep(ms: number): Promise<void> {
-    await delay(ms, undefined, this.controller ? { signal: this.controller.signal } : undefined);
+    const signal = this.signal;
+    await delay(ms, undefined, signal ? { signal } : undefined);
   }
 
   dispose(): void {
     if (this.timer) clearTimeout(this.timer);
     if (this.onCallerAbort) this.callerSignal?.removeEventListener('abort', this.onCallerAbort);
   }
+}
+
+/** The caller aborted: its own reason is kept as `callerReason`. */
+function callerAbort(callerSignal: AbortSignal): AbortReason {
+  return new AbortReason('caller', undefined, callerSignal.reason);
 }
 
 const noop = () => {};
