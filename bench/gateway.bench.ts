@@ -5,15 +5,15 @@
 // generator share this process. Figures: requests/s at 50 concurrent connections, added p50 latency per request,
 // added time to the first streamed byte, server CPU per request, and memory under 1,000 concurrent slow streams —
 // the goals of issue #17, each against the bare proxy in the same run.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FakeOpenAI } from '@unity/test-kit';
+import { FakeOpenAI, freePort } from '@unity/test-kit';
 import { Agent, request } from 'undici';
 import { goal, median } from './lib/measure';
 
@@ -140,6 +140,64 @@ interface Target {
   url: string;
   model: string;
   child?: ChildProcess;
+  /** The server's CPU time so far, in µs (children of this bench answer over IPC; Portkey is read from /proc). */
+  cpu?: () => Promise<number>;
+  headers?: Record<string, string>;
+}
+
+const portkeyVersion = '1.15.2';
+
+/**
+ * Portkey's gateway, the contender the issue names, when UNITY_BENCH_PORTKEY is set: installed once from the npm
+ * registry into a temporary folder, started with `--headless`, pointed at the fake through its custom-host header.
+ */
+async function startPortkey(upstream: string): Promise<Target | undefined> {
+  if (!process.env.UNITY_BENCH_PORTKEY) return undefined;
+  const dir = join(tmpdir(), `unity-bench-portkey-${portkeyVersion}`);
+  const script = join(dir, 'node_modules/@portkey-ai/gateway/build/start-server.js');
+  if (!existsSync(script)) {
+    const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+    const installed = spawnSync(
+      npm,
+      [
+        'install',
+        '--prefix',
+        dir,
+        '--no-audit',
+        '--no-fund',
+        '--ignore-scripts',
+        `@portkey-ai/gateway@${portkeyVersion}`,
+      ],
+      { stdio: 'inherit' },
+    );
+    if (installed.status !== 0) throw new Error(`could not install @portkey-ai/gateway@${portkeyVersion}`);
+  }
+  const port = await freePort();
+  const child = spawn(process.execPath, [script, `--port=${port}`, '--headless'], { stdio: 'ignore' });
+  const origin = `http://127.0.0.1:${port}`;
+  for (let tries = 0; ; tries++) {
+    try {
+      await request(`${origin}/`, { method: 'GET' }).then((r) => r.body.dump());
+      break;
+    } catch (error) {
+      if (tries > 100) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  return {
+    name: `Portkey ${portkeyVersion}`,
+    url: `${origin}/v1/chat/completions`,
+    model: 'MiniMax-M2',
+    child,
+    cpu: async () => procCpuMicros(child.pid as number),
+    headers: { 'x-portkey-provider': 'openai', 'x-portkey-custom-host': upstream },
+  };
+}
+
+/** A process's user + system CPU time in µs, from /proc (clock ticks of 10 ms). */
+function procCpuMicros(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
 }
 
 async function runParent(): Promise<void> {
@@ -156,11 +214,15 @@ async function runParent(): Promise<void> {
       `  base_url: ${fake.baseURL}`,
       '  api_key_env: BENCH_KEY',
       '  fallback_to_local: false',
+      // The default (256) protects a small machine; the slow-stream phase holds 1,000 at once.
+      'server:',
+      '  max_concurrent_requests: 2000',
       '',
     ].join('\n'),
   );
   const gateway = await startChild('gateway', configPath);
   const stub = await startChild('gateway-stub', '-');
+  const portkey = await startPortkey(fake.baseURL);
   const targets: Target[] = [
     { name: 'direct (fake OpenAI)', url: `${fake.baseURL}/chat/completions`, model: 'MiniMax-M2' },
     { name: 'bare proxy', url: `${proxy.origin}/v1/chat/completions`, model: 'MiniMax-M2', child: proxy.child },
@@ -171,7 +233,9 @@ async function runParent(): Promise<void> {
       model: 'unity',
       child: stub.child,
     },
+    ...(portkey ? [portkey] : []),
   ];
+  for (const t of targets) if (t.child && !t.cpu) t.cpu = () => cpuOf(t.child as ChildProcess);
   const dispatcher = new Agent({ connections: 64, pipelining: 1, keepAliveTimeout: 60_000 });
   const bodyFor = (t: Target, stream: boolean) =>
     JSON.stringify({ model: t.model, stream, messages: [{ role: 'user', content: 'hello there' }] });
@@ -179,7 +243,12 @@ async function runParent(): Promise<void> {
 
   const once = async (t: Target, stream: boolean): Promise<{ total: number; firstByte: number }> => {
     const started = performance.now();
-    const response = await request(t.url, { method: 'POST', headers, body: bodyFor(t, stream), dispatcher });
+    const response = await request(t.url, {
+      method: 'POST',
+      headers: t.headers ? { ...headers, ...t.headers } : headers,
+      body: bodyFor(t, stream),
+      dispatcher,
+    });
     if (response.statusCode !== 200)
       throw new Error(`${t.name}: HTTP ${response.statusCode} ${await response.body.text()}`);
     let firstByte = Number.NaN;
@@ -197,7 +266,7 @@ async function runParent(): Promise<void> {
   for (let round = 0; round < 3; round++) {
     for (let k = 0; k < targets.length; k++) {
       const t = targets[(k + round) % targets.length] as Target;
-      const cpuBefore = t.child ? await cpuOf(t.child) : 0;
+      const cpuBefore = t.cpu ? await t.cpu() : 0;
       let done = 0;
       const started = performance.now();
       await Promise.all(
@@ -210,7 +279,7 @@ async function runParent(): Promise<void> {
       );
       const elapsed = performance.now() - started;
       rps.get(t.name)?.push((done / elapsed) * 1000);
-      if (t.child) cpuPerRequest.get(t.name)?.push(((await cpuOf(t.child)) - cpuBefore) / done);
+      if (t.cpu) cpuPerRequest.get(t.name)?.push(((await t.cpu()) - cpuBefore) / done);
     }
   }
 
@@ -255,8 +324,12 @@ async function runParent(): Promise<void> {
       `the gateway layer alone, over a stub router that makes no upstream call: ${m(cpuPerRequest, layer).toFixed(0)} µs CPU per request)`,
   );
   goal('gateway req/s ÷ bare proxy req/s', m(rps, unity) / m(rps, bare), 0.6, '×', 'higher');
-  // Portkey 1.15.2 measured on this machine, same load (issue #17): 1.3k–1.6k req/s; the goal is 5× its best figure.
-  goal('gateway req/s ÷ Portkey 1.15.2 (1,600 req/s measured here)', m(rps, unity) / 1600, 5, '×', 'higher');
+  if (portkey) {
+    goal(`gateway req/s ÷ ${portkey.name} req/s (same run)`, m(rps, unity) / m(rps, portkey.name), 5, '×', 'higher');
+  } else {
+    // Portkey 1.15.2 measured on this machine (issue #17): 1.3k–1.6k req/s; set UNITY_BENCH_PORTKEY=1 to run it here.
+    goal('gateway req/s ÷ Portkey 1.15.2 (1,600 req/s measured here)', m(rps, unity) / 1600, 5, '×', 'higher');
+  }
   goal('gateway server CPU per request', m(cpuPerRequest, unity), 100, ' µs');
   goal('gateway added p50 latency beyond the bare proxy', addedLatency - bareAddedLatency, 0.4, ' ms');
   goal('gateway added first byte beyond the bare proxy', addedFirstByte - bareAddedFirstByte, 0.5, ' ms');
@@ -301,6 +374,7 @@ async function runParent(): Promise<void> {
   stub.child.kill('SIGTERM');
   proxy.child.kill('SIGTERM');
   gateway.child.kill('SIGTERM');
+  portkey?.child?.kill('SIGTERM');
   await dispatcher.close();
   await fake.close();
   rmSync(dir, { recursive: true, force: true });
