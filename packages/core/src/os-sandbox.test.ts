@@ -99,7 +99,8 @@ describe('the files the sandbox needs on the host', () => {
     try {
       const script = `import('${new URL('./os-sandbox.ts', import.meta.url).pathname}').then((m) => m.runConfined(['true'], 'bwrap', { writable: ['${temp}'] }, { cwd: '${temp}', env: {}, timeoutMs: 5000, headBytes: 10, tailBytes: 10 })).then((r) => console.log('exit', r.exitCode, require('node:fs').readdirSync('${temp}').filter((e) => e.startsWith('unity-sandbox-id-')).length))`;
       const out = execFileSync(process.execPath, ['--import', 'tsx', '-e', script], {
-        env: { ...process.env, TMPDIR: temp },
+        // No colours in console.log's numbers, whatever the test runner's environment asks for (nx sets FORCE_COLOR).
+        env: { ...process.env, TMPDIR: temp, FORCE_COLOR: '0', NO_COLOR: '1' },
         encoding: 'utf8',
       });
       // While it ran, its passwd/group folder was there; after it, nothing is left.
