@@ -8,7 +8,7 @@ import type { EmbeddingProvider, EmbeddingProviderResult } from './embedding-pro
 import { type EmbeddingLink, EmbeddingProviders } from './embedding-providers';
 import { type Attempt, ConfigError, ProviderError, RouterError, type RouterErrorCode } from './errors';
 import { ProviderFactory } from './provider-factory';
-import { AbortReason, RequestScope } from './request-scope';
+import { AbortReason, RequestScope, requestDeadline } from './request-scope';
 import { Backoff, breakerVerdict, decideAfterFailure, type RetrySettings } from './retry-policy';
 import type { Target } from './router-events';
 
@@ -131,19 +131,7 @@ export class Embedder extends EventEmitter<EmbedderEventMap> {
     const started = performance.now();
     const inputs = checkRequest(request);
     const attempts: Attempt[] = [];
-    const deadlineMs = request.deadlineMs ?? secondsToMs(this.config.router.deadline_seconds);
-    const scope = new RequestScope(
-      request.signal,
-      deadlineMs === undefined
-        ? undefined
-        : {
-            ms: deadlineMs,
-            setting:
-              request.deadlineMs !== undefined
-                ? `deadlineMs = ${deadlineMs}`
-                : `router.deadline_seconds = ${deadlineMs / 1000}`,
-          },
-    );
+    const scope = new RequestScope(request.signal, requestDeadline(request, this.config));
     const end = (response: EmbedResponse | undefined, error: RouterError | undefined) => {
       this.emit('request-end', {
         requestId,
@@ -471,8 +459,4 @@ function checkResult(
     }
   }
   return result;
-}
-
-function secondsToMs(seconds: number | undefined): number | undefined {
-  return seconds === undefined ? undefined : seconds * 1000;
 }

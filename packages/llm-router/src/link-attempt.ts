@@ -110,6 +110,7 @@ export async function* attemptLink(
           throw new ProviderError({
             code: 'BAD_RESPONSE',
             message: `the ${link.providerId} stream ended without a finish event`,
+            fix: 'ask again; if it repeats, the upstream server cuts its streams short (check its logs)',
             provider: link.providerId,
             model: link.ref.model,
           });

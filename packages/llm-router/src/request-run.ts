@@ -8,7 +8,7 @@ import { type Attempt, ProviderError, RouterError, type RouterErrorCode } from '
 import { describeChainAttempts, type LastResortModel, lastResortEnabled, withLastResortFailure } from './last-resort';
 import { type AttemptContext, type AttemptOutcome, attemptLink, replay } from './link-attempt';
 import { requestContradiction } from './request-options';
-import { AbortReason, RequestScope } from './request-scope';
+import { AbortReason, RequestScope, requestDeadline } from './request-scope';
 import { Backoff, breakerVerdict, decideAfterFailure, type RetrySettings } from './retry-policy';
 import type { RouterEventMap, Target } from './router-events';
 import type { RouterRequest, RouterResponse, RouterStreamEvent } from './router-types';
@@ -78,19 +78,7 @@ export class RequestRun {
       localOnly: request.localOnly === true || config.privacy.local_only,
       requestId,
     };
-    const deadlineMs = request.deadlineMs ?? secondsToMs(config.router.deadline_seconds);
-    this.scope = new RequestScope(
-      request.signal,
-      deadlineMs === undefined
-        ? undefined
-        : {
-            ms: deadlineMs,
-            setting:
-              request.deadlineMs !== undefined
-                ? `deadlineMs = ${deadlineMs}`
-                : `router.deadline_seconds = ${deadlineMs / 1000}`,
-          },
-    );
+    this.scope = new RequestScope(request.signal, requestDeadline(request, config));
     this.attemptContext = {
       config,
       kind,
@@ -237,7 +225,17 @@ export class RequestRun {
       }
       const attemptStarted = performance.now();
       if (link.deployment) services.load.started(link.providerId);
-      const outcome: AttemptOutcome = yield* attemptLink(this.request, link, provider, this.attemptContext);
+      let outcome: AttemptOutcome | undefined;
+      try {
+        outcome = yield* attemptLink(this.request, link, provider, this.attemptContext);
+      } finally {
+        // The consumer stopped the stream mid-attempt: no verdict, so the permit (maybe the half-open probe) and the
+        // deployment's in-flight count are given back.
+        if (outcome === undefined) {
+          permit.release();
+          if (link.deployment) services.load.finished(link.providerId, undefined);
+        }
+      }
       const ms = performance.now() - attemptStarted;
       if (link.deployment) {
         const answered = outcome.ok
@@ -478,8 +476,4 @@ function lastResortMark(link: Link): { lastResort?: true } {
 function withPullHint(link: Link, error: AttemptError): AttemptError {
   if (link.ref.kind !== 'ollama' || error.code !== 'CONNECTION_FAILED' || !error.fix) return error;
   return { ...error, fix: `${error.fix}; then \`ollama pull ${link.ref.model}\` if the model is not pulled yet` };
-}
-
-function secondsToMs(seconds: number | undefined): number | undefined {
-  return seconds === undefined ? undefined : seconds * 1000;
 }

@@ -1,4 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
+import type { UnityConfig } from './config-schema';
 
 /** Why a request or an attempt was aborted by the router itself (the `reason` of its AbortSignal). */
 export class AbortReason extends Error {
@@ -80,6 +81,17 @@ export class RequestScope {
     if (this.timer) clearTimeout(this.timer);
     if (this.onCallerAbort) this.callerSignal?.removeEventListener('abort', this.onCallerAbort);
   }
+}
+
+/** A request's deadline: its own `deadlineMs`, else `router.deadline_seconds`, with the setting to name when it passes. */
+export function requestDeadline(
+  request: { deadlineMs?: number },
+  config: UnityConfig,
+): { ms: number; setting: string } | undefined {
+  if (request.deadlineMs !== undefined)
+    return { ms: request.deadlineMs, setting: `deadlineMs = ${request.deadlineMs}` };
+  const seconds = config.router.deadline_seconds;
+  return seconds === undefined ? undefined : { ms: seconds * 1000, setting: `router.deadline_seconds = ${seconds}` };
 }
 
 /** The caller aborted: its own reason is kept as `callerReason`. */

@@ -160,6 +160,19 @@ describe('circuit breaker', () => {
     expect(responses.filter((x) => x.provider === 'minimax')).toHaveLength(1);
     expect(responses.filter((x) => x.provider === 'ollama')).toHaveLength(3);
   });
+
+  it('gives the probe back when the consumer stops its stream mid-answer, so the next request can probe', async () => {
+    let clock = 0;
+    const r = use({ router: { breaker: { failure_threshold: 1, cooldown_seconds: 10 } } }, { now: () => clock });
+    fakes.cloud.enqueue({ fault: 'status', status: 500 });
+    await r.chat(ask('open it'));
+    clock += 10_000;
+    fakes.cloud.enqueue({ text: 'one two three four', chunkDelayMs: 50 });
+    for await (const event of r.stream(ask('probe, then stop reading'))) if (event.type === 'text-delta') break;
+    const next = await r.chat(ask('after'));
+    expect(next.provider).toBe('minimax');
+    expect(r.breakerStates().minimax).toBe('closed');
+  });
 });
 
 describe('cancellation and deadlines', () => {

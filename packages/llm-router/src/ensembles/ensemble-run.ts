@@ -2,6 +2,7 @@ import type { ChatMessage, Usage } from '@unity/core';
 import { attemptError } from '../attempt-report';
 import type { UnityConfig } from '../config-schema';
 import { type Attempt, RouterError } from '../errors';
+import { requestDeadline } from '../request-scope';
 import type { RouterRequest, RouterResponse, RouterStreamEvent } from '../router-types';
 import { ConcurrencyLimit } from './concurrency-limit';
 import { type EnsembleSettings, type EnsembleTarget, resolveTarget } from './ensemble-config';
@@ -66,10 +67,9 @@ export class EnsembleRun {
     this.members = settings.members.map((m) => this.target(m));
     this.signal = request.signal ? AbortSignal.any([request.signal, this.controller.signal]) : this.controller.signal;
     this.limit = new ConcurrencyLimit(settings.concurrency ?? Number.POSITIVE_INFINITY);
-    const seconds = host.config.router.deadline_seconds;
-    const ms = request.deadlineMs ?? (seconds === undefined ? undefined : seconds * 1000);
-    if (ms !== undefined) {
-      const setting = request.deadlineMs !== undefined ? `deadlineMs = ${ms}` : `router.deadline_seconds = ${seconds}`;
+    const deadline = requestDeadline(request, host.config);
+    if (deadline) {
+      const { ms, setting } = deadline;
       this.deadlineSetting = setting;
       this.timer = setTimeout(() => {
         this.deadlinePassed = true;
