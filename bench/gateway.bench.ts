@@ -17,6 +17,13 @@ import { FakeOpenAI, freePort } from '@unity/test-kit';
 import { Agent, request } from 'undici';
 import { goal, median } from './lib/measure';
 
+const portkeyVersion = '1.15.2';
+/** Every server this bench started: stopped when it exits, whichever way. */
+const children: ChildProcess[] = [];
+process.on('exit', () => {
+  for (const child of children) child.kill('SIGTERM');
+});
+
 const childMode = process.argv.find((a) => a.startsWith('--child='))?.slice('--child='.length);
 if (childMode) await runChild(childMode, process.argv[process.argv.length - 1] as string);
 else await runParent();
@@ -112,6 +119,7 @@ function startChild(mode: string, upstream: string): Promise<{ child: ChildProce
     ['--conditions=@unity/source', '--import', 'tsx', self, `--child=${mode}`, upstream],
     { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] },
   );
+  children.push(child);
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout?.on('data', (chunk: Buffer) => {
@@ -143,9 +151,9 @@ interface Target {
   /** The server's CPU time so far, in µs (children of this bench answer over IPC; Portkey is read from /proc). */
   cpu?: () => Promise<number>;
   headers?: Record<string, string>;
+  /** False: JSON answers only (Portkey 1.15.2 fails every stream on Node 20: "TypeError: immutable" in its headers). */
+  streams?: boolean;
 }
-
-const portkeyVersion = '1.15.2';
 
 /**
  * Portkey's gateway, the contender the issue names, when UNITY_BENCH_PORTKEY is set: installed once from the npm
@@ -174,6 +182,7 @@ async function startPortkey(upstream: string): Promise<Target | undefined> {
   }
   const port = await freePort();
   const child = spawn(process.execPath, [script, `--port=${port}`, '--headless'], { stdio: 'ignore' });
+  children.push(child);
   const origin = `http://127.0.0.1:${port}`;
   for (let tries = 0; ; tries++) {
     try {
@@ -191,6 +200,7 @@ async function startPortkey(upstream: string): Promise<Target | undefined> {
     child,
     cpu: async () => procCpuMicros(child.pid as number),
     headers: { 'x-portkey-provider': 'openai', 'x-portkey-custom-host': upstream },
+    streams: false,
   };
 }
 
@@ -257,7 +267,7 @@ async function runParent(): Promise<void> {
   };
 
   // Warm up every path (JIT, connections, the router's provider).
-  for (const t of targets) for (let i = 0; i < 200; i++) await once(t, i % 2 === 0);
+  for (const t of targets) for (let i = 0; i < 200; i++) await once(t, t.streams !== false && i % 2 === 0);
 
   // 1. Throughput at 50 concurrent connections, three rounds in rotating order; server CPU over the same window.
   const rps = new Map<string, number[]>(targets.map((t) => [t.name, []]));
@@ -290,7 +300,7 @@ async function runParent(): Promise<void> {
     for (let k = 0; k < targets.length; k++) {
       const t = targets[(k + round) % targets.length] as Target;
       latency.get(t.name)?.push((await once(t, false)).total);
-      firstByte.get(t.name)?.push((await once(t, true)).firstByte);
+      if (t.streams !== false) firstByte.get(t.name)?.push((await once(t, true)).firstByte);
     }
   }
 
@@ -307,9 +317,9 @@ async function runParent(): Promise<void> {
         .toFixed(0)
         .padStart(10)} ${median(latency.get(t.name) ?? [])
         .toFixed(3)
-        .padStart(8)} ${median(firstByte.get(t.name) ?? [])
-        .toFixed(3)
-        .padStart(12)} ${(cpu.length ? median(cpu).toFixed(0) : '–').padStart(11)}`,
+        .padStart(
+          8,
+        )} ${(firstByte.get(t.name)?.length ? median(firstByte.get(t.name) ?? []).toFixed(3) : '–').padStart(12)} ${(cpu.length ? median(cpu).toFixed(0) : '–').padStart(11)}`,
     );
   }
   const [direct, bare, unity, layer] = targets.map((t) => t.name) as [string, string, string, string];
