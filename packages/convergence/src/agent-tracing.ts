@@ -47,21 +47,36 @@ export function runTracedAgent(options: AgentOptions, tracing: AgentTracing): Pr
         'unity.agent.iterations': result.iterations,
         'unity.agent.tool_calls': Object.values(result.toolCalls).reduce((a, b) => a + b, 0),
       });
-      if (result.error) {
-        span.setAttribute('error.type', result.error.code);
-        span.setStatus({ code: SpanStatusCode.ERROR, message: result.error.message });
-      }
+      if (result.error) markFailed(span, result.error.code, result.error.message);
       return result;
     } catch (error) {
       // Only options the loop cannot run with throw.
-      span.setAttribute('error.type', (error as { code?: string }).code ?? 'UNEXPECTED');
-      span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+      recordError(span, error, 'UNEXPECTED');
       throw error;
     } finally {
       steps.close();
       span.end();
     }
   });
+}
+
+/** Mark a span failed as OpenTelemetry's conventions ask: `error.type` (a Unity code) and an ERROR status. */
+function markFailed(span: Span, type: string, message: string): void {
+  span.setAttribute('error.type', type);
+  span.setStatus({ code: SpanStatusCode.ERROR, message });
+}
+
+/** `markFailed` for a thrown value: its `code` (else `fallbackType`) and its message (or the value itself). */
+function recordError(span: Span, error: unknown, fallbackType: string): void {
+  const { code, message } = (typeof error === 'object' && error !== null ? error : {}) as {
+    code?: unknown;
+    message?: unknown;
+  };
+  markFailed(
+    span,
+    typeof code === 'string' ? code : fallbackType,
+    typeof message === 'string' ? message : String(error),
+  );
 }
 
 /** The step spans and tool spans of one run, opened and closed by its events. */
@@ -149,8 +164,11 @@ class StepSpans {
         if (!span) break;
         this.toolSpans.delete(event.call.id);
         if (!event.result.ok) {
-          span.setAttribute('error.type', event.result.error?.code ?? 'TOOL_FAILED');
-          span.setStatus({ code: SpanStatusCode.ERROR, message: event.result.error?.message ?? event.result.content });
+          markFailed(
+            span,
+            event.result.error?.code ?? 'TOOL_FAILED',
+            event.result.error?.message ?? event.result.content,
+          );
         }
         span.end();
         break;

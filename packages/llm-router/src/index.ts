@@ -54,7 +54,6 @@ export {
   type ExtractMode,
   ensembleModelStrings,
   ensemblePrefix,
-  ensembleStrategies,
   type HedgePercentile,
   isEnsembleModel,
 } from './ensembles/ensemble-config';

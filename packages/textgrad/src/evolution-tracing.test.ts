@@ -129,6 +129,19 @@ describe('runTracedEvolution', () => {
     expect(run).toMatchObject({ status: { code: 'error' }, attributes: { 'error.type': 'EVALUATION_FAILED' } });
   });
 
+  it('rethrows a thrown value that is not an Error as it is, and names it on the run span', async () => {
+    const thrown = await runTracedEvolution(options(), { tracer: tracing.tracer }, async () => {
+      throw 'cannot start';
+    }).catch((e: unknown) => e);
+    await tracing.flush();
+    expect(thrown).toBe('cannot start');
+    const [run] = collector.named('evolve');
+    expect(run).toMatchObject({
+      status: { code: 'error', message: 'cannot start' },
+      attributes: { 'error.type': 'UNEXPECTED' },
+    });
+  });
+
   it('without a tracer runs the evolution with the options as given: no span', async () => {
     const given = options({ generations: 1, coder: scriptedCoder() });
     let received: EvolveOptions | undefined;

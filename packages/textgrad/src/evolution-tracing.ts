@@ -43,14 +43,26 @@ export function runTracedEvolution<O extends TraceableEvolveOptions, R>(
         },
       });
     } catch (error) {
-      span.setAttribute('error.type', (error as { code?: string }).code ?? 'UNEXPECTED');
-      span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+      recordError(span, error, 'UNEXPECTED');
       throw error;
     } finally {
       spans.close();
       span.end();
     }
   });
+}
+
+/**
+ * Mark a span failed by what was thrown, as OpenTelemetry's conventions ask: `error.type` (its `code`, else
+ * `fallbackType`) and an ERROR status with its message (or the value itself).
+ */
+function recordError(span: Span, error: unknown, fallbackType: string): void {
+  const { code, message } = (typeof error === 'object' && error !== null ? error : {}) as {
+    code?: unknown;
+    message?: unknown;
+  };
+  span.setAttribute('error.type', typeof code === 'string' ? code : fallbackType);
+  span.setStatus({ code: SpanStatusCode.ERROR, message: typeof message === 'string' ? message : String(error) });
 }
 
 interface Tally {
@@ -99,8 +111,7 @@ class EvolutionSpans {
           span.setAttribute('gen_ai.evaluation.score.value', result.score);
           return result;
         } catch (error) {
-          span.setAttribute('error.type', (error as { code?: string }).code ?? 'EVALUATION_FAILED');
-          span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+          recordError(span, error, 'EVALUATION_FAILED');
           throw error;
         } finally {
           span.end();

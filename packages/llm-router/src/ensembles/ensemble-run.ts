@@ -23,10 +23,26 @@ export interface CallResult {
   attempts: Attempt[];
 }
 
+/** A member's answer with text, which judge and fuse decide between; `index` is its entry of the members. */
+export interface Candidate {
+  index: number;
+  response: RouterResponse;
+}
+
+/**
+ * What the members of a judge or fuse gave: every call, and its answers with text (at least one); or, when no answer
+ * has text but one has tool calls, the ensemble's answer already decided (the first tool-call answer stands).
+ */
+export type MemberAnswers =
+  | { decided: false; results: CallResult[]; candidates: [Candidate, ...Candidate[]] }
+  | { decided: true; response: RouterResponse };
+
 /** An answer a strategy can use: text, or tool calls. */
 function hasAnswer(response: RouterResponse): boolean {
   return response.content.trim() !== '' || response.toolCalls.length > 0;
 }
+
+const hasText = (response: RouterResponse): boolean => response.content.trim() !== '';
 
 const addUsage = (a: Usage, b: Usage | undefined): Usage =>
   b
@@ -142,6 +158,35 @@ export class EnsembleRun {
         return this.failed(target, error, performance.now() - began, sample);
       }
     });
+  }
+
+  /**
+   * judge and fuse: ask every member at once, and keep the answers with text as candidates. Answers that are only tool
+   * calls are not judged or fused: when no answer has text, the first of them (in member order) stands, and the
+   * decision says why. Throws the caller's abort or the passed deadline, and `ENSEMBLE_FAILED` when no member answered.
+   */
+  async askMembers(strategy: 'judge' | 'fuse'): Promise<MemberAnswers> {
+    const results = await Promise.all(
+      this.members.map((target) => this.ask(target, this.requestFor(target, this.signal))),
+    );
+    const stopped = this.stopped(results);
+    if (stopped) throw stopped;
+    const answers = results.flatMap((result, index) => (result.response ? [{ index, response: result.response }] : []));
+    const candidates = answers.filter((answer) => hasText(answer.response));
+    const [first, ...rest] = candidates;
+    if (first) return { decided: false, results, candidates: [first, ...rest] };
+    const toolCalls = answers.find((answer) => answer.response.toolCalls.length > 0);
+    if (!toolCalls) {
+      throw this.cannotDecide(
+        `no member gave an answer to ${strategy}`,
+        'apply the fix of any one member below',
+        results,
+      );
+    }
+    const member = results[toolCalls.index]!.trace.member;
+    const reason = `no member answered with text to ${strategy}; ${member} (member ${toolCalls.index + 1}) answered with tool calls only, so its answer stands`;
+    const decision = { strategy, index: toolCalls.index, by: 'tool-calls', candidates: 0, reason } as const;
+    return { decided: true, response: this.respond(toolCalls.response, results, decision) };
   }
 
   /** The trace of an answer; an empty one (no text, no tool call) counts as a failure. */

@@ -51,16 +51,18 @@ export type EnsembleDecision =
       reason: string;
       /**
        * `json`: the judge's `{choice, reason}`; `regex`: its choice read from text; `single-candidate`: one answer
-       * only, the judge was not asked; `judge-failed`: the judge failed or gave no choice, so the first answer stands.
+       * only, the judge was not asked; `judge-failed`: the judge failed or gave no choice, so the first answer stands;
+       * `tool-calls`: no answer had text, so the first answer with tool calls stands (`candidates` 0).
        */
-      by: 'json' | 'regex' | 'single-candidate' | 'judge-failed';
+      by: 'json' | 'regex' | 'single-candidate' | 'judge-failed' | 'tool-calls';
       candidates: number;
     }
   | {
       strategy: 'fuse';
-      /** Set when one answer stands as it is (`single-candidate`, or the fuser failed). */
+      /** Set when one answer stands as it is (`single-candidate`, the fuser failed, or `tool-calls`). */
       index?: number;
-      by: 'fuser' | 'single-candidate' | 'fuser-failed';
+      /** `tool-calls`: no answer had text, so the first answer with tool calls stands (`candidates` 0). */
+      by: 'fuser' | 'single-candidate' | 'fuser-failed' | 'tool-calls';
       candidates: number;
       reason?: string;
     }

@@ -1,3 +1,4 @@
+import type { ToolDefinition } from '@unity/core';
 import { describe, expect, it } from 'vitest';
 import { models, requestsFor, useEnsembleTestBed } from '../__tests__/ensemble-fixtures';
 import { ask, collect } from '../__tests__/router-fixtures';
@@ -7,6 +8,14 @@ const { fakes, use, answer } = useEnsembleTestBed();
 
 const merged = { members: [models.qwen, models.llama], strategy: 'fuse', fuser: models.minimax };
 const fuserRequests = () => requestsFor(fakes.cloud, 'MiniMax-M2');
+const tool = (name: string): ToolDefinition => ({
+  name,
+  description: name,
+  parameters: { type: 'object', properties: {} },
+});
+const tools = [tool('get_weather'), tool('get_time')];
+/** Members that can call tools (the fake's llama3.2:1b cannot). */
+const withTools = { ...merged, members: [models.qwen, models.mini] };
 
 describe('fuse', () => {
   it('merges the members’ answers with the fuser, which sees the request and every answer', async () => {
@@ -65,6 +74,34 @@ describe('fuse', () => {
     expect(last?.type).toBe('error');
     expect(last?.type === 'error' && last.error.code).toBe('STREAM_INTERRUPTED');
     expect(last?.type === 'error' && last.error.message).toContain('ensemble/merged: the answer of minimax/MiniMax-M2');
+  });
+
+  it('streams the first tool-call answer, without a fuser, when no member answered with text', async () => {
+    answer(fakes.ollama, { 'qwen2.5-coder:7b': { fault: 'status', status: 500 } });
+    answer(fakes.cloud, { 'gpt-4o-mini': { toolCalls: [{ name: 'get_time', arguments: {} }] } });
+    const { events } = await collect(
+      use({ merged: withTools }).stream({ ...ask('?'), tools, model: 'ensemble/merged' }),
+    );
+    expect(events.map((e) => e.type)).toEqual(['tool-call', 'finish']);
+    const finish = events.at(-1);
+    expect(finish?.type === 'finish' && finish.response.toolCalls.map((c) => c.name)).toEqual(['get_time']);
+    expect(finish?.type === 'finish' && finish.response.ensemble?.decision).toEqual({
+      strategy: 'fuse',
+      index: 1,
+      by: 'tool-calls',
+      candidates: 0,
+      reason: `no member answered with text to fuse; ${models.mini} (member 2) answered with tool calls only, so its answer stands`,
+    });
+    expect(fuserRequests()).toHaveLength(0);
+  });
+
+  it('fuses only the answers with text when other members answered with tool calls', async () => {
+    answer(fakes.ollama, { 'qwen2.5-coder:7b': { toolCalls: [{ name: 'get_weather', arguments: {} }] } });
+    answer(fakes.cloud, { 'gpt-4o-mini': { text: 'It is sunny.' } });
+    const response = await use({ merged: withTools }).chat({ ...ask('?'), tools, model: 'ensemble/merged' });
+    expect(response.content).toBe('It is sunny.');
+    expect(response.ensemble?.decision).toMatchObject({ by: 'single-candidate', index: 1, candidates: 1 });
+    expect(fuserRequests()).toHaveLength(0);
   });
 
   it('fails with ENSEMBLE_FAILED when no member answered', async () => {

@@ -6,19 +6,17 @@ import type { CallResult, EnsembleRun } from './ensemble-run';
  * `fuse`: every member answers; a fuser model merges the answers into one. Streamed, the fuser's text is streamed as
  * it comes. One answer only: it stands without a fuser. The fuser failing before its first token leaves the first
  * answer (in member order), and the trace says so; after it, the stream ends with `STREAM_INTERRUPTED` as any
- * routed stream. No answer at all is `ENSEMBLE_FAILED`.
+ * routed stream. Answers with tool calls only are not fused; when no answer has text, the first of them stands. No
+ * answer at all is `ENSEMBLE_FAILED`.
  */
 export async function* fuse(run: EnsembleRun): AsyncGenerator<RouterStreamEvent, void> {
-  const results = await Promise.all(run.members.map((target) => run.ask(target, run.requestFor(target, run.signal))));
-  const stopped = run.stopped(results);
-  if (stopped) throw stopped;
-  const candidates = results.flatMap((result, index) =>
-    result.response && result.response.content.trim() !== '' ? [{ index, response: result.response }] : [],
-  );
-  const [first] = candidates;
-  if (!first) {
-    throw run.cannotDecide('no member gave an answer to fuse', 'apply the fix of any one member below', results);
+  const answers = await run.askMembers('fuse');
+  if (answers.decided) {
+    yield* run.finishWith(answers.response);
+    return;
   }
+  const { results, candidates } = answers;
+  const [first] = candidates;
   const standing = (by: 'single-candidate' | 'fuser-failed', reason: string, fuser?: CallResult) =>
     run.respond(
       first.response,

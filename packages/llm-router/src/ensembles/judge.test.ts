@@ -1,3 +1,4 @@
+import type { ToolDefinition } from '@unity/core';
 import { describe, expect, it } from 'vitest';
 import { models, requestsFor, useEnsembleTestBed } from '../__tests__/ensemble-fixtures';
 import { ask, collect } from '../__tests__/router-fixtures';
@@ -8,6 +9,14 @@ const { fakes, use, answer } = useEnsembleTestBed();
 
 const best = { members: [models.qwen, models.llama], strategy: 'judge', judge: models.minimax };
 const judgeRequests = () => requestsFor(fakes.cloud, 'MiniMax-M2');
+const tool = (name: string): ToolDefinition => ({
+  name,
+  description: name,
+  parameters: { type: 'object', properties: {} },
+});
+const tools = [tool('get_weather'), tool('get_time')];
+/** Members that can call tools (the fake's llama3.2:1b cannot). */
+const withTools = { ...best, members: [models.qwen, models.mini] };
 
 describe('judge', () => {
   it('asks the judge with the candidates numbered, returns its pick, and traces its reason', async () => {
@@ -85,6 +94,33 @@ describe('judge', () => {
     expect(error.message).toContain('ensemble/best (judge) could not decide: no member gave an answer to judge');
     expect(error.message).toContain(`1. ${models.qwen} failed:`);
     expect(error.message).toContain(`2. ${models.llama} failed:`);
+    expect(judgeRequests()).toHaveLength(0);
+  });
+
+  it('returns the first tool-call answer, without a judge, when no member answered with text', async () => {
+    answer(fakes.ollama, { 'qwen2.5-coder:7b': { toolCalls: [{ name: 'get_weather', arguments: {} }] } });
+    answer(fakes.cloud, { 'gpt-4o-mini': { toolCalls: [{ name: 'get_time', arguments: {} }] } });
+    const response = await use({ best: withTools }).chat({ ...ask('?'), tools, model: 'ensemble/best' });
+    expect(response.toolCalls.map((c) => c.name)).toEqual(['get_weather']);
+    expect(response.finishReason).toBe('tool_calls');
+    expect(response.ensemble?.decision).toEqual({
+      strategy: 'judge',
+      index: 0,
+      by: 'tool-calls',
+      candidates: 0,
+      reason: `no member answered with text to judge; ${models.qwen} (member 1) answered with tool calls only, so its answer stands`,
+    });
+    expect(response.ensemble?.judge).toBeUndefined();
+    expect(judgeRequests()).toHaveLength(0);
+  });
+
+  it('judges only the answers with text when other members answered with tool calls', async () => {
+    answer(fakes.ollama, { 'qwen2.5-coder:7b': { toolCalls: [{ name: 'get_weather', arguments: {} }] } });
+    answer(fakes.cloud, { 'gpt-4o-mini': { text: 'It is sunny.' } });
+    const response = await use({ best: withTools }).chat({ ...ask('?'), tools, model: 'ensemble/best' });
+    expect(response.content).toBe('It is sunny.');
+    expect(response.toolCalls).toEqual([]);
+    expect(response.ensemble?.decision).toMatchObject({ by: 'single-candidate', index: 1, candidates: 1 });
     expect(judgeRequests()).toHaveLength(0);
   });
 

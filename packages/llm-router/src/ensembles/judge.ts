@@ -42,19 +42,17 @@ export function parseVerdict(text: string, candidates: number): Verdict | undefi
 /**
  * `judge` (best-of-n): every member answers; a judge model is shown the answers numbered and picks the best, with
  * its reason. One answer only: it stands without a judge. The judge failing, or naming no candidate, leaves the first
- * answer (in member order), and the trace says so. No answer at all is `ENSEMBLE_FAILED`.
+ * answer (in member order), and the trace says so. Answers with tool calls only are not judged; when no answer has
+ * text, the first of them stands. No answer at all is `ENSEMBLE_FAILED`.
  */
 export async function* judge(run: EnsembleRun): AsyncGenerator<RouterStreamEvent, void> {
-  const results = await Promise.all(run.members.map((target) => run.ask(target, run.requestFor(target, run.signal))));
-  const stopped = run.stopped(results);
-  if (stopped) throw stopped;
-  const candidates = results.flatMap((result, index) =>
-    result.response && result.response.content.trim() !== '' ? [{ index, response: result.response }] : [],
-  );
-  const [first] = candidates;
-  if (!first) {
-    throw run.cannotDecide('no member gave an answer to judge', 'apply the fix of any one member below', results);
+  const answers = await run.askMembers('judge');
+  if (answers.decided) {
+    yield* run.finishWith(answers.response);
+    return;
   }
+  const { results, candidates } = answers;
+  const [first] = candidates;
   if (candidates.length === 1) {
     const decision = {
       strategy: 'judge' as const,

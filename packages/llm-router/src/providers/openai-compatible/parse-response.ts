@@ -7,18 +7,23 @@ import { isNullishString, isNumber, isOptionalNumber, isOptionalString, isRecord
 import { toTokenLogprob, wireLogprobSchema } from '../wire-logprobs';
 import type { OpenAICompatibleFlavor } from './build-body';
 import { throwIfBaseRespError } from './upstream-errors';
-import { joinReasoning, reasoningOf, toFinishReason, toToolCall, toUsage } from './wire-fields';
+import {
+  hasPlainReasoning,
+  joinReasoning,
+  reasoningFieldsSchema,
+  reasoningOf,
+  toFinishReason,
+  toToolCall,
+  toUsage,
+} from './wire-fields';
 
 export const completionSchema = z.object({
   model: z.string().optional(),
   choices: z
     .array(
       z.object({
-        message: z.object({
+        message: reasoningFieldsSchema.extend({
           content: z.string().nullish(),
-          reasoning_details: z.array(z.object({ text: z.string().nullish() })).nullish(),
-          reasoning_content: z.string().nullish(),
-          reasoning: z.string().nullish(),
           tool_calls: z
             .array(
               z.object({
@@ -50,12 +55,7 @@ export function isPlainCompletion(raw: unknown): boolean {
     if (!isRecord(choice) || !isNullishString(choice.finish_reason) || choice.logprobs != null) return false;
     const message = choice.message;
     if (!isRecord(message)) return false;
-    if (!isNullishString(message.content) || !isNullishString(message.reasoning_content)) return false;
-    if (!isNullishString(message.reasoning)) return false;
-    const details = message.reasoning_details;
-    if (details != null && !(Array.isArray(details) && details.every((d) => isRecord(d) && isNullishString(d.text)))) {
-      return false;
-    }
+    if (!isNullishString(message.content) || !hasPlainReasoning(message)) return false;
     const calls = message.tool_calls;
     if (calls != null && !(Array.isArray(calls) && calls.every(isPlainToolCall))) return false;
   }

@@ -1,9 +1,10 @@
 import type { ToolDefinition } from '@unity/core';
 import { describe, expect, it } from 'vitest';
 import { testContext } from '../../__tests__/failure-context';
+import { wireVariants } from '../../__tests__/wire-variants';
 import type { StreamEvent } from '../../provider';
 import type { ParseOptions } from './parse-response';
-import { ChatStreamParser } from './parse-stream';
+import { ChatStreamParser, chunkSchema, isPlainChunk } from './parse-stream';
 
 const readFile: ToolDefinition = {
   name: 'read_file',
@@ -155,10 +156,76 @@ describe('ChatStreamParser', () => {
     expect(run([piece]).error?.code).toBe('BAD_RESPONSE');
   });
 
+  it('throws BAD_RESPONSE naming the path for log probabilities that are not a list, after the events before it', () => {
+    const logprobs = { content: { token: 'b', logprob: -1 } };
+    const { events, error } = run([
+      delta({ content: 'a' }),
+      event({ choices: [{ delta: { content: 'b' }, logprobs, finish_reason: 'stop' }] }),
+    ]);
+    expect(texts(events)).toEqual(['a']);
+    expect(error).toMatchObject({
+      code: 'BAD_RESPONSE',
+      message: expect.stringContaining('chat completion chunk: choices.0.logprobs.content:'),
+    });
+  });
+
+  it('throws BAD_RESPONSE naming the path for usage counts that are not numbers', () => {
+    const { error } = run([
+      delta({ content: 'a' }, 'stop'),
+      event({ choices: [], usage: { prompt_tokens: '4', completion_tokens: '2', total_tokens: '6' } }),
+    ]);
+    expect(error).toMatchObject({
+      code: 'BAD_RESPONSE',
+      message: expect.stringContaining('chat completion chunk: usage.prompt_tokens:'),
+    });
+  });
+
   it('throws BAD_RESPONSE for tool-call arguments that are not JSON', () => {
     const { error } = run([
       delta({ tool_calls: [{ index: 0, id: 'c', function: { name: 'f', arguments: '{"a' } }] }, 'tool_calls'),
     ]);
     expect(error?.code).toBe('BAD_RESPONSE');
+  });
+});
+
+describe('isPlainChunk', () => {
+  const chunks = [
+    {
+      id: 'c',
+      object: 'chat.completion.chunk',
+      model: 'm',
+      choices: [{ index: 0, delta: { role: 'assistant', content: 'a' }, finish_reason: null }],
+    },
+    {
+      model: 'm',
+      choices: [
+        {
+          index: 0,
+          delta: {
+            content: null,
+            reasoning_details: [{ text: 'r' }],
+            tool_calls: [{ index: 0, id: 'c1', type: 'function', function: { name: 'f', arguments: '{' } }],
+          },
+          finish_reason: 'tool_calls',
+        },
+      ],
+      usage: null,
+    },
+    { choices: [], usage: { prompt_tokens: 4, completion_tokens: 2, total_tokens: 6 } },
+  ];
+
+  it('accepts the common chunks, so that they skip zod', () => {
+    for (const chunk of chunks) expect(isPlainChunk(chunk)).toBe(true);
+  });
+
+  it('accepts only what the schema accepts', () => {
+    let checked = 0;
+    for (const chunk of chunks) {
+      for (const variant of wireVariants(chunk)) {
+        checked++;
+        if (isPlainChunk(variant)) expect(chunkSchema.safeParse(variant).success, JSON.stringify(variant)).toBe(true);
+      }
+    }
+    expect(checked).toBeGreaterThan(400);
   });
 });

@@ -1,28 +1,98 @@
 import { emptyUsage, type FinishReason, type TokenLogprob, type Usage } from '@unity/core';
 import { createParser, type EventSourceParser } from 'eventsource-parser';
+import { z } from 'zod';
 import type { StreamEvent } from '../../provider';
 import { generateToolCallId, TextToolCallCollector } from '../../tool-call-text';
 import { contentEvents, textDelta } from '../content-events';
-import { badResponse, type FailureContext, streamCut } from '../http-errors';
+import { badResponse, type FailureContext, responseMismatch, streamCut } from '../http-errors';
 import { ThinkTagSplitter } from '../think-tags';
-import { toTokenLogprob, type WireLogprob } from '../wire-logprobs';
+import { isNullishString, isOptionalNumber, isRecord, parseWire } from '../wire-check';
+import { toTokenLogprob, wireLogprobSchema } from '../wire-logprobs';
 import type { ParseOptions } from './parse-response';
 import { streamedError, throwIfBaseRespError } from './upstream-errors';
-import { type ReasoningFields, reasoningOf, toFinishReason, toToolCall, toUsage, type WireUsage } from './wire-fields';
+import {
+  hasPlainReasoning,
+  reasoningFieldsSchema,
+  reasoningOf,
+  toFinishReason,
+  toToolCall,
+  toUsage,
+} from './wire-fields';
 
 const streaming = { stream: true } as const;
 
-interface Chunk {
-  model?: string;
-  usage?: WireUsage | null;
-  choices?: Array<{
-    delta?: ReasoningFields & {
-      content?: string | null;
-      tool_calls?: Array<{ index?: number; id?: string; function?: { name?: string; arguments?: string } }>;
-    };
-    finish_reason?: string | null;
-    logprobs?: { content?: WireLogprob[] | null } | null;
-  }>;
+/**
+ * One event of the stream. More lenient than `completionSchema` where servers are: nulls for absent fields, no
+ * choices (the usage chunk), a delta without its fields, usage counts each optional.
+ */
+export const chunkSchema = z.object({
+  model: z.string().nullish(),
+  usage: z
+    .object({
+      prompt_tokens: z.number().optional(),
+      completion_tokens: z.number().optional(),
+      total_tokens: z.number().optional(),
+    })
+    .nullish(),
+  choices: z
+    .array(
+      z.object({
+        delta: reasoningFieldsSchema
+          .extend({
+            content: z.string().nullish(),
+            tool_calls: z
+              .array(
+                z.object({
+                  index: z.number().nullish(),
+                  id: z.string().nullish(),
+                  function: z.object({ name: z.string().nullish(), arguments: z.string().nullish() }).nullish(),
+                }),
+              )
+              .nullish(),
+          })
+          .nullish(),
+        finish_reason: z.string().nullish(),
+        logprobs: z.object({ content: z.array(wireLogprobSchema).nullish() }).nullish(),
+      }),
+    )
+    .nullish(),
+});
+type Chunk = z.infer<typeof chunkSchema>;
+
+/**
+ * Accepts the common chunks (text, reasoning and tool-call deltas, finish reason, usage; no log probabilities)
+ * without zod, and only what `chunkSchema` accepts.
+ */
+export function isPlainChunk(raw: unknown): boolean {
+  if (!isRecord(raw) || !isNullishString(raw.model)) return false;
+  const usage = raw.usage;
+  if (
+    usage != null &&
+    !(
+      isRecord(usage) &&
+      isOptionalNumber(usage.prompt_tokens) &&
+      isOptionalNumber(usage.completion_tokens) &&
+      isOptionalNumber(usage.total_tokens)
+    )
+  ) {
+    return false;
+  }
+  return raw.choices == null || (Array.isArray(raw.choices) && raw.choices.every(isPlainChoice));
+}
+
+function isPlainChoice(choice: unknown): boolean {
+  if (!isRecord(choice) || !isNullishString(choice.finish_reason) || choice.logprobs != null) return false;
+  const delta = choice.delta;
+  if (delta == null) return true;
+  if (!isRecord(delta) || !isNullishString(delta.content) || !hasPlainReasoning(delta)) return false;
+  const calls = delta.tool_calls;
+  return calls == null || (Array.isArray(calls) && calls.every(isPlainToolCallDelta));
+}
+
+function isPlainToolCallDelta(call: unknown): boolean {
+  if (!isRecord(call) || !isOptionalNumber(call.index) || !isNullishString(call.id)) return false;
+  const fn = call.function;
+  return fn == null || (isRecord(fn) && isNullishString(fn.name) && isNullishString(fn.arguments));
 }
 
 /**
@@ -30,7 +100,8 @@ interface Chunk {
  * and emit the events it returns, then `finish` once the body ended. Reasoning and text go out as they come (text
  * held back only while it may be a tool call written as text), tool-call deltas are assembled by index and emitted
  * at the end, then one `finish`. Events after `[DONE]` are ignored. Throws a ProviderError for an `{"error"}` event,
- * a MiniMax `base_resp` failure, an event that is not JSON, and a stream that ends without a finish reason.
+ * a MiniMax `base_resp` failure, an event that is not JSON or not a chunk (`chunkSchema`: BAD_RESPONSE, naming the
+ * path), and a stream that ends without a finish reason.
  */
 export class ChatStreamParser {
   private readonly sse: EventSourceParser;
@@ -109,7 +180,9 @@ export class ChatStreamParser {
     const reported = (raw as { error?: unknown }).error;
     if (reported) throw streamedError(this.ctx, reported);
     throwIfBaseRespError(this.ctx, raw);
-    return this.onChunk(raw as Chunk);
+    const parsed = parseWire(chunkSchema, isPlainChunk, raw);
+    if (!parsed.success) throw responseMismatch(this.ctx, 'chat completion chunk', parsed.error);
+    return this.onChunk(parsed.data);
   }
 
   private onChunk(chunk: Chunk): StreamEvent[] {

@@ -1,11 +1,21 @@
 import { emptyUsage, type FinishReason, type ToolCall, type Usage } from '@unity/core';
+import { z } from 'zod';
 import { badResponse, type FailureContext } from '../http-errors';
+import { isNullishString, isRecord } from '../wire-check';
 
 /** Where compatible servers put reasoning: MiniMax's `reasoning_details`, DeepSeek's and vLLM's fields. */
-export interface ReasoningFields {
-  reasoning_details?: Array<{ text?: string | null }> | null;
-  reasoning_content?: string | null;
-  reasoning?: string | null;
+export const reasoningFieldsSchema = z.object({
+  reasoning_details: z.array(z.object({ text: z.string().nullish() })).nullish(),
+  reasoning_content: z.string().nullish(),
+  reasoning: z.string().nullish(),
+});
+export type ReasoningFields = z.infer<typeof reasoningFieldsSchema>;
+
+/** Accepts, without zod, only reasoning fields that `reasoningFieldsSchema` accepts (of a message or a delta). */
+export function hasPlainReasoning(fields: Record<string, unknown>): boolean {
+  if (!isNullishString(fields.reasoning_content) || !isNullishString(fields.reasoning)) return false;
+  const details = fields.reasoning_details;
+  return details == null || (Array.isArray(details) && details.every((d) => isRecord(d) && isNullishString(d.text)));
 }
 
 export interface WireUsage {
