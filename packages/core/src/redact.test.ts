@@ -85,3 +85,13 @@ describe('redactUrl in JSON text', () => {
     expect(redactUrl('{"u":"http://a:b@h","x":"y@z"}')).toBe('{"u":"http://a:[redacted]@h","x":"y@z"}');
   });
 });
+
+describe('Redactor.value with hostile keys', () => {
+  it('keeps a key named __proto__ as a key of the copy', () => {
+    const value = JSON.parse('{"a":"key sk-secret-1234","__proto__":{"polluted":true}}') as Record<string, unknown>;
+    const out = new Redactor(['sk-secret-1234']).value(value);
+    expect(out.a).toBe('key [redacted]');
+    expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
+    expect(Object.keys(out)).toEqual(['a', '__proto__']);
+  });
+});

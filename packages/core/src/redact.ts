@@ -108,7 +108,9 @@ export class Redactor {
       const nextKey = this.text(key);
       const next = this.walk(item, depth + 1);
       if (!out && (next !== item || nextKey !== key)) out = Object.fromEntries(entries.slice(0, i));
-      if (out) out[nextKey] = next;
+      // defineProperty, not assignment: a key named `__proto__` stays a key instead of replacing the prototype.
+      if (out)
+        Object.defineProperty(out, nextKey, { value: next, enumerable: true, writable: true, configurable: true });
     }
     return out ?? value;
   }

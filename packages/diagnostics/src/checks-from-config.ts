@@ -16,6 +16,7 @@ import { firstTokenLatencyCheck, toolCallCheck } from './deep-checks';
 import { type MemoryReading, memoryCheck } from './memory-check';
 import { withTag } from './ollama-api';
 import { modelCapabilitiesCheck, modelPulledCheck, modelPulledId, ollamaReachableCheck } from './ollama-checks';
+import { singleModelConfig } from './single-model-config';
 import { storeModelsCheck } from './store-check';
 
 export interface ConfigChecksOptions {
@@ -58,8 +59,8 @@ export interface CheckPlan {
  * - the cloud (`cloud_llm`, unless disabled or `privacy.local_only`): the key variable (`api_key_env`, else
  *   MINIMAX_API_KEY / OPENAI_API_KEY) and `GET {base_url}/models`; they fail only when `fallback_to_local` is off;
  * - with `deep`: for each configured model (the cloud's and those under `models:`) a tool-call round trip, and for
- *   local ones the first-token latency, each through a router limited to that one model (no fallback, no retry, no
- *   cache).
+ *   local ones the first-token latency, each through a router limited to that one model (`singleModelConfig`: no
+ *   fallback, retry, breaker or cache).
  * - the model store of the embedded engine (`llamacpp.store_dir`, else `UNITY_MODELS_DIR`, else `~/.unity/models`):
  *   a GGUF model there is the last resort of `unity ask` (never required);
  * Provider ids match the router's: `ollama` for Ollama, `cloud_llm.provider` (`minimax`, `openai`) for the cloud.
@@ -193,18 +194,9 @@ export function checksFromConfig(config: UnityConfig, options: ConfigChecksOptio
   };
 }
 
-/** A router that sends `request.model` to that model only: no fallback, no retry, no cache, no audit. */
+/** A router that sends `request.model` to that model only: no fallback, no retry, no breaker, no cache, no audit. */
 function singleModelRouter(config: UnityConfig, options: ConfigChecksOptions): () => Router {
-  const isolated: UnityConfig = {
-    ...config,
-    cloud_llm: { ...config.cloud_llm, enabled: true, fallback_to_local: false },
-    router: {
-      ...config.router,
-      retries: { ...config.router.retries, max_retries: 0 },
-      cache: { ...config.router.cache, enabled: false },
-      audit: { ...config.router.audit, enabled: false },
-    },
-  };
+  const isolated = singleModelConfig(config);
   return () =>
     createRouter({
       config: isolated,

@@ -36,7 +36,6 @@ export {
   type HostMemory,
   ProcessCpuMeter,
   type ProcessCpuMeterOptions,
-  readCpuTimes,
   readDiskUsage,
   readHostMemory,
   readLoadAverage,
@@ -51,9 +50,14 @@ export {
   benchModelsFromConfig,
 } from './model-bench/bench-model';
 export {
+  type BenchPrice,
+  type BenchPriceSources,
+  type BenchPrices,
+  benchPrices,
+} from './model-bench/bench-prices';
+export {
   type BenchCheck,
   type BenchTask,
-  benchTasksFileSchema,
   defaultBenchTasks,
   parseBenchTasks,
 } from './model-bench/bench-task';
@@ -65,7 +69,6 @@ export {
   type ModelBenchSummary,
   runModelBench,
 } from './model-bench/run-model-bench';
-export { type CheckVerdict, checkAnswer } from './model-bench/task-check';
 export { nodeVersionCheck } from './node-version-check';
 export {
   type CapabilitiesCheckOptions,

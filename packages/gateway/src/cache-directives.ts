@@ -1,6 +1,4 @@
-import { createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
-import { keyFrom } from './api-key';
 import { callerOf } from './keys/key-auth';
 
 /** What a request tells the router's response cache: whether to use it, and whose entries it may use. */
@@ -27,22 +25,8 @@ export function cacheDirectives(request: FastifyRequest): CacheDirectives {
             .map((value) => value.trim().toLowerCase()),
         );
   const cache = directives?.has('no-store') ? false : directives?.has('no-cache') ? 'refresh' : undefined;
+  // The key check found the caller and its scope once: the key is not read again here.
   const caller = callerOf(request);
-  const scope =
-    caller.kind === 'virtual'
-      ? `key:${caller.record.id}`
-      : caller.kind === 'master'
-        ? `master:${digest(keyFrom(request.headers, request.url) ?? '')}`
-        : undefined;
+  const scope = caller.kind === 'anonymous' ? undefined : caller.cacheScope;
   return { ...(cache === undefined ? {} : { cache }), ...(scope === undefined ? {} : { cacheScope: scope }) };
 }
-
-/** A short digest of the master key: gateways with different master keys never share entries in one Redis. */
-function digest(key: string): string {
-  // One master key serves most requests: its digest is computed once.
-  if (key !== lastDigest?.key)
-    lastDigest = { key, digest: createHash('sha256').update(key).digest('hex').slice(0, 16) };
-  return lastDigest.digest;
-}
-
-let lastDigest: { key: string; digest: string } | undefined;

@@ -284,8 +284,9 @@ export const dashboardPage = `<!doctype html>
 
   // Runs reported by unity run / unity evolve (RunReporter): summaries from GET /api/runs at load, then live from
   // /ws: run.update replaces a run's summary, run.<kind>.<type> adds to its latest events. Text only (textContent).
-  var MAX_RUNS = 10, RUN_EVENTS = 6, runs = {}, runsTimer = null;
-  function runEntry(id) { return runs[id] || (runs[id] = { summary: null, events: [] }); }
+  // By run id: a Map, since ids are the reporters' (constructor, toString, __proto__ are valid ones).
+  var MAX_RUNS = 10, RUN_EVENTS = 6, runs = new Map(), runsTimer = null;
+  function runEntry(id) { if (!runs.has(id)) runs.set(id, { summary: null, events: [] }); return runs.get(id); }
   function onRunEvent(e) {
     if (typeof e.runId !== 'string') return;
     var entry = runEntry(e.runId);
@@ -375,7 +376,7 @@ export const dashboardPage = `<!doctype html>
   }
   function renderRuns() {
     var box = $('runs'); box.innerHTML = '';
-    var list = Object.keys(runs).map(function (id) { return runs[id]; }).filter(function (r) { return r.summary; })
+    var list = Array.from(runs.values()).filter(function (r) { return r.summary; })
       .sort(function (a, b) { return b.summary.updatedAt - a.summary.updatedAt; }).slice(0, MAX_RUNS);
     $('runs-note').textContent = list.length ? '' : 'no run reported yet: unity run --report URL, unity evolve --report URL';
     list.forEach(function (r) {

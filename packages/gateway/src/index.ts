@@ -21,7 +21,6 @@ export {
   type WebhookConfig,
 } from './alerts/alerts-config';
 export type { AlertsListing } from './alerts/alerts-route';
-export { notificationText } from './alerts/webhook-delivery';
 export type { ChatWire } from './chat-wire';
 export type { CorsSettings } from './cors';
 export { GatewayError, type GatewayErrorCode, type GatewayErrorOptions } from './errors';

@@ -48,9 +48,18 @@ export class GatewayMetrics {
   private readonly breaker: Gauge<'provider'>;
   private readonly tokens: Counter<'provider' | 'kind'>;
   private readonly cacheHits: Counter<never>;
+  // The hot path's series, each bound once: `inc({ labels })` would hash the label set on every request.
+  private readonly requestsBy: BoundChildren<Counter.Internal>;
+  private readonly latencyBy: BoundChildren<Histogram.Internal<'endpoint' | 'provider' | 'stream'>>;
+  private readonly ttftBy: BoundChildren<Histogram.Internal<'endpoint' | 'provider'>>;
+  private readonly fallbacksBy: BoundChildren<Counter.Internal>;
+  private readonly tokensBy: BoundChildren<Counter.Internal>;
   private readonly inFlight: Gauge<never>;
-  private readonly availability: ProviderAvailability;
-  private readonly toolCalls: Counter<'outcome'>;
+  /** The providers' availability: the metrics' own, or one shared with the alert rules (see `shareAvailability`). */
+  private availability: ProviderAvailability;
+  /** Whether `availability` is the metrics' own, fed by `breakerChanged` and `observe` (a shared one has its owner). */
+  private ownsAvailability = true;
+  private readonly toolCalls: Record<'succeeded' | 'failed', Counter.Internal>;
   private readonly toolOutcomes = { succeeded: 0, failed: 0 };
   private readonly disks = new Set<string>();
   private readonly processMetrics: boolean;
@@ -106,17 +115,23 @@ export class GatewayMetrics {
       help: 'Chat requests being served right now',
       registers,
     });
+    this.requestsBy = new BoundChildren((...values) => this.requests.labels(...values));
+    this.latencyBy = new BoundChildren((...values) => this.latency.labels(...values));
+    this.ttftBy = new BoundChildren((...values) => this.ttft.labels(...values));
+    this.fallbacksBy = new BoundChildren((...values) => this.fallbacks.labels(...values));
+    this.tokensBy = new BoundChildren((...values) => this.tokens.labels(...values));
     this.availability = new ProviderAvailability({
       ...(options.now ? { now: options.now } : {}),
       ...(options.availabilityWindowMs ? { windowMs: options.availabilityWindowMs } : {}),
     });
-    const availability = this.availability;
+    const metrics = this;
     new Gauge({
       name: 'unity_provider_up',
       help: 'Whether each provider is up (1) or down (0): down while its breaker is open or half-open, or a health check naming it is down',
       labelNames: ['provider'],
       registers,
       collect() {
+        const { availability } = metrics;
         for (const provider of availability.providers()) {
           this.set({ provider }, availability.isUp(provider) ? 1 : 0);
         }
@@ -128,15 +143,17 @@ export class GatewayMetrics {
       labelNames: ['provider'],
       registers,
       collect() {
+        const { availability } = metrics;
         for (const provider of availability.providers()) this.set({ provider }, availability.ratio(provider));
       },
     });
-    this.toolCalls = new Counter({
+    const toolCalls = new Counter({
       name: 'unity_agent_tool_calls_total',
       help: 'Tool calls of agent runs reported to the gateway, by outcome (succeeded, failed)',
       labelNames: ['outcome'],
       registers,
     });
+    this.toolCalls = { succeeded: toolCalls.labels('succeeded'), failed: toolCalls.labels('failed') };
     const outcomes = this.toolOutcomes;
     new Gauge({
       name: 'unity_agent_tool_call_success_ratio',
@@ -242,19 +259,30 @@ export class GatewayMetrics {
 
   requestFinished(r: RequestRecord): void {
     this.inFlight.dec();
-    const stream = String(r.stream);
-    this.requests.inc({ endpoint: r.endpoint, status: String(r.status), provider: r.provider, stream });
-    this.latency.observe({ endpoint: r.endpoint, provider: r.provider, stream }, r.ms / 1000);
-    if (r.ttftMs !== undefined) this.ttft.observe({ endpoint: r.endpoint, provider: r.provider }, r.ttftMs / 1000);
-    if (r.fallback) this.fallbacks.inc({ provider: r.provider });
-    if (r.inputTokens) this.tokens.inc({ provider: r.provider, kind: 'input' }, r.inputTokens);
-    if (r.outputTokens) this.tokens.inc({ provider: r.provider, kind: 'output' }, r.outputTokens);
+    const stream = r.stream ? 'true' : 'false';
+    this.requestsBy.get(r.endpoint, String(r.status), r.provider, stream).inc();
+    this.latencyBy.get(r.endpoint, r.provider, stream).observe(r.ms / 1000);
+    if (r.ttftMs !== undefined) this.ttftBy.get(r.endpoint, r.provider).observe(r.ttftMs / 1000);
+    if (r.fallback) this.fallbacksBy.get(r.provider).inc();
+    if (r.inputTokens) this.tokensBy.get(r.provider, 'input').inc(r.inputTokens);
+    if (r.outputTokens) this.tokensBy.get(r.provider, 'output').inc(r.outputTokens);
     if (r.cached) this.cacheHits.inc();
   }
 
   /** A chat request refused before it reached the router (invalid JSON or body, unknown model, too large, no key). */
   requestRejected(endpoint: string, status: number): void {
-    this.requests.inc({ endpoint, status: String(status), provider: 'none', stream: 'false' });
+    this.requestsBy.get(endpoint, String(status), 'none', 'false').inc();
+  }
+
+  /**
+   * Export `shared` as the providers' availability instead of the metrics' own: one instance the gateway's owner
+   * feeds from the bus (`availability.observe`) and shares with the alert rules. `breakerChanged` and `observe` then
+   * leave it to its owner.
+   */
+  shareAvailability(shared: ProviderAvailability): void {
+    for (const provider of this.availability.providers()) shared.track(provider);
+    this.availability = shared;
+    this.ownsAvailability = false;
   }
 
   /** Export a closed breaker (0) and an available provider (1) for each provider from the start. */
@@ -270,12 +298,12 @@ export class GatewayMetrics {
     const value = breakerValues[state];
     if (value === undefined) return;
     this.breaker.set({ provider }, value);
-    this.availability.breakerChanged(provider, state);
+    if (this.ownsAvailability) this.availability.breakerChanged(provider, state);
   }
 
   /** A health check naming a provider changed (`up` as the health monitor judges it). */
   healthChanged(provider: string, check: string, up: boolean): void {
-    this.availability.healthChanged(provider, check, up);
+    if (this.ownsAvailability) this.availability.healthChanged(provider, check, up);
   }
 
   /** Tool calls of an agent run that ended: how many succeeded and failed (`AgentResult.toolOutcomes`). */
@@ -284,8 +312,8 @@ export class GatewayMetrics {
     const failed = Math.max(0, Math.floor(outcomes.failed) || 0);
     this.toolOutcomes.succeeded += succeeded;
     this.toolOutcomes.failed += failed;
-    if (succeeded > 0) this.toolCalls.inc({ outcome: 'succeeded' }, succeeded);
-    if (failed > 0) this.toolCalls.inc({ outcome: 'failed' }, failed);
+    if (succeeded > 0) this.toolCalls.succeeded.inc(succeeded);
+    if (failed > 0) this.toolCalls.failed.inc(failed);
   }
 
   /** Export the size, available and used space of the file system holding `path` (the data folder). */
@@ -295,13 +323,17 @@ export class GatewayMetrics {
 
   /**
    * Follow the live feed (`bus.subscribe(e => metrics.observe(e))`): `health.change` of a provider feeds its
-   * availability; `agent.stop` (an agent run published with `bus.listener('agent')`) its tool-call outcomes. Client
-   * events (`client.*`) never count: any /ws client could send them.
+   * availability (unless it is shared: its owner feeds it); each tool result of an agent run reported to
+   * `/api/runs` (`run.agent.tool-result`, published once per accepted event: a retried batch's duplicates are not)
+   * and `agent.stop` of an agent run published in process (`bus.listener('agent')`) feed the tool-call outcomes.
+   * Client events (`client.*`) never count: any /ws client could send them.
    */
   observe(event: BusEvent): void {
-    if (event.type === 'health.change' && typeof event.provider === 'string' && event.status !== 'skip') {
-      const up = typeof event.up === 'boolean' ? event.up : event.status === 'ok' || event.status === 'warn';
-      this.healthChanged(event.provider, String(event.check), up);
+    if (event.type === 'run.agent.tool-result') {
+      if (typeof event.ok === 'boolean')
+        this.agentToolCalls(event.ok ? { succeeded: 1, failed: 0 } : { succeeded: 0, failed: 1 });
+    } else if (event.type === 'health.change') {
+      if (this.ownsAvailability) this.availability.observe(event);
     } else if (event.type === 'agent.stop') {
       const outcomes = (event.result as { toolOutcomes?: { succeeded?: unknown; failed?: unknown } } | undefined)
         ?.toolOutcomes;
@@ -367,19 +399,14 @@ export class GatewayMetrics {
   // ── The router's response cache (issue #16): lookups per layer, store outages. Fed by the router's `cache-lookup`
   // and `cache-error` events (see forwardRouterEvents). Declared last: field initialisers run in order, after `registry`.
 
-  private readonly routerCacheLookups = zeroed(
+  /** By layer, then result: each series bound once and exported as 0 from the start (one lookup a request). */
+  private readonly routerCacheLookups = lookupChildren(
     new Counter({
       name: 'unity_router_cache_lookups_total',
       help: 'Response cache lookups by layer (exact, semantic) and result (hit, miss); semantic ones follow an exact miss',
       labelNames: ['layer', 'result'],
       registers: [this.registry],
     }),
-    [
-      { layer: 'exact', result: 'hit' },
-      { layer: 'exact', result: 'miss' },
-      { layer: 'semantic', result: 'hit' },
-      { layer: 'semantic', result: 'miss' },
-    ],
   );
 
   private readonly routerCacheOutages = new Counter({
@@ -391,10 +418,9 @@ export class GatewayMetrics {
 
   /** One `cache-lookup` event: the exact layer's result, and the semantic layer's when it was consulted. */
   routerCacheLookup(event: { layer?: string; semantic?: boolean }): void {
-    this.routerCacheLookups.inc({ layer: 'exact', result: event.layer === 'exact' ? 'hit' : 'miss' });
-    if (event.semantic) {
-      this.routerCacheLookups.inc({ layer: 'semantic', result: event.layer === 'semantic' ? 'hit' : 'miss' });
-    }
+    const { exact, semantic } = this.routerCacheLookups;
+    (event.layer === 'exact' ? exact.hit : exact.miss).inc();
+    if (event.semantic) (event.layer === 'semantic' ? semantic.hit : semantic.miss).inc();
   }
 
   /** One `cache-error` event (the first failure of an outage). */
@@ -403,8 +429,35 @@ export class GatewayMetrics {
   }
 }
 
-/** A counter with these label sets exported as 0 from the start. */
-function zeroed<L extends string>(counter: Counter<L>, labelSets: Partial<Record<L, string>>[]): Counter<L> {
-  for (const labels of labelSets) counter.inc(labels, 0);
-  return counter;
+/** The cache lookups' series by layer and result, bound once and exported as 0 from the start. */
+function lookupChildren(counter: Counter<'layer' | 'result'>) {
+  const bind = (layer: string, result: string) => {
+    const child = counter.labels(layer, result);
+    child.inc(0);
+    return child;
+  };
+  return {
+    exact: { hit: bind('exact', 'hit'), miss: bind('exact', 'miss') },
+    semantic: { hit: bind('semantic', 'hit'), miss: bind('semantic', 'miss') },
+  };
+}
+
+/**
+ * A metric's children by their label values (in `labelNames` order), each bound with `labels()` the first time it is
+ * used. The label values come from the gateway (endpoints, statuses, configured providers), not from clients.
+ */
+class BoundChildren<C> {
+  private readonly bound = new Map<string, C>();
+
+  constructor(private readonly bind: (...values: string[]) => C) {}
+
+  get(...values: string[]): C {
+    const key = values.join('\u0000');
+    let child = this.bound.get(key);
+    if (child === undefined) {
+      child = this.bind(...values);
+      this.bound.set(key, child);
+    }
+    return child;
+  }
 }

@@ -21,7 +21,8 @@ interface ProviderAvailabilityOptions {
 
 /**
  * Whether each provider is up, since when it is down, and the share of the window it was up — from the router's
- * breaker changes and the health monitor's changes (both on the gateway's event bus). A provider is down while its
+ * breaker changes and the health monitor's changes (both on the gateway's event bus: see `observe`). One instance
+ * serves both /metrics and the alert rules. A provider is down while its
  * breaker is open or half-open, or while a health check naming it is down; up otherwise, and from the moment it is
  * tracked.
  */
@@ -53,6 +54,21 @@ export class ProviderAvailability {
     if (up) state.failingChecks.delete(check);
     else state.failingChecks.add(check);
     this.settle(state);
+  }
+
+  /**
+   * Follow one event of the gateway's bus (`bus.subscribe(e => availability.observe(e))`): `router.breaker` moves a
+   * provider's breaker, `health.change` of a check naming a provider its health (a skipped check says nothing). Other
+   * events, and client events (a client can publish only `client.*`), are ignored.
+   */
+  observe(event: { type: string; [key: string]: unknown }): void {
+    if (typeof event.provider !== 'string') return;
+    if (event.type === 'router.breaker' && typeof event.to === 'string') {
+      this.breakerChanged(event.provider, event.to);
+    } else if (event.type === 'health.change' && event.status !== 'skip') {
+      const up = typeof event.up === 'boolean' ? event.up : event.status === 'ok' || event.status === 'warn';
+      this.healthChanged(event.provider, String(event.check), up);
+    }
   }
 
   providers(): string[] {

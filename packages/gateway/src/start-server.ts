@@ -22,7 +22,13 @@ import {
   traceRouter,
   type UnityConfig,
 } from '@unity/llm-router';
-import { startTracing, tracingConfigSection, tracingEnvBindings } from '@unity/telemetry';
+import {
+  startTracing,
+  type Tracing,
+  type TracingConfig,
+  tracingConfigSection,
+  tracingEnvBindings,
+} from '@unity/telemetry';
 import { AlertManager } from './alerts/alert-manager';
 import { type AlertsConfig, alertsConfigSchema } from './alerts/alerts-config';
 import { EventBus } from './event-bus';
@@ -30,6 +36,7 @@ import { createGateway, type Gateway, type ShutdownOptions, type ShutdownResult 
 import { gatewayDataDir, openVirtualKeys } from './keys/open-virtual-keys';
 import { VirtualKeys } from './keys/virtual-keys';
 import type { CatalogModel } from './model-catalog';
+import { ProviderAvailability } from './provider-availability';
 import { ReplicaState } from './redis/replica-state';
 import { catalogFromConfig, type ServerConfig, serverConfigSchema } from './server-config';
 import type { Readiness } from './telemetry-routes';
@@ -123,12 +130,19 @@ function readinessOf(ids: string[], router: Router, health: HealthMonitor | unde
   };
 }
 
+/** A credential header's value as a secret, and its token alone (`Bearer <token>`, `Basic <token>`). */
+function headerSecrets(value: string | undefined): string[] {
+  if (!value) return [];
+  const token = /^(?:bearer|basic|token)\s+(\S+)$/i.exec(value.trim())?.[1];
+  return token ? [value, token] : [value];
+}
+
 /**
- * The secrets the gateway must never repeat: the gateway's own key, the provider keys the environment holds, and the
- * passwords written into the provider URLs.
+ * The secrets the gateway must never repeat: the gateway's own key, the provider keys the environment holds, the
+ * passwords written into the provider URLs, and the tokens sent to the trace collector.
  */
 function secretsOf(
-  config: UnityConfig & { server: ServerConfig; alerts: AlertsConfig },
+  config: UnityConfig & { server: ServerConfig; alerts: AlertsConfig; tracing: TracingConfig },
   env: Record<string, string | undefined>,
   apiKey: string | undefined,
 ): string[] {
@@ -141,6 +155,12 @@ function secretsOf(
     ...(config.server.redis_url ? urlSecrets(config.server.redis_url) : []),
     // A webhook URL often is its own secret (Slack's are): it never appears in an event, error or listing.
     ...config.alerts.webhooks.map((hook) => hook.url),
+    // The collector's headers (`tracing.headers`, and the variables `tracing.headers_env` names) carry its tokens.
+    ...[
+      ...Object.values(config.tracing.headers),
+      ...Object.values(config.tracing.headers_env).map((name) => env[name]),
+    ].flatMap(headerSecrets),
+    ...urlSecrets(config.tracing.endpoint),
   ];
 }
 
@@ -168,129 +188,146 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     clientBacklog: settings.client_event_backlog,
     transform: (event) => redactor.value(event),
   });
-  // `tracing:` (off by default): spans of each HTTP request and of the router's attempts, exported over OTLP/HTTP.
-  // Started before anything that would need closing: a tracing setting that cannot be used fails the start cleanly.
-  const tracing = await startTracing(config.tracing, {
-    env: options.env,
-    ...(options.version ? { serviceVersion: options.version } : {}),
-    onExportError: (error) => bus.publish('tracing.error', { message: error.message }),
-  });
-
+  // Everything opened from here on is closed again if a later step fails (Redis not ready, the router's config, the
+  // key store, the port): a failed start leaves no tracing globals, exporter, connection or timer behind.
+  let tracing: Tracing | undefined;
   let plan: CheckPlan | undefined;
   let health: HealthMonitor | undefined;
-  if (settings.health_interval_seconds > 0) {
-    plan = checksFromConfig(config, { env: options.env, configFile: loaded.source });
-    health = new HealthMonitor({ checks: plan.checks, intervalMs: settings.health_interval_seconds * 1000 });
-    health.on('change', (change) =>
-      bus.publish('health.change', {
-        check: change.id,
-        title: change.title,
-        ...(change.provider ? { provider: change.provider } : {}),
-        from: change.from ?? null,
-        status: change.to,
-        up: isResultUp(change.result),
-        message: change.result.message,
-        ...(change.result.fix ? { fix: change.result.fix } : {}),
-      }),
-    );
-    health.on('error', (error) => bus.publish('health.error', { message: String(error) }));
-  }
-  // With server.redis_url, the state replicas share lives in Redis (wait briefly for it: requests then find it there).
-  const replicas = settings.redis_url
-    ? new ReplicaState({
+  let replicas: ReplicaState | undefined;
+  let router: Router | undefined;
+  let untrace: (() => void) | undefined;
+  let virtualKeys: VirtualKeys | undefined;
+  let alerts: AlertManager | undefined;
+  const unfollow: (() => void)[] = [];
+  const closeAll = async () => {
+    for (const stop of unfollow.splice(0)) stop();
+    await alerts?.stop();
+    health?.stop();
+    await plan?.close();
+    await router?.close();
+    await virtualKeys?.close();
+    await replicas?.close();
+    untrace?.();
+    await tracing?.shutdown();
+  };
+  let gateway: Gateway;
+  let models: readonly CatalogModel[];
+  let address: string;
+  try {
+    // `tracing:` (off by default): spans of each HTTP request and of the router's attempts, exported over OTLP/HTTP.
+    tracing = await startTracing(config.tracing, {
+      env: options.env,
+      ...(options.version ? { serviceVersion: options.version } : {}),
+      onExportError: (error) => bus.publish('tracing.error', { message: error.message }),
+    });
+    // Each provider's availability, followed once from the bus (breaker and health changes) for both /metrics and
+    // the alert rules.
+    const availability = new ProviderAvailability();
+    for (const id of providerIds(config)) availability.track(id);
+    unfollow.push(bus.subscribe((event) => availability.observe(event)));
+
+    if (settings.health_interval_seconds > 0) {
+      plan = checksFromConfig(config, { env: options.env, configFile: loaded.source });
+      health = new HealthMonitor({ checks: plan.checks, intervalMs: settings.health_interval_seconds * 1000 });
+      health.on('change', (change) =>
+        bus.publish('health.change', {
+          check: change.id,
+          title: change.title,
+          ...(change.provider ? { provider: change.provider } : {}),
+          from: change.from ?? null,
+          status: change.to,
+          up: isResultUp(change.result),
+          message: change.result.message,
+          ...(change.result.fix ? { fix: change.result.fix } : {}),
+        }),
+      );
+      health.on('error', (error) => bus.publish('health.error', { message: String(error) }));
+    }
+    // With server.redis_url, the state replicas share lives in Redis (wait briefly for it: requests then find it there).
+    if (settings.redis_url) {
+      replicas = new ReplicaState({
         url: settings.redis_url,
         failure: settings.redis_failure,
         timeoutMs: settings.redis_timeout_ms,
         keyPrefix: settings.redis_key_prefix,
         cacheMaxEntries: config.router.cache.max_entries,
         bus,
-      })
-    : undefined;
-  await replicas?.ready();
-  const router = createRouter({
-    config,
-    env: options.env,
-    ...(options.cwd ? { cwd: options.cwd } : {}),
-    ...(health ? { health } : {}),
-    ...(replicas ? { shared: replicas.shared } : {}),
-  });
-  const untrace = traceRouter(router, tracing?.tracer);
-  // The router's own embeddings chain (created on the first embedding request, closed with the router).
-  const embedder = { embed: router.embed.bind(router), models: embeddingChainOf(config) };
-  const models = catalogFromConfig(config, settings.model_aliases);
-  // Virtual keys live in the embedded database of the data folder (created on first use), or, with
-  // server.redis_url, in Redis, shared by every replica.
-  const virtualKeys = replicas
-    ? new VirtualKeys({
-        keys: replicas.keyStore,
-        usage: replicas.usageStore,
-        prices: settings.prices,
-        ...(options.clock ? { clock: options.clock } : {}),
-      })
-    : openVirtualKeys({
-        dataDir: gatewayDataDir(settings.data_dir, options.cwd),
-        prices: settings.prices,
-        ...(options.clock ? { clock: options.clock } : {}),
       });
-  // Alerting: the rules of the config, fed by the live feed, notifying the feed, the webhooks and /api/alerts.
-  const alerts =
-    config.alerts.rules.length > 0
-      ? new AlertManager({
-          config: config.alerts,
-          bus,
-          budgets: virtualKeys,
-          providers: providerIds(config),
-          redact: (value) => redactor.value(value),
+      await replicas.ready();
+    }
+    router = createRouter({
+      config,
+      env: options.env,
+      ...(options.cwd ? { cwd: options.cwd } : {}),
+      ...(health ? { health } : {}),
+      ...(replicas ? { shared: replicas.shared } : {}),
+    });
+    untrace = traceRouter(router, tracing?.tracer);
+    // The router's own embeddings chain (created on the first embedding request, closed with the router).
+    const embedder = { embed: router.embed.bind(router), models: embeddingChainOf(config) };
+    models = catalogFromConfig(config, settings.model_aliases);
+    // Virtual keys live in the embedded database of the data folder (created on first use), or, with
+    // server.redis_url, in Redis, shared by every replica.
+    virtualKeys = replicas
+      ? new VirtualKeys({
+          keys: replicas.keyStore,
+          usage: replicas.usageStore,
+          prices: settings.prices,
+          ...(options.clock ? { clock: options.clock } : {}),
         })
-      : undefined;
-  const gateway = createGateway({
-    embedder,
-    router,
-    models,
-    servePatterns: settings.serve_models,
-    cors: settings.cors,
-    bus,
-    bodyLimit: settings.body_limit_bytes,
-    secrets,
-    headersTimeoutMs: settings.headers_timeout_seconds * 1000,
-    bodyTimeoutMs: settings.body_timeout_seconds * 1000,
-    keepAliveTimeoutMs: settings.keep_alive_timeout_seconds * 1000,
-    idleTimeoutMs: settings.idle_timeout_seconds * 1000,
-    maxConcurrentRequests: settings.max_concurrent_requests,
-    maxConcurrentBodies: settings.max_concurrent_bodies,
-    maxJsonDepth: settings.max_json_depth,
-    wsMaxMessageBytes: settings.ws_max_message_bytes,
-    wsMessagesPerSecond: settings.ws_messages_per_second,
-    wsBacklogEvents: settings.ws_backlog_events,
-    readiness: readinessOf(providerIds(config), router, health),
-    virtualKeys,
-    estimateOutputTokens: settings.estimate_output_tokens,
-    ...(tracing ? { tracer: tracing.tracer } : {}),
-    ...(alerts ? { alerts } : {}),
-    ...(apiKey ? { apiKey } : {}),
-    ...(options.version ? { version: options.version } : {}),
-  });
-  gateway.metrics.trackProviders(providerIds(config));
-  gateway.metrics.trackDisk(gatewayDataDir(settings.data_dir, options.cwd));
-  // Provider availability from the health monitor, and the tool-call outcomes of agent runs forwarded to the bus.
-  const unfollow = gateway.bus.subscribe((event) => gateway.metrics.observe(event));
-  replicas?.attach(gateway.metrics);
-  const closeAll = async () => {
-    unfollow();
-    await alerts?.stop();
-    health?.stop();
-    await plan?.close();
-    await router.close();
-    await virtualKeys.close();
-    await replicas?.close();
-    untrace();
-    await tracing?.shutdown();
-  };
-  let address: string;
-  try {
+      : openVirtualKeys({
+          dataDir: gatewayDataDir(settings.data_dir, options.cwd),
+          prices: settings.prices,
+          ...(options.clock ? { clock: options.clock } : {}),
+        });
+    // Alerting: the rules of the config, fed by the live feed, notifying the feed, the webhooks and /api/alerts.
+    alerts =
+      config.alerts.rules.length > 0
+        ? new AlertManager({
+            config: config.alerts,
+            bus,
+            budgets: virtualKeys,
+            availability,
+            redact: (value) => redactor.value(value),
+          })
+        : undefined;
+    gateway = createGateway({
+      embedder,
+      router,
+      models,
+      servePatterns: settings.serve_models,
+      cors: settings.cors,
+      bus,
+      bodyLimit: settings.body_limit_bytes,
+      secrets,
+      headersTimeoutMs: settings.headers_timeout_seconds * 1000,
+      bodyTimeoutMs: settings.body_timeout_seconds * 1000,
+      keepAliveTimeoutMs: settings.keep_alive_timeout_seconds * 1000,
+      idleTimeoutMs: settings.idle_timeout_seconds * 1000,
+      maxConcurrentRequests: settings.max_concurrent_requests,
+      maxConcurrentBodies: settings.max_concurrent_bodies,
+      maxJsonDepth: settings.max_json_depth,
+      wsMaxMessageBytes: settings.ws_max_message_bytes,
+      wsMessagesPerSecond: settings.ws_messages_per_second,
+      wsBacklogEvents: settings.ws_backlog_events,
+      readiness: readinessOf(providerIds(config), router, health),
+      virtualKeys,
+      estimateOutputTokens: settings.estimate_output_tokens,
+      ...(tracing ? { tracer: tracing.tracer } : {}),
+      ...(alerts ? { alerts } : {}),
+      ...(apiKey ? { apiKey } : {}),
+      ...(options.version ? { version: options.version } : {}),
+    });
+    const { metrics } = gateway;
+    metrics.shareAvailability(availability);
+    metrics.trackProviders(providerIds(config));
+    metrics.trackDisk(gatewayDataDir(settings.data_dir, options.cwd));
+    // The tool-call outcomes of agent runs: those reported to /api/runs, and those published on the bus.
+    unfollow.push(gateway.bus.subscribe((event) => metrics.observe(event)));
+    replicas?.attach(metrics);
     address = await gateway.listen({ host: options.host ?? settings.host, port: options.port ?? settings.port });
   } catch (error) {
-    await closeAll();
+    await closeAll().catch(() => undefined);
     throw error;
   }
   health?.start();

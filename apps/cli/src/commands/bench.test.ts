@@ -87,6 +87,32 @@ describe.skipIf(!modelPath)('unity bench models on the embedded model (built bin
     expect(svg.match(/<rect /g)?.length).toBe(5);
   }, 180_000);
 
+  it('prices every model by --price-per-mtok (US dollars per million tokens)', async () => {
+    await writeFile(join(dir, 'one.yaml'), 'tasks:\n  - id: hi\n    prompt: Hi.\n    max_output_tokens: 8\n');
+    const model = `llamacpp/${modelPath}`;
+    const out = await unity(['bench', 'models', '--models', model, '--tasks', 'one.yaml', '--json', '--out', 'priced']);
+    expect(out.code, out.stderr).toBe(0);
+    const unpriced = JSON.parse(out.stdout).models[0];
+    expect(unpriced.costUsd).toBeNull();
+    const priced = await unity([
+      'bench',
+      'models',
+      '--models',
+      model,
+      '--tasks',
+      'one.yaml',
+      '--json',
+      '--out',
+      'priced',
+      '--price-per-mtok',
+      '1000000,2000000',
+    ]);
+    expect(priced.code, priced.stderr).toBe(0);
+    const [summary] = JSON.parse(priced.stdout).models;
+    expect(summary.costUsd).toBe(summary.inputTokens + 2 * summary.outputTokens);
+    expect(summary.costUsd).toBeGreaterThan(0);
+  }, 120_000);
+
   it('refuses a task file naming the file, line, task index and field, without a stack trace, before any model runs', async () => {
     await writeFile(
       join(dir, 'tasks.yaml'),
@@ -106,6 +132,16 @@ describe('unity bench models without a model to run', () => {
     expect(out.code).toBe(1);
     expect(out.stderr).toContain('--tasks nowhere.json cannot be read: no such file');
     expect(out.stderr).toContain('Fix: give a JSON or YAML file');
+  });
+
+  it('refuses a malformed --price-per-mtok, and the old --price-per-1k with its new name', async () => {
+    const malformed = await unity(['bench', 'models', '--models', 'x', '--price-per-mtok', '0.3']);
+    expect(malformed.code).toBe(1);
+    expect(malformed.stderr).toContain('expected IN,OUT: US dollars per million input and per million output tokens');
+    const renamed = await unity(['bench', 'models', '--models', 'x', '--price-per-1k', '0.3,1.2']);
+    expect(renamed.code).toBe(1);
+    expect(renamed.stderr).toContain('--price-per-1k');
+    expect(renamed.stderr).toContain('was renamed --price-per-mtok');
   });
 
   it('requires --models', async () => {

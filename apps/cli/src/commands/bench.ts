@@ -1,11 +1,13 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { agentConfigSection, agentSettingsFromConfig } from '@unity/convergence';
-import { type PriceTable, type TokenPrice, UnityError } from '@unity/core';
+import { UnityError } from '@unity/core';
 import {
+  type BenchPrice,
   type BenchTask,
   benchChartSvg,
   benchModelsFromConfig,
+  benchPrices,
   defaultBenchTasks,
   type ModelBenchResult,
   type ModelBenchSummary,
@@ -14,8 +16,7 @@ import {
 } from '@unity/diagnostics';
 import { serverConfigSchema } from '@unity/gateway';
 import { loadConfig } from '@unity/llm-router';
-import type { Command } from 'commander';
-import { tokenPrice } from '../budget-options';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { onInterrupt, positiveNumber } from '../cli-process';
 import { formatTable } from '../terminal-io';
 
@@ -25,7 +26,7 @@ interface BenchModelsFlags {
   out: string;
   config?: string;
   timeout: number;
-  pricePer1k?: TokenPrice;
+  pricePerMtok?: BenchPrice;
   json?: boolean;
 }
 
@@ -35,22 +36,17 @@ const list = (value: string) =>
     .map((s) => s.trim())
     .filter(Boolean);
 
-/**
- * The prices the config gives: `server.prices` (per million tokens, by model string), then `agent.budget.prices`
- * (per 1000 tokens, by model name); `--price-per-1k` prices every model instead.
- */
-function configuredPrices(
-  config: { server: { prices: Record<string, { input_per_mtok: number; output_per_mtok: number }> } },
-  agentPrices: PriceTable | undefined,
-  flag: TokenPrice | undefined,
-): PriceTable | undefined {
-  if (flag) return { '*': flag };
-  const prices: PriceTable = {};
-  for (const [model, price] of Object.entries(config.server.prices)) {
-    prices[model] = { inputPer1k: price.input_per_mtok / 1000, outputPer1k: price.output_per_mtok / 1000 };
+/** `--price-per-mtok IN,OUT`: US dollars per million input and output tokens, as `server.prices` writes them. */
+function pricePerMtok(value: string): BenchPrice {
+  const parts = value.split(',').map((p) => p.trim());
+  const [input, output] = parts.map(Number);
+  const price = (n: number | undefined): n is number => n !== undefined && Number.isFinite(n) && n >= 0;
+  if (parts.length !== 2 || parts.some((p) => p === '') || !price(input) || !price(output)) {
+    throw new InvalidArgumentError(
+      `expected IN,OUT: US dollars per million input and per million output tokens, e.g. 0.3,1.2 (got "${value}")`,
+    );
   }
-  Object.assign(prices, agentPrices);
-  return Object.keys(prices).length > 0 ? prices : undefined;
+  return { input_per_mtok: input, output_per_mtok: output };
 }
 
 const fixed = (value: number | null, digits: number, unit = '') =>
@@ -116,9 +112,16 @@ export function registerBenchCommand(program: Command): void {
     .option('--config <file>', 'config file (default: $UNITY_CONFIG, else ./configs/system.yaml, else built-in)')
     .option('--timeout <seconds>', 'bound on each task (a cold local model loads within it)', positiveNumber, 120)
     .option(
-      '--price-per-1k <in,out>',
-      'US dollars per 1000 input and output tokens of every model (default: the configured prices)',
-      tokenPrice,
+      '--price-per-mtok <in,out>',
+      'US dollars per million input and output tokens of every model, as server.prices (default: the configured prices)',
+      pricePerMtok,
+    )
+    .addOption(
+      new Option('--price-per-1k <in,out>').hideHelp().argParser(() => {
+        throw new InvalidArgumentError(
+          'was renamed --price-per-mtok: US dollars per million tokens, like server.prices (multiply by 1000)',
+        );
+      }),
     )
     .option('--json', 'print the whole result as JSON instead of the table')
     .addHelpText(
@@ -127,7 +130,7 @@ export function registerBenchCommand(program: Command): void {
         'A task file: tasks: [{ id, category?, prompt, system?, tools?: [{name, description, parameters}],\n' +
         '  max_output_tokens?, check?: {type: regex, pattern, flags?} | {type: contains, text, ignore_case?} |\n' +
         '  {type: json, matches?} | {type: tool_call, name, arguments?} }]\n' +
-        'Cost comes from --price-per-1k, else server.prices and agent.budget.prices; "–" where no price applies.\n' +
+        'Cost comes from --price-per-mtok, else server.prices and agent.budget.prices; "–" where no price applies.\n' +
         'Progress goes to stderr. Exit status 0 once every model was tried, whatever it scored.',
     )
     .action(async (flags: BenchModelsFlags) => {
@@ -145,7 +148,12 @@ export function registerBenchCommand(program: Command): void {
         env: process.env,
         sections: { agent: agentConfigSection, server: serverConfigSchema },
       });
-      const prices = configuredPrices(config, agentSettingsFromConfig(config).budget?.prices, flags.pricePer1k);
+      const agentPrices = agentSettingsFromConfig(config).budget?.prices;
+      const prices = benchPrices({
+        serverPrices: config.server.prices,
+        ...(agentPrices ? { agentPrices } : {}),
+        ...(flags.pricePerMtok ? { everyModel: flags.pricePerMtok } : {}),
+      });
       const { models, close } = benchModelsFromConfig(flags.models, { config, env: process.env, cwd: process.cwd() });
       const controller = new AbortController();
       const stopInterrupt = onInterrupt(() => controller.abort(new Error('interrupted')));

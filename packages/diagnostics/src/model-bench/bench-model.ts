@@ -1,5 +1,6 @@
 import type { ChatRequest, ChatResponse, ToolCall } from '@unity/core';
 import { createRouter, type Router, type UnityConfig } from '@unity/llm-router';
+import { singleModelConfig } from '../single-model-config';
 
 /** One event of a model's streamed answer (the shape of the router's stream). */
 export type BenchStreamEvent =
@@ -33,19 +34,7 @@ export function benchModelsFromConfig(
   modelStrings: readonly string[],
   options: BenchModelsOptions,
 ): { models: BenchModel[]; close(): Promise<void> } {
-  const { config } = options;
-  const isolated: UnityConfig = {
-    ...config,
-    cloud_llm: { ...config.cloud_llm, enabled: true, fallback_to_local: false },
-    router: {
-      ...config.router,
-      retries: { ...config.router.retries, max_retries: 0 },
-      // Every task tries its model: a circuit opened by one model's failures would skip the next on that provider.
-      breaker: { ...config.router.breaker, failure_threshold: Number.MAX_SAFE_INTEGER },
-      cache: { ...config.router.cache, enabled: false },
-      audit: { ...config.router.audit, enabled: false },
-    },
-  };
+  const isolated = singleModelConfig(options.config);
   let router: Router | undefined;
   const routed = () =>
     (router ??= createRouter({

@@ -65,7 +65,7 @@ const taskSchema = z.strictObject({
 });
 
 /** A task file: `{ tasks: [...] }`, in JSON or YAML. */
-export const benchTasksFileSchema = z.strictObject({ tasks: z.array(taskSchema).min(1) }).superRefine((file, ctx) => {
+const benchTasksFileSchema = z.strictObject({ tasks: z.array(taskSchema).min(1) }).superRefine((file, ctx) => {
   const seen = new Set<string>();
   file.tasks.forEach((task, index) => {
     if (seen.has(task.id)) {

@@ -1,6 +1,7 @@
-import { type ChatMessage, describeError, type PriceTable, type ToolCall, type Usage } from '@unity/core';
+import { type ChatMessage, describeError, type ToolCall, type Usage } from '@unity/core';
 import { RouterError } from '@unity/llm-router';
 import type { BenchModel } from './bench-model';
+import { type BenchPrices, benchCostUsd, benchPriceOf } from './bench-prices';
 import type { BenchTask } from './bench-task';
 import { checkAnswer } from './task-check';
 
@@ -37,14 +38,8 @@ interface MeasureOptions {
   /** Bound on the task, in ms. */
   timeoutMs: number;
   signal?: AbortSignal;
-  prices?: PriceTable;
+  prices?: BenchPrices;
   now: () => number;
-}
-
-/** The price of a model: by its model string, else by the name its answer gave, else `*`. */
-function priceOf(prices: PriceTable | undefined, modelString: string, answered: string | undefined) {
-  if (!prices) return undefined;
-  return prices[modelString] ?? (answered === undefined ? undefined : prices[answered]) ?? prices['*'];
 }
 
 /** Why a model failed, in one line: the router's attempt at it (the model alone was tried), else the error. */
@@ -123,7 +118,7 @@ export async function measureTask(
   const toolCalls = finalCalls && finalCalls.length > 0 ? finalCalls : calls;
   const verdict = task.check ? checkAnswer(task.check, { content: answer, toolCalls }) : undefined;
   const generationMs = firstAt !== undefined && ended - firstAt > 0 ? ended - firstAt : ended - started;
-  const price = priceOf(options.prices, model.name, answeredBy);
+  const price = benchPriceOf(options.prices, model.name, answeredBy);
   return {
     task: task.id,
     answered: true,
@@ -134,9 +129,7 @@ export async function measureTask(
     inputTokens: usage.inputTokens,
     outputTokens: usage.outputTokens,
     tokensPerSecond: generationMs > 0 && usage.outputTokens > 0 ? usage.outputTokens / (generationMs / 1000) : null,
-    costUsd: price
-      ? (usage.inputTokens / 1000) * price.inputPer1k + (usage.outputTokens / 1000) * price.outputPer1k
-      : null,
+    costUsd: price ? benchCostUsd(price, usage.inputTokens, usage.outputTokens) : null,
     ...(answeredBy ? { model: answeredBy } : {}),
     answer: answer.slice(0, 500),
     toolCalls: toolCalls.map((call) => ({ name: call.name, arguments: call.arguments })),

@@ -6,6 +6,7 @@ import { FakeOllama, FakeOpenAI, gatewayConfigYaml, type Reply } from '@unity/te
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { benchChartSvg } from './bench-chart';
 import { benchModelsFromConfig } from './bench-model';
+import { benchPrices } from './bench-prices';
 import { type BenchTask, defaultBenchTasks, parseBenchTasks } from './bench-task';
 import { runModelBench } from './run-model-bench';
 
@@ -84,7 +85,7 @@ describe('runModelBench against the fakes', () => {
       const result = await runModelBench({
         models,
         tasks,
-        prices: { 'openai/MiniMax-M2': { inputPer1k: 1, outputPer1k: 2 } },
+        prices: { 'openai/MiniMax-M2': { input_per_mtok: 1000, output_per_mtok: 2000 } },
         onEvent: (event) => progress.push(`${event.index}/${event.total} ${event.model} ${event.result.task}`),
       });
       expect(result.tasks).toEqual([
@@ -110,7 +111,7 @@ describe('runModelBench against the fakes', () => {
         outputTokens: 12,
         model: 'MiniMax-M2',
       });
-      expect(add?.costUsd).toBeCloseTo((10 / 1000) * 1 + (12 / 1000) * 2);
+      expect(add?.costUsd).toBeCloseTo((10 * 1000 + 12 * 2000) / 1_000_000);
       expect(cloudModel?.results.find((r) => r.task === 'tool-read')).toMatchObject({
         passed: true,
         toolCalls: [{ name: 'read_file', arguments: { path: 'notes.txt' } }],
@@ -183,6 +184,22 @@ describe('runModelBench against the fakes', () => {
     } finally {
       await close();
     }
+  });
+});
+
+describe('benchPrices', () => {
+  it('takes server.prices per million tokens, agent.budget.prices (per 1000) over them, or one price for every model', () => {
+    const serverPrices = {
+      'minimax/MiniMax-M2': { input_per_mtok: 0.3, output_per_mtok: 1.2 },
+      gpt: { input_per_mtok: 1, output_per_mtok: 1 },
+    };
+    const prices = benchPrices({ serverPrices, agentPrices: { gpt: { inputPer1k: 0.002, outputPer1k: 0.004 } } });
+    expect(prices?.['minimax/MiniMax-M2']).toEqual({ input_per_mtok: 0.3, output_per_mtok: 1.2 });
+    expect(prices?.gpt?.input_per_mtok).toBeCloseTo(2);
+    expect(prices?.gpt?.output_per_mtok).toBeCloseTo(4);
+    const every = { input_per_mtok: 5, output_per_mtok: 6 };
+    expect(benchPrices({ serverPrices, everyModel: every })).toEqual({ '*': every });
+    expect(benchPrices({ serverPrices: {}, agentPrices: {} })).toBeUndefined();
   });
 });
 

@@ -1,5 +1,5 @@
-import type { PriceTable } from '@unity/core';
 import type { BenchModel } from './bench-model';
+import type { BenchPrices } from './bench-prices';
 import type { BenchTask } from './bench-task';
 import { type BenchTaskResult, measureTask } from './measure-task';
 
@@ -48,8 +48,11 @@ export interface ModelBenchEvent {
 export interface ModelBenchOptions {
   models: readonly BenchModel[];
   tasks: readonly BenchTask[];
-  /** Prices by model string, by the model name answers give, or `*` (US dollars per 1000 tokens). */
-  prices?: PriceTable;
+  /**
+   * US dollars per million tokens (`{ input_per_mtok, output_per_mtok }`, as `server.prices` writes them) by model
+   * string, by the model name answers give, or `*`; `benchPrices` gathers them from the config.
+   */
+  prices?: BenchPrices;
   /** Bound on each task, in ms (default 120 000: a cold local model loads first). */
   timeoutMs?: number;
   /** Stops the bench: the promise rejects with the abort's reason. */

@@ -2,7 +2,7 @@ import type { ToolCall } from '@unity/core';
 import type { BenchCheck } from './bench-task';
 
 /** A check's verdict: passed, or why not. */
-export interface CheckVerdict {
+interface CheckVerdict {
   passed: boolean;
   reason?: string;
 }

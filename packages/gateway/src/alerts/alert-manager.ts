@@ -21,6 +21,11 @@ export interface AlertManagerOptions {
   budgets?: BudgetSource;
   /** Providers followed from the start (so that one down before its first event is still seen). */
   providers?: readonly string[];
+  /**
+   * The providers' availability, shared with /metrics and fed by its owner (`availability.observe` on the bus). Without
+   * it the manager keeps its own, fed from the bus while it runs.
+   */
+  availability?: ProviderAvailability;
   /** Clock in ms (default `Date.now`). */
   now?: () => number;
   /** Applied to every notification before it leaves the process (the gateway's redaction of secrets). */
@@ -50,6 +55,8 @@ export class AlertManager implements AlertsView {
   private readonly states: AlertStates;
   private readonly requests: RequestWindow;
   private readonly providers: ProviderAvailability;
+  /** Whether `providers` is this manager's own, to feed from the bus (else its owner feeds it). */
+  private readonly feedsProviders: boolean;
   private readonly senders: WebhookSender[];
   private readonly redact: <T>(value: T) => T;
   private readonly keepRecent: number;
@@ -75,7 +82,8 @@ export class AlertManager implements AlertsView {
       ...this.config.rules.map((rule) => ('window_seconds' in rule ? rule.window_seconds * 1000 : 0)),
     );
     this.requests = new RequestWindow(longestWindow);
-    this.providers = new ProviderAvailability({ now: this.now });
+    this.feedsProviders = options.availability === undefined;
+    this.providers = options.availability ?? new ProviderAvailability({ now: this.now });
     for (const provider of options.providers ?? []) this.providers.track(provider);
     this.senders = this.config.webhooks.map(
       (hook, index) => new WebhookSender(webhookTargetOf(hook, index), (outcome) => this.delivered(outcome)),
@@ -109,24 +117,15 @@ export class AlertManager implements AlertsView {
 
   /** Hear one event of the live feed (the server's own: a client cannot publish these types). */
   observe(event: BusEvent): void {
-    switch (event.type) {
-      case 'request.end':
-        this.requests.record({
-          at: event.ts,
-          ms: Number(event.ms) || 0,
-          status: Number(event.status) || 0,
-          fallback: event.fallback === true,
-        });
-        break;
-      case 'router.breaker':
-        if (typeof event.provider === 'string') this.providers.breakerChanged(event.provider, String(event.to));
-        break;
-      case 'health.change':
-        if (typeof event.provider === 'string') {
-          const up = typeof event.up === 'boolean' ? event.up : event.status === 'ok' || event.status === 'warn';
-          if (event.status !== 'skip') this.providers.healthChanged(event.provider, String(event.check), up);
-        }
-        break;
+    if (event.type === 'request.end') {
+      this.requests.record({
+        at: event.ts,
+        ms: Number(event.ms) || 0,
+        status: Number(event.status) || 0,
+        fallback: event.fallback === true,
+      });
+    } else if (this.feedsProviders) {
+      this.providers.observe(event);
     }
   }
 

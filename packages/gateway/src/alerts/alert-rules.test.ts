@@ -30,6 +30,20 @@ describe('RequestWindow', () => {
     expect(window.requests.stats(1_000, now)).toMatchObject({ requests: 2, errors: 1, fallbacks: 0 });
   });
 
+  it('keeps the newest maxSamples requests, dropping the oldest first, also after it wraps around and is pruned', () => {
+    const window = new RequestWindow(1_000, 3);
+    for (let i = 0; i < 5; i++) window.record({ at: now + i, ms: i, status: i === 0 ? 500 : 200, fallback: false });
+    // The 500 was the oldest: dropped once the fourth request came.
+    expect(window.stats(10_000, now + 10)).toEqual({ requests: 3, errors: 0, fallbacks: 0, p95Ms: 4 });
+    // Past maxAgeMs the older ones are pruned; new ones go in after the one left, wrapping around, in order.
+    expect(window.stats(10_000, now + 1_003)).toEqual({ requests: 1, errors: 0, fallbacks: 0, p95Ms: 4 });
+    window.record({ at: now + 1_003, ms: 7, status: 502, fallback: true });
+    window.record({ at: now + 1_003, ms: 1, status: 200, fallback: false });
+    expect(window.stats(10_000, now + 1_003)).toEqual({ requests: 3, errors: 1, fallbacks: 1, p95Ms: 7 });
+    window.record({ at: now + 1_004, ms: 2, status: 200, fallback: false });
+    expect(window.stats(10_000, now + 1_004)).toEqual({ requests: 3, errors: 1, fallbacks: 1, p95Ms: 7 });
+  });
+
   it('takes the nearest-rank percentile', () => {
     expect(percentile([5, 1, 4, 2, 3], 95)).toBe(5);
     expect(

@@ -25,21 +25,74 @@ interface WindowStats {
 const clientClosed = 499;
 
 /**
+ * The samples oldest first, at most `capacity` of them: a ring (grown on demand up to `capacity`), so that adding one
+ * and dropping the oldest cost O(1) however many are held.
+ */
+class SampleRing {
+  private items: RequestSample[] = [];
+  /** Where the oldest sample is. */
+  private head = 0;
+  private count = 0;
+
+  constructor(private readonly capacity: number) {}
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** The `index`-th oldest sample (0: the oldest). */
+  at(index: number): RequestSample | undefined {
+    return index < this.count ? this.items[(this.head + index) % this.items.length] : undefined;
+  }
+
+  /** Add the newest sample; at capacity, it takes the oldest one's place. */
+  push(sample: RequestSample): void {
+    if (this.count === this.items.length && this.items.length < this.capacity) this.grow();
+    if (this.count === this.items.length) {
+      this.items[this.head] = sample;
+      this.head = (this.head + 1) % this.items.length;
+      return;
+    }
+    this.items[(this.head + this.count) % this.items.length] = sample;
+    this.count++;
+  }
+
+  /** Forget the `n` oldest samples. */
+  dropOldest(n: number): void {
+    const drop = Math.min(n, this.count);
+    if (drop === 0) return;
+    this.head = (this.head + drop) % this.items.length;
+    this.count -= drop;
+  }
+
+  /** Double the storage (up to the capacity), the oldest sample first. */
+  private grow(): void {
+    const ordered: RequestSample[] = [];
+    for (let i = 0; i < this.count; i++) ordered.push(this.at(i) as RequestSample);
+    this.items = ordered;
+    this.items.length = Math.min(this.capacity, Math.max(16, this.count * 2));
+    this.head = 0;
+  }
+}
+
+/**
  * The recent chat requests, for rates and percentiles over sliding windows. Holds at most `maxAgeMs` of them (the
- * longest window of any rule) and at most `maxSamples`, the oldest dropped first.
+ * longest window of any rule) and at most `maxSamples`, the oldest dropped first. Recording is O(1): it runs in the
+ * bus's listener, once per request.
  */
 export class RequestWindow {
-  private samples: RequestSample[] = [];
+  private readonly samples: SampleRing;
 
   constructor(
     private readonly maxAgeMs: number,
-    private readonly maxSamples = 100_000,
-  ) {}
+    maxSamples = 100_000,
+  ) {
+    this.samples = new SampleRing(Math.max(1, maxSamples));
+  }
 
   record(sample: RequestSample): void {
     if (sample.status === clientClosed) return;
     this.samples.push(sample);
-    if (this.samples.length > this.maxSamples) this.samples.splice(0, this.samples.length - this.maxSamples);
   }
 
   /** The requests that ended within the last `windowMs` before `now`. */
@@ -49,7 +102,8 @@ export class RequestWindow {
     const times: number[] = [];
     let errors = 0;
     let fallbacks = 0;
-    for (const sample of this.samples) {
+    for (let i = 0; i < this.samples.size; i++) {
+      const sample = this.samples.at(i) as RequestSample;
       if (sample.at <= since || sample.at > now) continue;
       times.push(sample.ms);
       if (sample.status >= 500) errors++;
@@ -61,8 +115,8 @@ export class RequestWindow {
   private prune(now: number): void {
     const cutoff = now - this.maxAgeMs;
     let drop = 0;
-    while (drop < this.samples.length && (this.samples[drop]?.at ?? 0) <= cutoff) drop++;
-    if (drop > 0) this.samples.splice(0, drop);
+    while (drop < this.samples.size && (this.samples.at(drop)?.at ?? 0) <= cutoff) drop++;
+    this.samples.dropOldest(drop);
   }
 }
 

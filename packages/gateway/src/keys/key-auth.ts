@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ApiKeyCheck } from '../api-key';
 import { keyFrom } from '../api-key';
@@ -7,8 +8,15 @@ import { onServedUsage } from './served-usage';
 import type { KeyRecord, Reservation } from './store';
 import type { VirtualKeys } from './virtual-keys';
 
-/** Who a request authenticated as: the master key, a virtual key, or nobody (an open loopback gateway). */
-type Caller = { kind: 'master' } | { kind: 'virtual'; record: KeyRecord } | { kind: 'anonymous' };
+/**
+ * Who a request authenticated as: the master key, a virtual key, or nobody (an open loopback gateway). `cacheScope` is
+ * the caller's tenant in the router's response cache: `key:<id>` for a virtual key, `master:<digest of the key>` for
+ * the master key (gateways with different master keys never share entries in one Redis).
+ */
+type Caller =
+  | { kind: 'master'; cacheScope: string }
+  | { kind: 'virtual'; record: KeyRecord; cacheScope: string }
+  | { kind: 'anonymous' };
 
 const callerSlot = Symbol.for('unity.gateway.caller');
 type WithCaller = FastifyRequest & { [callerSlot]?: Caller };
@@ -70,12 +78,15 @@ const unauthorized = () =>
 export function registerKeyAuth(app: FastifyInstance, options: KeyAuthOptions): void {
   const { master, keys } = options;
   if (!master && !keys) return;
+  // One master key: its caller (and the digest in its cache scope) is made once, at its first request.
+  let masterCaller: Caller | undefined;
   app.addHook('onRequest', async (request) => {
     if (options.skip?.(request)) return;
     const path = pathOf(request.url);
     if (path === '/healthz') return;
     if (master?.accepts(request.headers, request.url)) {
-      (request as WithCaller)[callerSlot] = { kind: 'master' };
+      masterCaller ??= { kind: 'master', cacheScope: `master:${scopeDigest(keyFrom(request.headers, request.url))}` };
+      (request as WithCaller)[callerSlot] = masterCaller;
       return;
     }
     const secret = keyFrom(request.headers, request.url);
@@ -92,7 +103,7 @@ export function registerKeyAuth(app: FastifyInstance, options: KeyAuthOptions): 
           openai: { type: 'permission_error', code: 'forbidden' },
         });
       }
-      (request as WithCaller)[callerSlot] = { kind: 'virtual', record };
+      (request as WithCaller)[callerSlot] = { kind: 'virtual', record, cacheScope: `key:${record.id}` };
       return;
     }
     // The admin routes refuse by themselves, with the fix, when there is no master key.
@@ -138,6 +149,14 @@ export function registerKeyAuth(app: FastifyInstance, options: KeyAuthOptions): 
         .catch(() => undefined);
     });
   });
+}
+
+/** A short digest of the master key, for its cache scope. */
+function scopeDigest(key: string | undefined): string {
+  return createHash('sha256')
+    .update(key ?? '')
+    .digest('hex')
+    .slice(0, 16);
 }
 
 /** The most output tokens a request may produce (every protocol's field), times its samples; else the default. */

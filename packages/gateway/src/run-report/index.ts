@@ -5,14 +5,11 @@ export { evolutionRunEvent } from './evolution-run-events';
 export { type ReportSettings, reportConfigSection, reportEnvBindings } from './report-config';
 export {
   type AgentRunEvent,
-  agentRunEventSchema,
   type EvolutionRunEvent,
-  evolutionRunEventSchema,
   type RunEvent,
   type RunEventBatch,
   type RunKind,
   runEventBatchSchema,
-  runKinds,
 } from './run-events';
 export { RunReportError, type RunReportErrorCode } from './run-report-error';
 export {

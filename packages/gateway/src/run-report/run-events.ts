@@ -7,7 +7,7 @@ import { z } from 'zod';
  * outputs: a run report is telemetry, not a transcript.
  */
 
-export const runKinds = ['agent', 'evolution'] as const;
+const runKinds = ['agent', 'evolution'] as const;
 export type RunKind = (typeof runKinds)[number];
 
 /** Longest text field of an event (tool arguments, messages); the reporter clips to it, the gateway refuses more. */
@@ -31,7 +31,7 @@ const score = z.number();
 /** Every event's place in its run: `seq` counts from 0 and only grows; `elapsedMs` since the run began (reporter's clock). */
 const stamp = { seq: count, elapsedMs: ms };
 
-export const agentRunEventSchema = z.discriminatedUnion('type', [
+const agentRunEventSchema = z.discriminatedUnion('type', [
   /** One model call answered. */
   z.strictObject({
     ...stamp,
@@ -91,7 +91,7 @@ const armsSchema = z
   .record(name, armSchema)
   .refine((arms) => Object.keys(arms).length <= maxArms, { message: `at most ${maxArms} bandit arms` });
 
-export const evolutionRunEventSchema = z.discriminatedUnion('type', [
+const evolutionRunEventSchema = z.discriminatedUnion('type', [
   z.strictObject({
     ...stamp,
     type: z.literal('start'),

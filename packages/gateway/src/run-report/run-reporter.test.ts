@@ -346,6 +346,28 @@ describe('RunReporter when the gateway is away or refuses', () => {
     }
   });
 
+  it('never repeats the credentials of its URL: not in runUrl, nor in its warning', async () => {
+    const port = await freePort();
+    const warnings: RunReporterEvent[] = [];
+    const reporter = new RunReporter({
+      url: `http://ci:pa55word-in-url@127.0.0.1:${port}`,
+      kind: 'evolution',
+      runId: 'r1',
+      flushIntervalMs: 0,
+      onEvent: (event) => warnings.push(event),
+    });
+    reporter.report({ type: 'generation', generation: 1, offspring: 1 });
+    await expect.poll(() => warnings.length).toBe(1);
+    const delivered = await reporter.close();
+    expect(reporter.runUrl).toBe(`http://ci:[redacted]@127.0.0.1:${port}/api/runs/r1`);
+    expect(delivered.runUrl).toBe(reporter.runUrl);
+    expect(warnings[0]?.message).toContain(`http://ci:[redacted]@127.0.0.1:${port}/api/runs/r1/events`);
+    expect(JSON.stringify(warnings)).not.toContain('pa55word-in-url');
+    expect(() => new RunReporter({ url: 'ftp://ci:pa55word-in-url@host', kind: 'agent' })).toThrow(
+      /^cannot report runs to "ftp:\/\/ci:\[redacted\]@host"/,
+    );
+  });
+
   it('refuses an address that is not http(s) and a run id the gateway would refuse, naming the fix', () => {
     expect(() => new RunReporter({ url: 'localhost:8787', kind: 'agent' })).toThrow(
       /expected the gateway's http\(s\) address/,

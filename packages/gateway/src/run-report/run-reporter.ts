@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AgentEvent } from '@unity/convergence';
-import { describeError } from '@unity/core';
+import { describeError, redactUrl } from '@unity/core';
 import type { EvolutionEvent } from '@unity/textgrad';
 import { agentRunEvent } from './agent-run-events';
 import { evolutionRunEvent } from './evolution-run-events';
@@ -63,7 +63,7 @@ export interface RunReporterOptions<K extends RunKind> {
 /** What a closed reporter delivered. */
 export interface RunReportResult {
   runId: string;
-  /** The run on the gateway: `<url>/api/runs/<runId>`. */
+  /** The run on the gateway: `<url>/api/runs/<runId>`, credentials written into the URL redacted. */
   runUrl: string;
   sent: number;
   dropped: number;
@@ -103,8 +103,11 @@ function errorText(body: string): string | undefined {
 export class RunReporter<K extends RunKind = RunKind> {
   readonly runId: string;
   readonly kind: K;
+  /** The run on the gateway: `<url>/api/runs/<runId>`, credentials written into the URL redacted (apps print it). */
   readonly runUrl: string;
   private readonly endpoint: string;
+  /** The endpoint as warnings name it: without the credentials of the URL. */
+  private readonly shownEndpoint: string;
   private readonly title: string | undefined;
   private readonly apiKey: string | undefined;
   private readonly batchSize: number;
@@ -140,7 +143,7 @@ export class RunReporter<K extends RunKind = RunKind> {
     if (base.protocol !== 'http:' && base.protocol !== 'https:') {
       throw new RunReportError({
         code: 'INVALID_REPORT_URL',
-        message: `cannot report runs to "${options.url}": expected the gateway's http(s) address`,
+        message: `cannot report runs to "${redactUrl(options.url)}": expected the gateway's http(s) address`,
         fix: 'give the address `unity serve` prints, e.g. http://127.0.0.1:8787 (--report or report.url)',
       });
     }
@@ -154,8 +157,9 @@ export class RunReporter<K extends RunKind = RunKind> {
       });
     }
     const root = base.href.replace(/\/+$/, '');
-    this.runUrl = `${root}/api/runs/${this.runId}`;
-    this.endpoint = `${this.runUrl}/events`;
+    this.endpoint = `${root}/api/runs/${this.runId}/events`;
+    this.runUrl = redactUrl(`${root}/api/runs/${this.runId}`);
+    this.shownEndpoint = `${this.runUrl}/events`;
     this.title = options.title === undefined ? undefined : clipText(options.title, maxRunNameLength);
     this.apiKey = options.apiKey;
     this.batchSize = Math.min(maxRunBatchEvents, Math.max(1, options.batchSize ?? 50));
@@ -230,7 +234,7 @@ export class RunReporter<K extends RunKind = RunKind> {
     if (this.state === 'up') {
       this.warn(
         'EVENTS_DROPPED',
-        `the gateway at ${this.endpoint} takes run events slower than the run makes them: the oldest are dropped (more than ${this.maxQueued} queued); the run goes on`,
+        `the gateway at ${this.shownEndpoint} takes run events slower than the run makes them: the oldest are dropped (more than ${this.maxQueued} queued); the run goes on`,
       );
     }
   }
@@ -318,7 +322,7 @@ export class RunReporter<K extends RunKind = RunKind> {
       case 'unreachable':
         this.warn(
           'GATEWAY_UNREACHABLE',
-          `run events cannot reach the gateway at ${this.endpoint}: ${outcome.reason}; the run goes on, its events held (at most ${this.maxQueued}) until the gateway answers`,
+          `run events cannot reach the gateway at ${this.shownEndpoint}: ${outcome.reason}; the run goes on, its events held (at most ${this.maxQueued}) until the gateway answers`,
           'start it with `unity serve`, or check --report / report.url',
         );
         if (this.closed) {
@@ -339,7 +343,7 @@ export class RunReporter<K extends RunKind = RunKind> {
         this.untold += untold;
         this.warn(
           'GATEWAY_REFUSED',
-          `the gateway at ${this.endpoint} refused a batch of run events: ${outcome.reason}; those are dropped, the run goes on`,
+          `the gateway at ${this.shownEndpoint} refused a batch of run events: ${outcome.reason}; those are dropped, the run goes on`,
           'use the same version of unity for the run and the gateway',
         );
         return;
@@ -349,7 +353,7 @@ export class RunReporter<K extends RunKind = RunKind> {
         this.state = 'off';
         this.warn(
           'GATEWAY_REFUSED',
-          `the gateway at ${this.endpoint} refused run events: ${outcome.reason}; the run goes on without reporting`,
+          `the gateway at ${this.shownEndpoint} refused run events: ${outcome.reason}; the run goes on without reporting`,
           outcome.status === 401 || outcome.status === 403
             ? "set the gateway's master key or a virtual key in the variable report.api_key_env names (UNITY_API_KEY by default)"
             : outcome.status === 404
@@ -364,7 +368,8 @@ export class RunReporter<K extends RunKind = RunKind> {
     if (this.warned) return;
     this.warned = true;
     try {
-      this.onEvent?.({ type: 'warning', code, message, ...(fix === undefined ? {} : { fix }) });
+      // The reason may quote the URL too (an error of fetch): whatever it says, no credentials of a URL leave.
+      this.onEvent?.({ type: 'warning', code, message: redactUrl(message), ...(fix === undefined ? {} : { fix }) });
     } catch {
       // The listener's failure is not the run's.
     }

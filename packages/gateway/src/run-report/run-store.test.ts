@@ -28,6 +28,37 @@ describe('RunStore', () => {
     expect(store.get('b')).toBeUndefined();
   });
 
+  it('keeps at most maxRunsPerOwner runs of one reporter, so that one key cannot push the others’ runs out', () => {
+    const store = new RunStore({ maxRuns: 5, maxRunsPerOwner: 2 });
+    const ci = { owner: 'key:ci', name: 'ci' };
+    store.add('mine', agentBatch([toolCall(0)]), { owner: 'master', name: 'master' });
+    store.add('theirs', agentBatch([toolCall(0)]), { owner: 'key:other', name: 'other' });
+    for (const id of ['ci-1', 'ci-2', 'ci-3', 'ci-4']) store.add(id, agentBatch([toolCall(0)]), ci);
+    expect(store.list().map((run) => run.id)).toEqual(['ci-4', 'ci-3', 'theirs', 'mine']);
+    // Beyond the total, the run updated longest ago goes, whoever reported it.
+    store.add('other-2', agentBatch([toolCall(0)]), { owner: 'key:other', name: 'other' });
+    store.add('other-3', agentBatch([toolCall(0)]), { owner: 'key:third', name: 'third' });
+    expect(store.list().map((run) => run.id)).toEqual(['other-3', 'other-2', 'ci-4', 'ci-3', 'theirs']);
+    expect(store.size).toBe(5);
+  });
+
+  it('counts tools named like Object’s members (__proto__, constructor, toString) as any other tool', () => {
+    const store = new RunStore();
+    const names = ['__proto__', 'constructor', 'toString', '__proto__', 'hasOwnProperty'];
+    store.add('constructor', agentBatch(names.map((name, seq) => toolCall(seq, name))), anonymous);
+    const toolCalls = store.get('constructor')?.run.agent?.toolCalls ?? {};
+    expect(Object.entries(toolCalls)).toEqual([
+      ['__proto__', 2],
+      ['constructor', 1],
+      ['toString', 1],
+      ['hasOwnProperty', 1],
+    ]);
+    // As the dashboard receives them.
+    expect(JSON.stringify(store.list()[0]?.agent?.toolCalls)).toBe(
+      '{"__proto__":2,"constructor":1,"toString":1,"hasOwnProperty":1}',
+    );
+  });
+
   it('keeps the last maxEventsPerRun events of a run while its totals count every event', () => {
     const store = new RunStore({ maxEventsPerRun: 3 });
     store.add(

@@ -4,7 +4,7 @@ import type { AgentRunEvent, EvolutionRunEvent, RunArm, RunEvent, RunEventBatch,
 export interface AgentRunTotals {
   /** Model answers. */
   steps: number;
-  /** Tool calls by tool name. */
+  /** Tool calls by tool name (the reporter's names: a key may be `__proto__` or `constructor`, read it as data). */
   toolCalls: Record<string, number>;
   failedToolCalls: number;
   reminders: number;
@@ -71,6 +71,11 @@ interface StoredRun {
 export interface RunStoreOptions {
   /** Runs kept; beyond it, the one updated longest ago is forgotten (default 50). */
   maxRuns?: number;
+  /**
+   * Runs kept per reporter (a virtual key, the master key, anonymous); beyond it, that reporter's run updated longest
+   * ago is forgotten, so that one key cannot push everyone else's runs out (default 20).
+   */
+  maxRunsPerOwner?: number;
   /** Recent events kept per run (default 500); totals stay exact. */
   maxEventsPerRun?: number;
   now?: () => number;
@@ -87,7 +92,8 @@ const maxScores = 100;
 
 const emptyAgent = (): AgentRunTotals => ({
   steps: 0,
-  toolCalls: {},
+  // Keyed by names the reporter chose: without a prototype, `__proto__` or `toString` is a tool like any other.
+  toolCalls: Object.create(null) as Record<string, number>,
   failedToolCalls: 0,
   reminders: 0,
   nudges: 0,
@@ -178,18 +184,23 @@ function applyEvolution(totals: EvolutionRunTotals, event: EvolutionRunEvent, su
 }
 
 /**
- * The recent runs reported to this gateway, in memory and bounded: at most `maxRuns` runs (the one updated longest ago
- * is forgotten first), each with its totals and its last `maxEventsPerRun` events. A run belongs to whoever reported
+ * The recent runs reported to this gateway, in memory and bounded: at most `maxRunsPerOwner` runs of each reporter
+ * and `maxRuns` in all (the one updated longest ago is forgotten first: the reporter's own, then anyone's), each with
+ * its totals and its last `maxEventsPerRun` events. A run belongs to whoever reported
  * it first; events arrive in batches, and an event whose `seq` the run has seen is a retry's duplicate and ignored.
  */
 export class RunStore {
   private readonly runs = new Map<string, StoredRun>();
+  /** How many runs each owner has in `runs`. */
+  private readonly owned = new Map<string, number>();
   private readonly maxRuns: number;
+  private readonly maxPerOwner: number;
   private readonly maxEvents: number;
   private readonly now: () => number;
 
   constructor(options: RunStoreOptions = {}) {
     this.maxRuns = Math.max(1, options.maxRuns ?? 50);
+    this.maxPerOwner = Math.max(1, options.maxRunsPerOwner ?? 20);
     this.maxEvents = Math.max(1, options.maxEventsPerRun ?? 500);
     this.now = options.now ?? Date.now;
   }
@@ -207,6 +218,7 @@ export class RunStore {
         message: `run ${id} is an ${run.summary.kind} run; this batch is of an ${batch.kind} run`,
       };
     }
+    const isNew = !run;
     if (!run) {
       run = {
         owner: reporter.owner,
@@ -229,7 +241,10 @@ export class RunStore {
     // Most recently updated last: Map keeps insertion order.
     this.runs.delete(id);
     this.runs.set(id, run);
-    this.evictBeyondLimit();
+    if (isNew) {
+      this.owned.set(run.owner, (this.owned.get(run.owner) ?? 0) + 1);
+      this.evictBeyondLimits(run.owner);
+    }
 
     const { summary } = run;
     if (batch.title !== undefined) summary.title = batch.title;
@@ -269,10 +284,22 @@ export class RunStore {
     return this.runs.size;
   }
 
-  private evictBeyondLimit(): void {
-    for (const id of this.runs.keys()) {
-      if (this.runs.size <= this.maxRuns) return;
-      this.runs.delete(id);
+  /** Forget the runs updated longest ago: `owner`'s beyond its share, then anyone's beyond the total. */
+  private evictBeyondLimits(owner: string): void {
+    for (const [id, run] of this.runs) {
+      if ((this.owned.get(owner) ?? 0) <= this.maxPerOwner) break;
+      if (run.owner === owner) this.forget(id, run);
     }
+    for (const [id, run] of this.runs) {
+      if (this.runs.size <= this.maxRuns) break;
+      this.forget(id, run);
+    }
+  }
+
+  private forget(id: string, run: StoredRun): void {
+    this.runs.delete(id);
+    const left = (this.owned.get(run.owner) ?? 1) - 1;
+    if (left > 0) this.owned.set(run.owner, left);
+    else this.owned.delete(run.owner);
   }
 }

@@ -140,4 +140,31 @@ describe.skipIf(!hasChromium)('the Runs panel of the dashboard in headless Chrom
     await page.close();
     await later.close();
   });
+
+  it('shows runs whose id or tool names are Object’s members (constructor, toString, __proto__), live and later', async () => {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${h.url}/`);
+    await page.locator('#status.live').waitFor({ timeout: 10_000 });
+    const live = new RunReporter({ url: h.url, kind: 'agent', runId: 'constructor' });
+    live.report(step(1, ['__proto__']));
+    live.report(call(1, '__proto__', 'a.txt'));
+    live.report(call(1, 'toString', 'b.txt'));
+    await live.close();
+    const row = page.locator('#runs [data-run-id="constructor"]');
+    await expect.poll(() => row.textContent(), { timeout: 10_000 }).toContain('tool calls 2 (__proto__ 1, toString 1)');
+
+    const earlier = new RunReporter({ url: h.url, kind: 'agent', runId: 'toString' });
+    earlier.report(step(1, []));
+    await earlier.close();
+    const later = await browser.newPage();
+    later.on('pageerror', (e) => errors.push(e.message));
+    await later.goto(`${h.url}/`);
+    await later.locator('#runs [data-run-id="toString"]').waitFor({ timeout: 10_000 });
+    await later.locator('#runs [data-run-id="constructor"]').waitFor({ timeout: 10_000 });
+    expect(errors).toEqual([]);
+    await page.close();
+    await later.close();
+  });
 });

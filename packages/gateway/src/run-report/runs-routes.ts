@@ -83,6 +83,7 @@ export function registerRunsRoutes(app: FastifyInstance, options: RunsRoutesOpti
         code: 'NOT_FOUND',
         status: 404,
         message: `no run ${id} on this gateway (it keeps the most recent runs, in memory)`,
+        fix: 'list the runs it keeps with GET /api/runs; a run reported before the gateway restarted, or pushed out by newer ones, is gone',
       });
     }
     return found;
