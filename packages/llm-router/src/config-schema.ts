@@ -159,7 +159,7 @@ const routerSchema = z
           .optional(),
         /** `store: redis`: prefix of every key, so that several routers or apps can share one Redis. */
         redis_key_prefix: z.string().default('unity:router-cache:'),
-        /** How long one store operation may take (a Redis command, a wait for SQLite's lock) before it is a miss. */
+        /** How long one Redis command may take before it is a miss (SQLite never waits: a locked file is a miss at once). */
         timeout_ms: z.number().int().positive().default(250),
         /**
          * Serve the answer of an earlier request whose last user message means the same (cosine similarity of their

@@ -2,6 +2,8 @@
 // log, tool calls written as text — for tools built on them (diagnostics, benchmarks). Not covered by semver promises
 // of the root; the root (`@unity/llm-router`) is what applications use.
 export { type AuditEntry, AuditLog, type AuditLogOptions } from './audit-log';
+export { readCachedResponse } from './cache/cached-response';
+export { responseCacheSetScript } from './cache/redis-scripts';
 export {
   type BreakerChange,
   type BreakerChangeReason,

@@ -18,6 +18,7 @@ export {
 export { FakeUpstream, type RecordedRequest } from './fake-upstream';
 export { FakeWebhookReceiver, type ReceivedWebhook, type WebhookAnswer } from './fake-webhook-receiver';
 export { type GatewayConfigOptions, gatewayConfigYaml } from './gateway-config';
+export { canStartRedisServer, OwnRedis } from './own-redis';
 export type { ChatRequestInfo, Fault, Reply, ScriptedToolCall, Step, StepSource } from './script';
 export { seedSystemYaml } from './seed-config';
 export { chunkText, countTokens, sleep, type TextToolCallStyle, textToolCall } from './text';

@@ -51,8 +51,15 @@ async function replicas(
   return states;
 }
 
-const answer = (content: string): RouterResponse =>
-  ({ content, provider: 'minimax', attempts: [], finishReason: 'stop', toolCalls: [] }) as unknown as RouterResponse;
+const answer = (content: string): RouterResponse => ({
+  content,
+  toolCalls: [],
+  usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 },
+  finishReason: 'stop',
+  model: 'minimax-m2',
+  provider: 'minimax',
+  attempts: [],
+});
 
 const record = (overrides: Partial<KeyRecord> = {}): KeyRecord => ({
   id: 'key_a',

@@ -8,7 +8,9 @@ export type CacheErrorCode =
   /** The store could not be opened or did not answer (a Redis outage, an unwritable file, a held lock). */
   | 'STORE_UNAVAILABLE'
   /** The embedding chain could not embed a request for the semantic layer. */
-  | 'EMBEDDING_FAILED';
+  | 'EMBEDDING_FAILED'
+  /** An entry read back is not an answer the router wrote (corrupt, or another program's): a miss, and deleted. */
+  | 'ENTRY_INVALID';
 
 /**
  * A failure of the response cache's store or of its embeddings. Never thrown at a caller: the request goes on without

@@ -44,7 +44,7 @@ export function exactKey(request: RouterRequest, context: CacheContext): string 
 }
 
 /** What the semantic layer compares: the last user message's text, within a scope that must match exactly. */
-interface SemanticQuery {
+export interface SemanticQuery {
   /** sha256 of the identity, every message but the last, and the numbers of the last one. */
   scope: string;
   /** The last user message, embedded and compared by cosine similarity. */

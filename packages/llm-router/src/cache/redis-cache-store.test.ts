@@ -1,12 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { canStartRedisServer, OwnRedis } from '@unity/test-kit';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { OwnRedis, redisServerInstalled } from '../__tests__/own-redis';
 import type { RouterResponse } from '../router-types';
 import { CacheError } from './cache-error';
 import { RedisCacheStore, type RedisCacheStoreOptions, redisAddress } from './redis-cache-store';
 import { unitVector } from './vector-index';
 
+const redisServerInstalled = canStartRedisServer();
 if (!redisServerInstalled) console.warn('skipping the Redis cache store tests: redis-server is not installed');
 
 const answer = (content: string): RouterResponse => ({
@@ -90,6 +91,52 @@ describe.skipIf(!redisServerInstalled)('RedisCacheStore', () => {
     const [found] = await store.vectors('s', 'other');
     expect(found?.key).toBe('d');
     expect([...(found?.vector ?? [])]).toEqual([...vector]);
+  });
+
+  it('drops the vectors of the answers it evicts, so that no vector outlives its answer', async () => {
+    const store = open({ keyPrefix: 'evict:', maxEntries: 1 });
+    const vector = unitVector([1, 0]);
+    await store.set('a', answer('A'));
+    await store.addVector({ key: 'a', scope: 's', model: 'm', vector });
+    await store.set('b', answer('B'));
+    await store.addVector({ key: 'b', scope: 's', model: 'm', vector });
+    expect((await store.vectors('s', 'm')).map((v) => v.key)).toEqual(['b']);
+    await store.set('c', answer('C'));
+    expect(await store.vectors('s', 'm')).toEqual([]);
+    const client = new Redis(redis.url);
+    try {
+      expect(await client.zcard('evict:{cache}:vectors-index')).toBe(0);
+      expect(await client.hlen('evict:{cache}:vector-owners')).toBe(0);
+    } finally {
+      client.disconnect();
+    }
+  });
+
+  it('reads a corrupt or foreign entry as ENTRY_INVALID once, deleting it, then as a miss', async () => {
+    const store = open({ keyPrefix: 'corrupt:' });
+    const client = new Redis(redis.url);
+    try {
+      for (const text of ['{not json', JSON.stringify({ ...answer('A'), toolCalls: 'none' })]) {
+        await client.set('corrupt:{cache}:entry:k', text);
+        const error = await store.get('k').catch((e: unknown) => e);
+        expect(CacheError.isInstance(error)).toBe(true);
+        expect(error).toMatchObject({ code: 'ENTRY_INVALID', fix: expect.any(String) });
+        expect(await store.get('k')).toBeUndefined();
+      }
+      // A vector field that is not one is passed over.
+      await store.addVector({ key: 'k', scope: 's', model: 'm', vector: unitVector([1]) });
+      await client.hset('corrupt:{cache}:vectors:s', 'junk', '[1,2]');
+      expect((await store.vectors('s', 'm')).map((v) => v.key)).toEqual(['k']);
+    } finally {
+      client.disconnect();
+    }
+  });
+
+  it('says what to do when used after it was closed', async () => {
+    const store = open();
+    await store.close();
+    const error = await store.get('k').catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'STORE_UNAVAILABLE', fix: expect.stringContaining('close the router') });
   });
 
   it('fails fast with STORE_UNAVAILABLE while Redis is down, and works again once it is back', async () => {

@@ -1,71 +1,34 @@
 import type { Redis, RedisOptions } from 'ioredis';
+import { z } from 'zod';
 import type { RouterResponse } from '../router-types';
 import { CacheError } from './cache-error';
 import type { CacheStore, StoreLimits } from './cache-store';
+import { readCachedResponse } from './cached-response';
 import { loadStorePackage } from './optional-module';
+import { responseCacheAddVectorScript, responseCacheSetScript } from './redis-scripts';
 import { type StoredVector, type VectorRecord, vectorBytes, vectorFromBytes } from './vector-index';
 
 type IoRedisModule = typeof import('ioredis');
 
-/**
- * Store an answer with its TTL (PX) and index it by expiry in a sorted set; drop index entries that expired, then
- * evict the entries closest to expiry (with one TTL for all: the oldest) while more than the cap remain. Redis's
- * clock (TIME) is the only clock. KEYS[1] entry, KEYS[2] index; ARGV[1] value, ARGV[2] TTL (ms), ARGV[3] cap.
- */
-const setScript = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local ttl = tonumber(ARGV[2])
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
-redis.call('ZADD', KEYS[2], now + ttl, KEYS[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
-local over = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[3])
-if over > 0 then
-  local victims = redis.call('ZPOPMIN', KEYS[2], over)
-  for i = 1, #victims, 2 do redis.call('DEL', victims[i]) end
-end
-return 0
-`;
-
-/**
- * Add a vector to its scope's hash (field: the answer's key) and to the vectors' expiry index (member
- * `<hash>\n<field>`); drop the fields whose index entry expired, then the oldest beyond the cap. KEYS[1] the scope's
- * hash, KEYS[2] the index; ARGV[1] field, ARGV[2] value, ARGV[3] TTL (ms), ARGV[4] cap.
- */
-const addVectorScript = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local ttl = tonumber(ARGV[3])
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ttl)
-redis.call('ZADD', KEYS[2], now + ttl, KEYS[1] .. '\\n' .. ARGV[1])
-local function drop(members)
-  for i = 1, #members do
-    local cut = string.find(members[i], '\\n', 1, true)
-    redis.call('HDEL', string.sub(members[i], 1, cut - 1), string.sub(members[i], cut + 1))
-  end
-end
-drop(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now))
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
-local over = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[4])
-if over > 0 then
-  local popped = redis.call('ZPOPMIN', KEYS[2], over)
-  local members = {}
-  for i = 1, #popped, 2 do members[#members + 1] = popped[i] end
-  drop(members)
-end
-return 0
-`;
-
 type ScriptedRedis = Redis & {
-  routerCacheSet(entry: string, index: string, value: string, ttlMs: number, cap: number): Promise<unknown>;
+  routerCacheSet(
+    entry: string,
+    index: string,
+    vectorIndex: string,
+    owners: string,
+    value: string,
+    ttlMs: number,
+    cap: number,
+  ): Promise<unknown>;
   routerCacheAddVector(
     hash: string,
     index: string,
+    owners: string,
     field: string,
     value: string,
     ttlMs: number,
     cap: number,
+    entryPrefix: string,
   ): Promise<unknown>;
 };
 
@@ -90,17 +53,25 @@ export function redisAddress(url: string): string {
 }
 
 /** A stored vector: the model that made it, its expiry on this process's clock, the float32 bytes in base64. */
-interface VectorValue {
-  m: string;
-  e: number;
-  v: string;
+const vectorValue = z.object({ m: z.string(), e: z.number(), v: z.string() });
+type VectorValue = z.infer<typeof vectorValue>;
+
+/** A stored vector, or undefined when the field is not one (corrupt, or another program's): it is skipped. */
+function readVector(text: string): VectorValue | undefined {
+  try {
+    const parsed = vectorValue.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
  * Answers and vectors in Redis, on a connection of the router's own (ioredis, an optional peer dependency loaded on
  * first use): shared by every router pointed at the same Redis and prefix. Answers are keys with a TTL, capped by a
- * sorted-set index; vectors are one hash per scope, capped the same way. Commands fail fast while Redis is away (no
- * offline queue, one retry, a command timeout) and ioredis reconnects in the background.
+ * sorted-set index; vectors are one hash per scope, capped the same way and dropped with their answers (one script,
+ * shared with the gateway: `redis-scripts.ts`). Commands fail fast while Redis is away (no offline queue, one retry, a
+ * command timeout) and ioredis reconnects in the background.
  */
 export class RedisCacheStore implements CacheStore {
   readonly kind = 'redis';
@@ -116,8 +87,16 @@ export class RedisCacheStore implements CacheStore {
 
   async get(key: string): Promise<RouterResponse | undefined> {
     const client = await this.client();
-    const text = await client.get(`${this.prefix}entry:${key}`);
-    return text === null ? undefined : (JSON.parse(text) as RouterResponse);
+    const entry = `${this.prefix}entry:${key}`;
+    const text = await client.get(entry);
+    if (text === null) return undefined;
+    try {
+      return readCachedResponse(text, `${entry} in Redis at ${redisAddress(this.options.url)}`);
+    } catch (error) {
+      // Deleted, so that it is reported once; the next answer to this request is stored anew.
+      await client.del(entry).catch(() => undefined);
+      throw error;
+    }
   }
 
   async set(key: string, response: RouterResponse): Promise<void> {
@@ -125,6 +104,8 @@ export class RedisCacheStore implements CacheStore {
     await client.routerCacheSet(
       `${this.prefix}entry:${key}`,
       `${this.prefix}index`,
+      `${this.prefix}vectors-index`,
+      `${this.prefix}vector-owners`,
       JSON.stringify(response),
       Math.max(1, Math.round(this.options.ttlMs)),
       this.options.maxEntries,
@@ -137,8 +118,8 @@ export class RedisCacheStore implements CacheStore {
     const now = this.options.now();
     const out: StoredVector[] = [];
     for (const [key, text] of Object.entries(fields)) {
-      const value = JSON.parse(text) as VectorValue;
-      if (value.m !== model || value.e <= now) continue;
+      const value = readVector(text);
+      if (!value || value.m !== model || value.e <= now) continue;
       out.push({ key, vector: vectorFromBytes(Buffer.from(value.v, 'base64')) });
     }
     return out;
@@ -154,10 +135,12 @@ export class RedisCacheStore implements CacheStore {
     await client.routerCacheAddVector(
       `${this.prefix}vectors:${record.scope}`,
       `${this.prefix}vectors-index`,
+      `${this.prefix}vector-owners`,
       record.key,
       JSON.stringify(value),
       Math.max(1, Math.round(this.options.ttlMs)),
       this.options.maxVectors,
+      `${this.prefix}entry:`,
     );
   }
 
@@ -170,6 +153,7 @@ export class RedisCacheStore implements CacheStore {
   }
 
   private async client(): Promise<ScriptedRedis> {
+    if (this.closed) throw this.closedError();
     this.connecting ??= this.connect();
     const client = await this.connecting;
     if (client.status !== 'ready' && !this.waitedForFirstConnection) {
@@ -195,6 +179,14 @@ export class RedisCacheStore implements CacheStore {
     return client;
   }
 
+  private closedError(): CacheError {
+    return new CacheError({
+      code: 'STORE_UNAVAILABLE',
+      message: `the response cache's Redis store (${redisAddress(this.options.url)}) was used after it was closed`,
+      fix: 'close the router (or its cache) only after its last request has finished; until then it answers without the cache',
+    });
+  }
+
   private async connect(): Promise<ScriptedRedis> {
     const loaded = (await loadStorePackage(
       'redis',
@@ -203,7 +195,7 @@ export class RedisCacheStore implements CacheStore {
       default?: IoRedisModule['Redis'];
     };
     const RedisClass = loaded.Redis ?? loaded.default;
-    if (this.closed) throw new CacheError({ code: 'STORE_UNAVAILABLE', message: 'the response cache is closed' });
+    if (this.closed) throw this.closedError();
     const { timeoutMs } = this.options;
     const options: RedisOptions = {
       connectTimeout: Math.max(timeoutMs, 2_000),
@@ -216,8 +208,8 @@ export class RedisCacheStore implements CacheStore {
     const client = new RedisClass(this.options.url, options) as ScriptedRedis;
     // ioredis reports connection errors as events; the failing commands report them to the cache.
     client.on('error', () => {});
-    client.defineCommand('routerCacheSet', { numberOfKeys: 2, lua: setScript });
-    client.defineCommand('routerCacheAddVector', { numberOfKeys: 2, lua: addVectorScript });
+    client.defineCommand('routerCacheSet', { numberOfKeys: 4, lua: responseCacheSetScript });
+    client.defineCommand('routerCacheAddVector', { numberOfKeys: 3, lua: responseCacheAddVectorScript });
     return client;
   }
 }

@@ -1,21 +1,25 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ToolDefinition } from '@unity/core';
-import { FakeOllama, FakeOpenAI, nomicEmbedModel } from '@unity/test-kit';
+import { canStartRedisServer, FakeOllama, FakeOpenAI, freePort, nomicEmbedModel, OwnRedis } from '@unity/test-kit';
+import sqlite from 'node-sqlite3-wasm';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { freePort, OwnRedis, redisServerInstalled } from '../__tests__/own-redis';
 import { parseConfig } from '../config';
 import { ConfigError } from '../errors';
 import { createRouter, type Router, type RouterOptions } from '../router';
 import type { RouterEventMap } from '../router-events';
 import type { RouterRequest, RouterResponse } from '../router-types';
 import type { SharedResponseCache } from '../shared-state';
-import type { RouterCacheStats } from './router-cache';
+import { exactKey, semanticQuery } from './cache-identity';
+import { MemoryCacheStore } from './cache-store';
+import { RouterCache, type RouterCacheStats } from './router-cache';
+import { unitVector } from './vector-index';
 
 const key = 'sk-cache-test-0123456789abcdef';
+const redisServerInstalled = canStartRedisServer();
 let cloud: FakeOpenAI;
 let ollama: FakeOllama;
 let dir: string;
@@ -132,6 +136,52 @@ describe('exact layer', () => {
     expect((await r.chat(ask('q', { cache: false }))).content).toBe('unkept');
     expect(await r.chat(ask('q'))).toMatchObject({ content: 'new', cached: true });
     expect(statsOf(r).bypassed).toBe(2);
+  });
+
+  it('reads a corrupt SQLite entry as a miss with one cache-error event, and stores the new answer over it', async () => {
+    const r = router({ store: 'sqlite' });
+    const { errors } = record(r);
+    answers('Paris.', 'Paris!');
+    await r.chat(ask('What is the capital of France?'));
+    const file = new sqlite.Database(join(dir, '.unity', 'router-cache.sqlite'));
+    try {
+      file.run(`UPDATE entries SET value = '{"content":["not","text"]}'`);
+    } finally {
+      file.close();
+    }
+    const again = await r.chat(ask('What is the capital of France?'));
+    expect(again).toMatchObject({ content: 'Paris!' });
+    expect(again.cached).toBeUndefined();
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ store: 'sqlite', operation: 'get', error: { code: 'ENTRY_INVALID' } });
+    expect(await r.chat(ask('What is the capital of France?'))).toMatchObject({ content: 'Paris!', cached: true });
+    expect(errors).toHaveLength(1);
+  });
+
+  it('answers while another process holds the SQLite lock, without the cache and with one cache-error event', async () => {
+    const r = router({ store: 'sqlite' });
+    const { errors } = record(r);
+    await r.chat(ask('warm up'));
+    mkdirSync(join(dir, '.unity'), { recursive: true });
+    const other = new sqlite.Database(join(dir, '.unity', 'router-cache.sqlite'));
+    try {
+      other.exec('BEGIN IMMEDIATE');
+      for (const q of ['warm up', 'one', 'two']) expect((await r.chat(ask(q))).cached).toBeUndefined();
+      other.exec('COMMIT');
+    } finally {
+      other.close();
+    }
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ store: 'sqlite', error: { code: 'STORE_UNAVAILABLE' } });
+  });
+
+  it('keys a request object anew for each call, so that one changed between calls is not served the old answer', async () => {
+    const r = router({});
+    answers('first', 'second');
+    const request = ask('q');
+    await r.chat(request);
+    request.messages.push({ role: 'assistant', content: 'first' }, { role: 'user', content: 'and then?' });
+    expect((await r.chat(request)).content).toBe('second');
   });
 
   it('refuses store: redis without a redis_url, saying what to set', () => {
@@ -265,6 +315,45 @@ describe('semantic layer', () => {
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatchObject({ store: 'embedding', error: { code: 'EMBEDDING_FAILED' } });
     expect(statsOf(r).semantic.skipped).toBe(2);
+  });
+});
+
+describe('semantic layer over stale vectors', () => {
+  it('passes over vectors whose answers are gone and serves the next best match', async () => {
+    const config = parseConfig(
+      stringify({ router: { cache: { enabled: true, semantic: { enabled: true, threshold: 0.5 } } } }),
+      'test.yaml',
+    );
+    const limits = { maxEntries: 100, maxVectors: 100, ttlMs: 60_000, now: Date.now };
+    const store = new MemoryCacheStore(limits);
+    const embed = async () => ({
+      embeddings: [[1, 0]],
+      model: 'e',
+      provider: 'fake',
+      usage: { inputTokens: 0 },
+      attempts: [],
+    });
+    const cache = new RouterCache({ config, embed, store });
+    const context = { role: 'reasoning' as const, localOnly: false };
+    const stored = ask('What is the capital of France?');
+    const { scope } = semanticQuery(stored, context)!;
+    const key = exactKey(stored, context);
+    store.set(key, {
+      content: 'Paris.',
+      toolCalls: [],
+      usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 },
+      finishReason: 'stop',
+      model: 'm',
+      provider: 'p',
+      attempts: [],
+    });
+    store.addVector({ key, scope, model: 'e', vector: unitVector([0.9, 0.1]) });
+    // Closer matches whose answers were evicted.
+    for (const stale of ['s1', 's2', 's3', 's4'])
+      store.addVector({ key: stale, scope, model: 'e', vector: unitVector([1, 0]) });
+    const hit = await cache.lookup(ask('Which city is the capital of France?'), context);
+    expect(hit?.content).toBe('Paris.');
+    await cache.close();
   });
 });
 

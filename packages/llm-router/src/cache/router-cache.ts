@@ -7,7 +7,7 @@ import type { RouterEventMap } from '../router-events';
 import type { RouterRequest, RouterResponse } from '../router-types';
 import type { SharedResponseCache } from '../shared-state';
 import { CacheError } from './cache-error';
-import { type CacheContext, exactKey, semanticQuery } from './cache-identity';
+import { type CacheContext, exactKey, type SemanticQuery, semanticQuery } from './cache-identity';
 import {
   type CacheStore,
   type CacheStoreKind,
@@ -30,8 +30,8 @@ interface RouterCacheOptions {
   shared?: SharedResponseCache;
   /** The router's embedding chain (`router.embed`): needed by the semantic layer (`router.cache.semantic`). */
   embed?: (request: EmbedRequest) => Promise<EmbedResponse>;
-  /** Where `cache-lookup` and `cache-error` go (the router). */
-  events?: Pick<EventEmitter<RouterEventMap>, 'emit'>;
+  /** Where `cache-lookup` and `cache-error` go (the router); `cache-lookup` is built only when someone listens. */
+  events?: Pick<EventEmitter<RouterEventMap>, 'emit' | 'listenerCount'>;
   /** Resolves a relative `router.cache.path` (default: process.cwd()). */
   cwd?: string;
   /** The clock of TTLs (default `Date.now`). */
@@ -53,12 +53,38 @@ export interface RouterCacheStats {
   bypassed: number;
   /** Answers written. */
   stored: number;
-  /** Store and embedding operations that failed: each a miss or a dropped write. */
+  /**
+   * Store and embedding operations that failed, and entries read back that were not answers: each a miss or a dropped
+   * write.
+   */
   errors: number;
 }
 
+type MaybePromise<T> = T | Promise<T>;
+
+const isPromise = <T>(value: MaybePromise<T>): value is Promise<T> =>
+  typeof (value as Promise<T> | undefined)?.then === 'function';
+
 /** A request's vector, once embedded for the lookup: kept for its `save`. `null`: embedding it failed. */
 type Embedded = { vector: Float32Array; model: string } | null;
+
+/** What the cache worked out about one request, once: by its lookup, for its save. */
+interface Prepared {
+  request: RouterRequest;
+  /** The exact layer's key. */
+  exact: string;
+  /** The semantic layer's view, once needed; null: the request has none. */
+  semantic?: SemanticQuery | null;
+  /** The vector embedded for the lookup; absent: not embedded (`cache: 'refresh'`). */
+  embedded?: Embedded;
+}
+
+/**
+ * The most stored answers a semantic lookup reads, best match first: one evicted or expired since its vector was
+ * stored is passed over for the next (SQLite and Redis drop vectors with their answers; the memory and shared stores
+ * may keep a few).
+ */
+const maxSemanticReads = 16;
 
 /**
  * The router's response cache (`router.cache`), looked up before a request's chain is tried and filled with its
@@ -69,7 +95,11 @@ type Embedded = { vector: Float32Array; model: string } | null;
 export class RouterCache {
   private readonly store: CacheStore;
   private readonly semantic: UnityConfig['router']['cache']['semantic'] | undefined;
-  private readonly embedded = new WeakMap<RouterRequest, Embedded>();
+  /**
+   * Keyed by the context object of a request's run (one per call, the same for its lookup and its save): a request
+   * object a caller reuses, changed, for a later call gets its keys computed anew.
+   */
+  private readonly prepared = new WeakMap<CacheContext, Prepared>();
   private readonly pending = new Set<Promise<unknown>>();
   /** Stores (and `embedding`) whose last operation failed: the next failure is the same outage, not reported again. */
   private readonly down = new Set<string>();
@@ -104,57 +134,63 @@ export class RouterCache {
       this.counts.bypassed += 1;
       return undefined;
     }
-    const exact = await this.guarded('get', () => this.store.get(exactKey(request, context)), undefined);
+    const prepared = this.prepare(request, context);
+    let exact = this.guard('get', () => this.store.get(prepared.exact), undefined);
+    if (isPromise(exact)) exact = await exact;
     if (exact) {
       this.counts.exact.hits += 1;
-      this.emitLookup(context, { hit: true, layer: 'exact', semantic: false });
+      if (this.heard()) this.emitLookup(context, { hit: true, layer: 'exact', semantic: false });
       return exact;
     }
     this.counts.exact.misses += 1;
     if (!this.semantic) {
-      this.emitLookup(context, { hit: false, semantic: false });
+      if (this.heard()) this.emitLookup(context, { hit: false, semantic: false });
       return undefined;
     }
-    const found = await this.semanticLookup(request, context, this.semantic);
-    const similarity = found.similarity === undefined ? {} : { similarity: found.similarity };
-    if (found.response) {
-      this.emitLookup(context, { hit: true, layer: 'semantic', semantic: true, ...similarity });
-      return found.response;
+    const found = await this.semanticLookup(prepared, context, this.semantic);
+    if (this.heard()) {
+      const similarity = found.similarity === undefined ? {} : { similarity: found.similarity };
+      if (found.response) this.emitLookup(context, { hit: true, layer: 'semantic', semantic: true, ...similarity });
+      else this.emitLookup(context, { hit: false, semantic: found.consulted, ...similarity });
     }
-    this.emitLookup(context, { hit: false, semantic: found.consulted, ...similarity });
-    return undefined;
+    return found.response;
   }
 
   /** Keep an answer for later requests equal to this one, or meaning the same (not an answer that ended in error). */
   save(request: RouterRequest, context: CacheContext, response: RouterResponse): void {
     if (request.cache === false || response.finishReason === 'error') return;
-    const key = exactKey(request, context);
+    const prepared = this.prepare(request, context);
     // A hit lists no attempts: the stored answer need not carry them.
     const stored: RouterResponse = { ...response, attempts: [] };
     delete stored.cached;
-    this.track(
-      this.guarded(
-        'set',
-        async () => {
-          await this.store.set(key, stored);
-          return true;
-        },
-        false,
-      ).then((ok) => {
-        if (ok) this.counts.stored += 1;
-      }),
+    const written = this.guard(
+      'set',
+      () => {
+        const done = this.store.set(prepared.exact, stored);
+        return isPromise(done) ? done.then(() => true) : true;
+      },
+      false,
     );
+    this.settle(written, (ok) => {
+      if (ok) this.counts.stored += 1;
+    });
     if (!this.semantic) return;
-    const query = semanticQuery(request, context);
-    const known = this.embedded.get(request);
+    const query = this.queryOf(prepared, context);
+    const known = prepared.embedded;
     if (!query || known === null) return;
     const add = (embedded: NonNullable<Embedded>) =>
-      this.guarded(
+      this.guard(
         'add-vector',
-        () => this.store.addVector({ key, scope: query.scope, model: embedded.model, vector: embedded.vector }),
+        () =>
+          this.store.addVector({
+            key: prepared.exact,
+            scope: query.scope,
+            model: embedded.model,
+            vector: embedded.vector,
+          }),
         undefined,
       );
-    if (known) this.track(add(known));
+    if (known) this.settle(add(known), () => {});
     else {
       // Not looked up (`cache: 'refresh'`): embed it now, after the answer.
       this.track(
@@ -178,23 +214,39 @@ export class RouterCache {
     await this.store.close();
   }
 
+  /** The keys of this request, computed once per call. */
+  private prepare(request: RouterRequest, context: CacheContext): Prepared {
+    const known = this.prepared.get(context);
+    if (known?.request === request) return known;
+    const prepared: Prepared = { request, exact: exactKey(request, context) };
+    this.prepared.set(context, prepared);
+    return prepared;
+  }
+
+  private queryOf(prepared: Prepared, context: CacheContext): SemanticQuery | undefined {
+    if (prepared.semantic === undefined) prepared.semantic = semanticQuery(prepared.request, context) ?? null;
+    return prepared.semantic ?? undefined;
+  }
+
   private async semanticLookup(
-    request: RouterRequest,
+    prepared: Prepared,
     context: CacheContext,
     settings: NonNullable<RouterCache['semantic']>,
   ): Promise<{ response?: RouterResponse; consulted: boolean; similarity?: number }> {
-    const query = semanticQuery(request, context);
-    const embedded = query ? await this.embedText(query.text, request.signal, context, settings) : null;
-    this.embedded.set(request, embedded);
+    const query = this.queryOf(prepared, context);
+    const embedded = query ? await this.embedText(query.text, prepared.request.signal, context, settings) : null;
+    prepared.embedded = embedded;
     if (!query || !embedded) {
       this.counts.semantic.skipped += 1;
       return { consulted: false };
     }
-    const candidates = await this.guarded('vectors', () => this.store.vectors(query.scope, embedded.model), []);
+    let candidates = this.guard('vectors', () => this.store.vectors(query.scope, embedded.model), []);
+    if (isPromise(candidates)) candidates = await candidates;
     const { matches, best } = rankVectors(embedded.vector, candidates, settings.threshold);
-    // The best few: an answer evicted or expired since its vector was stored is passed over.
-    for (const match of matches.slice(0, 3)) {
-      const response = await this.guarded('get', () => this.store.get(match.key), undefined);
+    // Best first: an answer evicted or expired since its vector was stored is passed over for the next.
+    for (const match of matches.slice(0, maxSemanticReads)) {
+      let response = this.guard('get', () => this.store.get(match.key), undefined);
+      if (isPromise(response)) response = await response;
       if (response) {
         this.counts.semantic.hits += 1;
         return { response, consulted: true, similarity: match.similarity };
@@ -240,16 +292,41 @@ export class RouterCache {
     }
   }
 
-  /** Run a store operation: its value, or `fallback` when the store failed (reported once per outage). */
-  private async guarded<T>(operation: string, run: () => T | Promise<T>, fallback: T): Promise<T> {
+  /**
+   * Run a store operation: its value, or `fallback` when the store failed (reported once per outage) or held an
+   * entry that is not an answer (reported, and deleted by the store). Synchronous for a synchronous store (memory).
+   */
+  private guard<T>(operation: string, run: () => MaybePromise<T>, fallback: T): MaybePromise<T> {
     try {
-      const value = await run();
-      this.down.delete(this.store.kind);
-      return value;
+      const value = run();
+      if (isPromise(value)) {
+        return value.then(
+          (settled) => this.worked(settled),
+          (error: unknown) => this.broke(operation, error, fallback),
+        );
+      }
+      return this.worked(value);
     } catch (error) {
-      this.failed(this.store.kind, operation, asCacheError(error, this.store.kind, operation));
-      return fallback;
+      return this.broke(operation, error, fallback);
     }
+  }
+
+  private worked<T>(value: T): T {
+    this.down.delete(this.store.kind);
+    return value;
+  }
+
+  private broke<T>(operation: string, error: unknown, fallback: T): T {
+    const cacheError = asCacheError(error, this.store.kind, operation);
+    if (cacheError.code === 'ENTRY_INVALID') {
+      // The store answered: not an outage. The entry is gone, so this is reported once.
+      this.down.delete(this.store.kind);
+      this.counts.errors += 1;
+      this.options.events?.emit('cache-error', { store: this.store.kind, operation, error: cacheError });
+    } else {
+      this.failed(this.store.kind, operation, cacheError);
+    }
+    return fallback;
   }
 
   private failed(store: string, operation: string, error: CacheError): void {
@@ -259,8 +336,19 @@ export class RouterCache {
     this.options.events?.emit('cache-error', { store, operation, error });
   }
 
+  /** Whether anyone listens to `cache-lookup`: its payload is built only then. */
+  private heard(): boolean {
+    return (this.options.events?.listenerCount('cache-lookup') ?? 0) > 0;
+  }
+
   private emitLookup(context: CacheContext, outcome: Omit<RouterEventMap['cache-lookup'][0], 'requestId'>): void {
     this.options.events?.emit('cache-lookup', { requestId: context.requestId ?? 0, ...outcome });
+  }
+
+  /** `fn` on a value now, or on a promise's once it settles (tracked, so that `close` waits for it). */
+  private settle<T>(value: MaybePromise<T>, fn: (value: T) => void): void {
+    if (isPromise(value)) this.track(value.then(fn));
+    else fn(value);
   }
 
   private track(work: Promise<unknown>): void {
@@ -291,7 +379,6 @@ function createStore(options: RouterCacheOptions): CacheStore {
       return new SqliteCacheStore({
         ...limits,
         file: resolveCachePath(cache.path, options.cwd ?? process.cwd()),
-        timeoutMs: cache.timeout_ms,
         ...(cache.max_bytes === undefined ? {} : { maxBytes: cache.max_bytes }),
       });
     case 'redis':

@@ -1,6 +1,8 @@
+import { mkdirSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import sqlite from 'node-sqlite3-wasm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RouterResponse } from '../router-types';
 import { CacheError } from './cache-error';
@@ -22,13 +24,20 @@ function clock() {
   return { now: () => now, advance: (ms: number) => (now += ms) };
 }
 
+const fileOf = () => join(dir, 'cache', 'router-cache.sqlite');
+
+/** The file opened directly, as another process (or an older router) would. */
+function raw(file = fileOf()) {
+  mkdirSync(dirname(file), { recursive: true });
+  return new sqlite.Database(file);
+}
+
 function open(options: Partial<SqliteCacheStoreOptions> = {}): SqliteCacheStore {
   const store = new SqliteCacheStore({
-    file: join(dir, 'cache', 'router-cache.sqlite'),
+    file: fileOf(),
     maxEntries: 100,
     maxVectors: 100,
     ttlMs: 60_000,
-    timeoutMs: 250,
     now: Date.now,
     ...options,
   });
@@ -118,6 +127,102 @@ describe('SqliteCacheStore', () => {
     expect([...(found[0]?.vector ?? [])]).toEqual([...vector]);
     await store.close();
     expect((await open({ now: time.now }).vectors('s', 'other')).map((v) => v.key)).toEqual(['b']);
+  });
+
+  it('writes the recency of reads with the next write, or at close, so that a hit writes nothing', async () => {
+    const time = clock();
+    const first = open({ now: time.now, maxEntries: 2 });
+    await first.set('a', answer('A'));
+    time.advance(1);
+    await first.set('b', answer('B'));
+    time.advance(1);
+    await first.get('a');
+    await first.close();
+    const second = open({ now: time.now, maxEntries: 2 });
+    time.advance(1);
+    await second.set('c', answer('C'));
+    expect(await second.get('b')).toBeUndefined();
+    expect(await second.get('a')).toEqual(answer('A'));
+  });
+
+  it('counts an answer stored again under its key once', async () => {
+    const store = open({ maxEntries: 2 });
+    for (const content of ['A1', 'A2', 'A3']) await store.set('a', answer(content));
+    await store.set('b', answer('B'));
+    expect((await store.get('a'))?.content).toBe('A3');
+    expect((await store.get('b'))?.content).toBe('B');
+  });
+
+  it('treats a read or write while another process holds the lock as a miss or a dropped write, at once', async () => {
+    const store = open();
+    await store.set('k', answer('A'));
+    const other = raw();
+    try {
+      other.exec('BEGIN IMMEDIATE');
+      const read = await store.get('k').catch((e: unknown) => e);
+      expect(read).toMatchObject({
+        code: 'STORE_UNAVAILABLE',
+        message: expect.stringContaining('locked by another process'),
+      });
+      expect(CacheError.isInstance(read) && read.fix).toBeTruthy();
+      const write = await store.set('k', answer('B')).catch((e: unknown) => e);
+      expect(write).toMatchObject({ code: 'STORE_UNAVAILABLE', message: expect.stringContaining('write is dropped') });
+      other.exec('COMMIT');
+    } finally {
+      other.close();
+    }
+    expect(await store.get('k')).toEqual(answer('A'));
+  });
+
+  it('reads a corrupt or foreign entry as ENTRY_INVALID once, then as a miss', async () => {
+    const store = open();
+    await store.set('bad-json', answer('A'));
+    await store.set('wrong-shape', answer('B'));
+    const other = raw();
+    try {
+      other.run("UPDATE entries SET value = '{not json' WHERE key = 'bad-json'");
+      other.run(`UPDATE entries SET value = '{"content":42,"toolCalls":[]}' WHERE key = 'wrong-shape'`);
+    } finally {
+      other.close();
+    }
+    for (const key of ['bad-json', 'wrong-shape']) {
+      const error = await store.get(key).catch((e: unknown) => e);
+      expect(CacheError.isInstance(error)).toBe(true);
+      expect(error).toMatchObject({ code: 'ENTRY_INVALID', message: expect.stringContaining(key) });
+      expect(await store.get(key)).toBeUndefined();
+    }
+  });
+
+  it('migrates a file written before the schema was versioned, keeping its answers and bounding them', async () => {
+    const old = raw();
+    try {
+      old.exec(`
+        CREATE TABLE entries (key TEXT PRIMARY KEY, value TEXT NOT NULL, bytes INTEGER NOT NULL, expires_at INTEGER NOT NULL, used_at INTEGER NOT NULL);
+        CREATE INDEX entries_used ON entries (used_at);
+        CREATE TABLE vectors (scope TEXT NOT NULL, key TEXT NOT NULL, model TEXT NOT NULL, vector BLOB NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY (scope, key));
+        CREATE INDEX vectors_expiry ON vectors (expires_at);`);
+      const expires = Date.now() + 60_000;
+      for (const [i, key] of ['a', 'b', 'c'].entries()) {
+        const value = JSON.stringify(answer(key));
+        old.run('INSERT INTO entries VALUES (?, ?, ?, ?, ?)', [key, value, value.length, expires, i]);
+      }
+    } finally {
+      old.close();
+    }
+    const store = open({ maxEntries: 3 });
+    expect(await store.get('a')).toEqual(answer('a'));
+    await store.set('d', answer('d'));
+    expect(await store.get('b')).toBeUndefined();
+    expect((await store.get('c'))?.content).toBe('c');
+    await store.close();
+    const check = raw();
+    try {
+      expect(check.get('PRAGMA user_version')).toEqual({ user_version: 1 });
+      expect(check.get("SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'vectors_key'")).toBeTruthy();
+      expect(check.get("SELECT count FROM totals WHERE name = 'entries'")).toEqual({ count: 3 });
+    } finally {
+      check.close();
+    }
   });
 
   it('says which package to install when node-sqlite3-wasm is missing', async () => {

@@ -1,25 +1,18 @@
-// Test support (not exported): a throw-away `redis-server` on a free port, which a test may kill and start again (Redis
-// going away and coming back), for the response cache's Redis store. `.ci/run` installs redis-server.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { createServer } from 'node:net';
-import { listening } from '@unity/test-kit';
+import { freePort, listening } from './environment';
 
-/** True when `redis-server` can be started here. */
-export const redisServerInstalled = spawnSync('redis-server', ['--version']).status === 0;
+let installed: boolean | undefined;
 
-/** A free TCP port on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
+/** Whether `redis-server` can be started here (asked once, on first call). `.ci/run` installs it. */
+export function canStartRedisServer(): boolean {
+  installed ??= spawnSync('redis-server', ['--version']).status === 0;
+  return installed;
 }
 
-/** A `redis-server` of the test's own, without persistence. */
+/**
+ * A throw-away `redis-server` of the test's own, on a free port and without persistence, that a test may kill and
+ * start again on the same port (Redis going away and coming back).
+ */
 export class OwnRedis {
   private child: ChildProcess | undefined;
 
@@ -35,7 +28,7 @@ export class OwnRedis {
     return redis;
   }
 
-  /** Start it (again) on its port and wait until it accepts connections. */
+  /** Start it (again) on its port and wait until it accepts connections; nothing when it runs. */
   async resume(): Promise<void> {
     if (this.child && this.child.exitCode === null) return;
     this.child = spawn(
@@ -46,11 +39,11 @@ export class OwnRedis {
     const deadline = Date.now() + 5_000;
     while (!(await listening(this.url, this.port, 200))) {
       if (Date.now() > deadline) throw new Error(`redis-server did not start on port ${this.port}`);
-      await new Promise((r) => setTimeout(r, 25));
+      await new Promise((resolve) => setTimeout(resolve, 25));
     }
   }
 
-  /** Kill it (SIGKILL: a crash, nothing flushed). */
+  /** Kill it (SIGKILL: as a crash, nothing flushed). */
   async stop(): Promise<void> {
     const child = this.child;
     this.child = undefined;
