@@ -24,7 +24,7 @@ export interface CallResult {
 }
 
 /** A member's answer with text, which judge and fuse decide between; `index` is its entry of the members. */
-export interface Candidate {
+interface Candidate {
   index: number;
   response: RouterResponse;
 }
@@ -33,7 +33,7 @@ export interface Candidate {
  * What the members of a judge or fuse gave: every call, and its answers with text (at least one); or, when no answer
  * has text but one has tool calls, the ensemble's answer already decided (the first tool-call answer stands).
  */
-export type MemberAnswers =
+type MemberAnswers =
   | { decided: false; results: CallResult[]; candidates: [Candidate, ...Candidate[]] }
   | { decided: true; response: RouterResponse };
 

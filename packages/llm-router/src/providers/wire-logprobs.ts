@@ -9,7 +9,7 @@ const topLogprobSchema = z.object({ token: z.string(), logprob: z.number(), byte
  */
 export const wireLogprobSchema = topLogprobSchema.extend({ top_logprobs: z.array(topLogprobSchema).nullish() });
 
-export type WireLogprob = z.infer<typeof wireLogprobSchema>;
+type WireLogprob = z.infer<typeof wireLogprobSchema>;
 
 export function toTokenLogprob(entry: WireLogprob): TokenLogprob {
   return {

@@ -9,7 +9,7 @@ export const reasoningFieldsSchema = z.object({
   reasoning_content: z.string().nullish(),
   reasoning: z.string().nullish(),
 });
-export type ReasoningFields = z.infer<typeof reasoningFieldsSchema>;
+type ReasoningFields = z.infer<typeof reasoningFieldsSchema>;
 
 /** Accepts, without zod, only reasoning fields that `reasoningFieldsSchema` accepts (of a message or a delta). */
 export function hasPlainReasoning(fields: Record<string, unknown>): boolean {
@@ -18,7 +18,7 @@ export function hasPlainReasoning(fields: Record<string, unknown>): boolean {
   return details == null || (Array.isArray(details) && details.every((d) => isRecord(d) && isNullishString(d.text)));
 }
 
-export interface WireUsage {
+interface WireUsage {
   prompt_tokens?: number;
   completion_tokens?: number;
   total_tokens?: number;
